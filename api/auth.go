@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+type signupRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// tokenResponse is the answer to a login or refresh.
+type tokenResponse struct {
+	Token        string `json:"token"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"`
+	RefreshToken string `json:"refreshToken"`
+	UserID       string `json:"userId"`
+}
+
+func (s *Server) meta(r *http.Request) authority.Meta {
+	return authority.Meta{IP: s.clientIP(r)}
+}
+
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	var req signupRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	u, err := s.auth.Signup(r.Context(), authority.Signup{Email: req.Email, Password: req.Password, Name: req.Name}, s.meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusCreated, map[string]string{"userId": u.ID})
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if req.Email == "" {
+		s.writeProblem(w, r, invalidField("email", "is required"))
+		return
+	}
+	if req.Password == "" {
+		s.writeProblem(w, r, invalidField("password", "is required"))
+		return
+	}
+	pair, err := s.auth.Login(r.Context(), req.Email, req.Password, s.meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	s.writeTokens(w, pair)
+}
+
+func (s *Server) writeTokens(w http.ResponseWriter, pair authority.TokenPair) {
+	noStore(w)
+	writeJSON(w, http.StatusOK, tokenResponse{
+		Token: pair.AccessToken, TokenType: "Bearer", ExpiresIn: pair.ExpiresIn,
+		RefreshToken: pair.RefreshToken, UserID: pair.UserID,
+	})
+}
+
+type meResponse struct {
+	UserID string   `json:"userId"`
+	Email  string   `json:"email"`
+	Name   string   `json:"name"`
+	Roles  []string `json:"roles"`
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	c, err := s.bearer(r)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if c.Email == "" {
+		// A client_credentials token names a client, not a user.
+		s.writeProblem(w, r, newProblem(http.StatusForbidden, "not-a-user", "Not a user token", "this endpoint needs a token issued to a user"))
+		return
+	}
+	p, err := s.auth.Profile(r.Context(), c)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, meResponse{UserID: c.Subject, Email: c.Email, Name: p.Name, Roles: c.Roles})
+}
+
+// bearer verifies the request's Bearer access token.
+func (s *Server) bearer(r *http.Request) (*authority.Claims, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, errUnauthenticated
+	}
+	return s.auth.Verify(r.Context(), strings.TrimSpace(tok), "")
+}

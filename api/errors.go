@@ -1,0 +1,121 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
+)
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the request field at fault, for 422 answers.
+	Field string `json:"field,omitempty"`
+	// RequestID lets an operator find the request in the logs.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// problemBase prefixes every problem type: a URN, since the types name
+// kinds of failure rather than pages to fetch.
+const problemBase = "urn:sigil:problem:"
+
+func newProblem(status int, slug, title, detail string) *Problem {
+	return &Problem{Type: problemBase + slug, Title: title, Status: status, Detail: detail}
+}
+
+// Error lets a Problem travel as an error through handlers.
+func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// Problems returned by the HTTP layer itself.
+var (
+	errUnsupportedMedia = newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "the request body must be application/json")
+	errTooLarge         = newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request body too large", "the request body must be at most 64 KiB")
+	errUnauthenticated  = newProblem(http.StatusUnauthorized, "unauthenticated", "Authentication required", "a valid Bearer access token is required")
+	errForbidden        = newProblem(http.StatusForbidden, "forbidden", "Forbidden", "the access token lacks the role this endpoint requires")
+	errNotFound         = newProblem(http.StatusNotFound, "not-found", "Not found", "no such resource")
+	errMethod           = newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "this endpoint does not accept that method")
+)
+
+func badJSON(detail string) *Problem {
+	return newProblem(http.StatusBadRequest, "malformed-request", "Malformed request body", detail)
+}
+
+func invalidField(field, reason string) *Problem {
+	p := newProblem(http.StatusUnprocessableEntity, "invalid-request", "Invalid request", field+" "+reason)
+	p.Field = field
+	return p
+}
+
+// problemFor maps a domain error to its problem. This is the one place
+// where domain errors meet HTTP statuses.
+func problemFor(err error) *Problem {
+	var p *Problem
+	var ve *authority.ValidationError
+	switch {
+	case errors.As(err, &p):
+		cp := *p
+		return &cp
+	case errors.As(err, &ve):
+		return invalidField(ve.Field, ve.Reason)
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
+	case errors.Is(err, authority.ErrEmailTaken):
+		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
+	case errors.Is(err, authority.ErrInvalidToken):
+		return newProblem(http.StatusUnauthorized, "invalid-token", "Invalid token", "the access token is invalid or expired")
+	case errors.Is(err, authority.ErrNotFound), errors.Is(err, keys.ErrKeyNotFound):
+		cp := *errNotFound
+		return &cp
+	case errors.Is(err, authority.ErrConflict):
+		return newProblem(http.StatusConflict, "conflict", "Conflict", "a concurrent change won; retry")
+	case errors.Is(err, authority.ErrUnavailable):
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the authority cannot reach its database; retry shortly")
+	}
+	return newProblem(http.StatusInternalServerError, "internal", "Internal error", "the request could not be completed")
+}
+
+// writeProblem answers with an application/problem+json body. Unexpected
+// errors are logged (never echoed) with the request id.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	p.RequestID = requestID(r.Context())
+	if p.Status >= 500 {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", p.RequestID), slog.String("err", err.Error()))
+	}
+	h := w.Header()
+	switch p.Status {
+	case http.StatusUnauthorized:
+		if h.Get("WWW-Authenticate") == "" && r.Header.Get("Authorization") != "" {
+			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		} else if h.Get("WWW-Authenticate") == "" && p.Type != problemBase+"invalid-credentials" {
+			h.Set("WWW-Authenticate", `Bearer`)
+		}
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", strconv.Itoa(5))
+	}
+	writeJSONType(w, p.Status, "application/problem+json", p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONType(w, status, "application/json", v)
+}
+
+func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"title":"Internal error","status":500}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sigil-auth/sigil/keys"
+)
+
+// Metrics are Sigil's Prometheus metrics, on a registry of their own (no
+// package-level state).
+type Metrics struct {
+	reg            *prometheus.Registry
+	httpDuration   *prometheus.HistogramVec
+	TokensIssued   *prometheus.CounterVec
+	LoginFailures  prometheus.Counter
+	Throttled      *prometheus.CounterVec
+	KeyEvents      *prometheus.CounterVec
+	jwksRequests   *prometheus.CounterVec
+	KeyringReloads prometheus.Counter
+}
+
+// NewMetrics registers Sigil's metrics; ring feeds the active-key age gauge.
+func NewMetrics(ring *keys.Ring) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sigil_http_request_duration_seconds", Help: "HTTP request duration by route, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "code"}),
+		TokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_tokens_issued_total", Help: "Access tokens issued, by signing algorithm and grant.",
+		}, []string{"alg", "grant"}),
+		LoginFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigil_login_failures_total", Help: "Failed login attempts.",
+		}),
+		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_throttled_requests_total", Help: "Requests refused by rate limiting or account lockout.",
+		}, []string{"reason"}),
+		KeyEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_key_events_total", Help: "Key lifecycle changes made by this instance (rotations, revocations).",
+		}, []string{"event"}),
+		jwksRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_jwks_requests_total", Help: "JWKS requests, by answer (200 or 304).",
+		}, []string{"code"}),
+		KeyringReloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigil_keyring_reloads_total", Help: "Keyring snapshots swapped in after a key change.",
+		}),
+	}
+	activeAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sigil_active_key_age_seconds", Help: "Age of the active signing key.",
+	}, func() float64 {
+		snap := ring.Load()
+		if snap == nil || snap.Active() == nil {
+			return 0
+		}
+		for _, r := range snap.Records() {
+			if r.KID == snap.Active().KID {
+				return time.Since(r.ActivatedAt).Seconds()
+			}
+		}
+		return 0
+	})
+	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
+		m.jwksRequests, m.KeyringReloads, activeAge,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+func (m *Metrics) jwks(notModified bool) {
+	if notModified {
+		m.jwksRequests.WithLabelValues("304").Inc()
+		return
+	}
+	m.jwksRequests.WithLabelValues("200").Inc()
+}

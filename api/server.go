@@ -1,0 +1,94 @@
+// Package api is Sigil's HTTP interface: gorilla/mux routes, handlers,
+// middleware and the mapping of domain errors to problem+json answers. It
+// knows HTTP and the domain packages, and nothing about SQL.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
+)
+
+// Config holds the HTTP layer's settings.
+type Config struct {
+	Issuer         string
+	JWKSMaxAge     time.Duration
+	ClientIPHeader string
+}
+
+// Readiness reports whether the database answers.
+type Readiness interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves Sigil's HTTP API.
+type Server struct {
+	cfg     Config
+	auth    *authority.Service
+	keys    *keys.Manager
+	ready   Readiness
+	log     *slog.Logger
+	metrics *Metrics
+	router  *mux.Router
+
+	jwksCacheControl []string
+	discoveryCache
+}
+
+// New builds the HTTP API on top of the domain services.
+func New(cfg Config, auth *authority.Service, km *keys.Manager, ready Readiness, metrics *Metrics, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if metrics == nil {
+		metrics = NewMetrics(km.Ring())
+	}
+	s := &Server{cfg: cfg, auth: auth, keys: km, ready: ready, log: log, metrics: metrics}
+	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
+	s.router = s.routes()
+	return s
+}
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.Use(markRoute)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errNotFound) })
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errMethod) })
+
+	r.HandleFunc("/auth/signup", s.handleSignup).Methods(http.MethodPost)
+	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
+
+	r.HandleFunc("/.well-known/jwks.json", s.handleJWKS).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/.well-known/openid-configuration", s.handleDiscovery).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
+	return r
+}
+
+// Handler returns the root handler with the middleware applied.
+func (s *Server) Handler() http.Handler { return s.observe(s.router) }
+
+// HTTPServer returns an http.Server for addr with timeouts that keep slow
+// or idle clients from holding connections: headers within 5 s, whole
+// requests within 15 s, 8 KiB... of headers at most.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigil-auth/sigil/keys"
+)
+
+// handleJWKS serves the precomputed JWKS of the current keyring snapshot:
+// no database read and no JSON encoding per request.
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	snap := s.keys.Ring().Load()
+	if snap == nil {
+		s.writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "no signing keys loaded yet"))
+		return
+	}
+	body, etag := snap.JWKS()
+	h := w.Header()
+	h["Cache-Control"] = s.jwksCacheControl
+	h["Etag"] = []string{etag}
+	h["Vary"] = varyOrigin
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+		s.metrics.jwks(true)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.metrics.jwks(false)
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+var (
+	jsonType   = []string{"application/json"}
+	varyOrigin = []string{"Origin"}
+)
+
+// etagMatch implements If-None-Match's weak comparison over a list.
+func etagMatch(header, etag string) bool {
+	if strings.TrimSpace(header) == "*" {
+		return true
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// discovery is the OpenID Provider / OAuth 2.0 authorization server
+// metadata. Every URL derives from the issuer.
+type discovery struct {
+	Issuer                            string   `json:"issuer"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationAuthMethods             []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	TokenSigningAlgValuesSupported    []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+}
+
+func (s *Server) discoveryDoc() []byte {
+	s.discoveryOnce.Do(func() {
+		iss := strings.TrimRight(s.cfg.Issuer, "/")
+		algs := make([]string, len(keys.Algs))
+		for i, a := range keys.Algs {
+			algs[i] = string(a)
+		}
+		auth := []string{"client_secret_basic", "client_secret_post"}
+		d := discovery{
+			Issuer:                            s.cfg.Issuer,
+			JWKSURI:                           iss + "/.well-known/jwks.json",
+			TokenEndpoint:                     iss + "/oauth2/token",
+			RevocationEndpoint:                iss + "/oauth2/revoke",
+			IntrospectionEndpoint:             iss + "/oauth2/introspect",
+			GrantTypesSupported:               []string{"client_credentials", "refresh_token"},
+			TokenEndpointAuthMethodsSupported: auth,
+			RevocationAuthMethods:             auth,
+			IntrospectionAuthMethods:          auth,
+			IDTokenSigningAlgValuesSupported:  algs,
+			ResponseTypesSupported:            []string{"token"},
+			SubjectTypesSupported:             []string{"public"},
+			ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles"},
+		}
+		s.discoveryBytes, _ = json.Marshal(d)
+	})
+	return s.discoveryBytes
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	body := s.discoveryDoc()
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = s.jwksCacheControl
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReady answers 200 only when the database answers within two
+// seconds and a signing key is loaded.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	snap := s.keys.Ring().Load()
+	if snap == nil || snap.Active() == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "no signing key loaded"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "activeKid": snap.Active().KID})
+}
+
+type discoveryCache struct {
+	discoveryOnce  sync.Once
+	discoveryBytes []byte
+}

@@ -1,0 +1,192 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on account fields.
+const (
+	MinPasswordBytes = 8
+	MaxPasswordBytes = 1024
+	MaxNameRunes     = 200
+	MaxEmailBytes    = 254
+)
+
+// NormalizeEmail trims and lower-cases an email and checks that it is a bare
+// address (no display name, no control characters).
+func NormalizeEmail(raw string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(raw))
+	switch {
+	case e == "":
+		return "", invalid("email", "is required")
+	case len(e) > MaxEmailBytes:
+		return "", invalid("email", "is too long")
+	case !utf8.ValidString(e) || strings.IndexFunc(e, unicode.IsControl) >= 0:
+		return "", invalid("email", "contains control characters")
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", invalid("email", "is not a valid address")
+	}
+	local, domain, _ := strings.Cut(e, "@")
+	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", invalid("email", "is not a valid address")
+	}
+	return e, nil
+}
+
+// ValidatePassword checks a new password's length in bytes.
+func ValidatePassword(pw string) error {
+	switch {
+	case len(pw) < MinPasswordBytes:
+		return invalid("password", "must be at least 8 bytes")
+	case len(pw) > MaxPasswordBytes:
+		return invalid("password", "must be at most 1024 bytes")
+	}
+	return nil
+}
+
+// ValidateName checks an optional display name.
+func ValidateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case utf8.RuneCountInString(name) > MaxNameRunes:
+		return "", invalid("name", "must be at most 200 characters")
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", invalid("name", "contains control characters")
+	}
+	return name, nil
+}
+
+// Signup is the input of a new account.
+type Signup struct {
+	Email    string
+	Password string
+	Name     string
+	Admin    bool
+}
+
+// Meta describes the request behind an action, for the audit log.
+type Meta struct {
+	IP    string
+	Actor string
+}
+
+// Signup validates the input, hashes the password with argon2id and creates
+// the account. It returns ErrEmailTaken if the email is registered.
+func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return User{}, err
+	}
+	if err := ValidatePassword(in.Password); err != nil {
+		return User{}, err
+	}
+	name, err := ValidateName(in.Name)
+	if err != nil {
+		return User{}, err
+	}
+	hash, err := s.cfg.Argon2.Hash(in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	u := User{ID: newUUID(), Email: email, Name: name, PasswordHash: hash, Admin: in.Admin, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	actor := meta.Actor
+	if actor == "" {
+		actor = u.ID
+	}
+	s.audit(ctx, Event{Type: "user.signup", Actor: actor, UserID: u.ID, IP: meta.IP})
+	return u, nil
+}
+
+// TokenPair is what a successful login or refresh returns.
+type TokenPair struct {
+	AccessToken  string
+	ExpiresIn    int // seconds
+	RefreshToken string
+	UserID       string
+}
+
+// Login checks email and password and issues an access token and a refresh
+// token. An unknown email and a wrong password both give
+// ErrInvalidCredentials after the same argon2id work.
+func (s *Service) Login(ctx context.Context, email, password string, meta Meta) (TokenPair, error) {
+	norm, err := NormalizeEmail(email)
+	if err != nil || len(password) == 0 || len(password) > MaxPasswordBytes {
+		// Still spend the hashing time: a fast answer would tell which
+		// inputs never reach the database.
+		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	u, err := s.store.UserByEmail(ctx, norm)
+	if errors.Is(err, ErrNotFound) {
+		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "unknown email"})
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	if err != nil {
+		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if !ok {
+		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "wrong password"})
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	s.profiles.put(u.ID, Profile{Name: u.Name})
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP})
+	return pair, nil
+}
+
+// upgradeHash replaces a bcrypt or outdated argon2id hash by one under the
+// current parameters. Failure only delays the upgrade to the next login.
+func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
+	hash, err := s.cfg.Argon2.Hash(password)
+	if err == nil {
+		err = s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash)
+	}
+	if err != nil {
+		s.log.Warn("password hash upgrade deferred", "user_id", u.ID, "err", err)
+		return
+	}
+	s.audit(ctx, Event{Type: "user.rehash", Actor: u.ID, UserID: u.ID, Detail: "password hash upgraded to argon2id"})
+}
+
+// UserByID returns the account with id.
+func (s *Service) UserByID(ctx context.Context, id string) (User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// EnsureAdmin creates the administrator email/password if no administrator
+// exists yet. It reports whether it created one.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	exists, err := s.store.AdminExists(ctx)
+	if err != nil || exists {
+		return false, err
+	}
+	_, err = s.Signup(ctx, Signup{Email: email, Password: password, Admin: true}, Meta{Actor: "bootstrap"})
+	if errors.Is(err, ErrEmailTaken) {
+		return false, errors.New("SIGIL_ADMIN_EMAIL belongs to an existing user who is not an administrator")
+	}
+	return err == nil, err
+}

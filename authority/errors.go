@@ -1,0 +1,32 @@
+package authority
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of the domain. The api package maps each to an HTTP status in one
+// place.
+var (
+	// ErrInvalidCredentials is the one answer to a login with an unknown
+	// email or a wrong password, so the two cannot be told apart.
+	ErrInvalidCredentials = errors.New("invalid email or password")
+	ErrEmailTaken         = errors.New("email is already registered")
+	ErrNotFound           = errors.New("not found")
+	ErrInvalidToken       = errors.New("invalid token")
+	// ErrUnavailable means the database did not answer in time; the
+	// request may be retried.
+	ErrUnavailable = errors.New("service temporarily unavailable")
+	// ErrConflict means a concurrent change won; the caller may retry.
+	ErrConflict = errors.New("conflicting concurrent change")
+)
+
+// ValidationError names the input field that is missing or invalid.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
+
+func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/store"
+)
+
+// app is the wired domain: database, sealer, key manager and authority.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *store.DB
+	sealer *keys.Sealer
+	keys   *keys.Manager
+	auth   *authority.Service
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// loadSealer returns the key-encryption keys: from the configuration, or
+// for SQLite from PATH.kek, generating that file (mode 0600) on first use.
+// Postgres needs the key configured: a key generated on one instance's disk
+// would leave the others unable to unseal.
+func loadSealer(cfg Config, log *slog.Logger) (*keys.Sealer, error) {
+	if cfg.KeyEncryptionKey != "" {
+		return keys.ParseKEKs(cfg.KeyEncryptionKey)
+	}
+	path := store.SQLitePath(cfg.DatabaseURL)
+	if path == "" {
+		return nil, errors.New("SIGIL_KEY_ENCRYPTION_KEY is required with a postgres database (generate one with: openssl rand -base64 32)")
+	}
+	kekPath := path + ".kek"
+	b, err := os.ReadFile(kekPath)
+	if err == nil {
+		s, err := keys.ParseKEKs(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", kekPath, err)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %v", kekPath, err)
+	}
+	kek, err := keys.NewKEK()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(kekPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %v", kekPath, err)
+	}
+	if _, err := f.WriteString(kek + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write %s: %v", kekPath, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write %s: %v", kekPath, err)
+	}
+	log.Warn("no SIGIL_KEY_ENCRYPTION_KEY set: generated one into "+kekPath+"; keep it with the database and back it up, or set SIGIL_KEY_ENCRYPTION_KEY", "file", kekPath)
+	return keys.ParseKEKs(kek)
+}
+
+// openApp opens the database (migrating it when migrate is set) and wires
+// the domain services. It does not load keys.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*app, error) {
+	sealer, err := loadSealer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate database: %w", err)
+		}
+		if len(applied) > 0 {
+			log.Info("database migrated", "applied", applied)
+		}
+	} else if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ring := &keys.Ring{}
+	km := keys.NewManager(db, sealer, ring, cfg.keyPolicy(), nil, log)
+	auth, err := authority.New(authority.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
+	}, db, ring, nil, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, db: db, sealer: sealer, keys: km, auth: auth}, nil
+}
+
+func (a *app) Close() { a.db.Close() }

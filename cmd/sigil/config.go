@@ -1,0 +1,265 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/store"
+)
+
+// Config is every setting of Sigil, parsed once from the environment and
+// flags and passed down.
+type Config struct {
+	Addr              string
+	Issuer            string
+	DatabaseURL       string
+	KeyEncryptionKey  string
+	SigningAlg        keys.Alg
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	RefreshReuseGrace time.Duration
+	Audience          string
+	RotationPeriod    time.Duration
+	PublishAhead      time.Duration
+	JWKSMaxAge        time.Duration
+	RateLimit         float64 // requests per second per client IP; 0 disables
+	LockoutThreshold  int
+	ClientIPHeader    string
+	CORSOrigins       []string
+	AdminEmail        string
+	AdminPassword     string
+	Argon2            authority.Argon2Params
+	LogLevel          string
+	LogFormat         string
+}
+
+// setting is one configuration variable: its environment name, flag name,
+// default and how to parse it into Config.
+type setting struct {
+	env, flag, def, usage string
+	parse                 func(c *Config, v string) error
+}
+
+func durationInto(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("invalid duration %q (use Go syntax such as 15m or 720h)", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func uintInto(dst func(*Config) *uint32, min, max uint64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("invalid value %q (an integer from %d to %d)", v, min, max)
+		}
+		*dst(c) = uint32(n)
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"SIGIL_ADDR", "addr", "127.0.0.1:8080", "listen address", func(c *Config, v string) error {
+		if !strings.Contains(v, ":") {
+			return fmt.Errorf("invalid address %q (use HOST:PORT)", v)
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"SIGIL_ISSUER", "issuer", "", "the iss of every token (default http:// + SIGIL_ADDR)", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+			return fmt.Errorf("invalid issuer %q (an http:// or https:// URL)", v)
+		}
+		c.Issuer = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"SIGIL_DATABASE_URL", "database-url", "sqlite:sigil.db", "postgres://… or sqlite:PATH", func(c *Config, v string) error {
+		if _, _, err := store.ParseURL(v); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "SIGIL_DATABASE_URL: "))
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"SIGIL_KEY_ENCRYPTION_KEY", "key-encryption-key", "", "base64 of 32 bytes, or ID:BASE64,… (first seals, all unseal)", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := keys.ParseKEKs(v); err != nil {
+				return err
+			}
+		}
+		c.KeyEncryptionKey = v
+		return nil
+	}},
+	{"SIGIL_SIGNING_ALG", "signing-alg", "RS256", "RS256, EdDSA or ES256", func(c *Config, v string) error {
+		a, err := keys.ParseAlg(v)
+		c.SigningAlg = a
+		return err
+	}},
+	{"SIGIL_ACCESS_TOKEN_TTL", "access-token-ttl", "15m", "access-token lifetime", durationInto(func(c *Config) *time.Duration { return &c.AccessTTL })},
+	{"SIGIL_REFRESH_TOKEN_TTL", "refresh-token-ttl", "720h", "refresh-token absolute lifetime", durationInto(func(c *Config) *time.Duration { return &c.RefreshTTL })},
+	{"SIGIL_REFRESH_REUSE_GRACE", "refresh-reuse-grace", "5s", "a spent refresh token presented again within this is a retry", durationInto(func(c *Config) *time.Duration { return &c.RefreshReuseGrace })},
+	{"SIGIL_AUDIENCE", "audience", "sigil", "default aud of login tokens", func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("must not be empty")
+		}
+		c.Audience = v
+		return nil
+	}},
+	{"SIGIL_ROTATION_PERIOD", "rotation-period", "720h", "rotate an active key older than this; 0 turns automatic rotation off", durationInto(func(c *Config) *time.Duration { return &c.RotationPeriod })},
+	{"SIGIL_PUBLISH_AHEAD", "publish-ahead", "1h", "how long a new key is published before it signs", durationInto(func(c *Config) *time.Duration { return &c.PublishAhead })},
+	{"SIGIL_JWKS_MAX_AGE", "jwks-max-age", "5m", "Cache-Control max-age of the JWKS", durationInto(func(c *Config) *time.Duration { return &c.JWKSMaxAge })},
+	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh and token (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
+		r, err := parseRate(v)
+		c.RateLimit = r
+		return err
+	}},
+	{"SIGIL_LOCKOUT_THRESHOLD", "lockout-threshold", "5", "failed logins in a row before an account is throttled; 0 turns it off", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("invalid value %q (a whole number, 0 to turn off)", v)
+		}
+		c.LockoutThreshold = n
+		return nil
+	}},
+	{"SIGIL_CLIENT_IP_HEADER", "client-ip-header", "", "header a trusted proxy sets with the client address (e.g. X-Forwarded-For)", func(c *Config, v string) error {
+		c.ClientIPHeader = strings.TrimSpace(v)
+		return nil
+	}},
+	{"SIGIL_CORS_ORIGINS", "cors-origins", "", "comma-separated origins allowed to call /auth/* from a browser", func(c *Config, v string) error {
+		c.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			if o == "*" || (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://")) {
+				return fmt.Errorf("invalid origin %q (list exact origins such as https://app.example.com; no wildcard)", o)
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+		return nil
+	}},
+	{"SIGIL_ADMIN_EMAIL", "admin-email", "", "with SIGIL_ADMIN_PASSWORD: create this admin at start if none exists", func(c *Config, v string) error {
+		c.AdminEmail = v
+		return nil
+	}},
+	{"SIGIL_ADMIN_PASSWORD", "admin-password", "", "password of SIGIL_ADMIN_EMAIL (prefer the environment to the flag)", func(c *Config, v string) error {
+		c.AdminPassword = v
+		return nil
+	}},
+	{"SIGIL_ARGON2_MEMORY", "argon2-memory", "19456", "argon2id memory in KiB", uintInto(func(c *Config) *uint32 { return &c.Argon2.Memory }, 1024, 4<<20)},
+	{"SIGIL_ARGON2_TIME", "argon2-time", "2", "argon2id passes", uintInto(func(c *Config) *uint32 { return &c.Argon2.Time }, 1, 64)},
+	{"SIGIL_ARGON2_THREADS", "argon2-threads", "1", "argon2id lanes", func(c *Config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 8)
+		if err != nil || n < 1 {
+			return fmt.Errorf("invalid value %q (an integer from 1 to 255)", v)
+		}
+		c.Argon2.Threads = uint8(n)
+		return nil
+	}},
+	{"SIGIL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("invalid log level %q (debug, info, warn or error)", v)
+	}},
+	{"SIGIL_LOG_FORMAT", "log-format", "text", "text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("invalid log format %q (text or json)", v)
+		}
+		c.LogFormat = v
+		return nil
+	}},
+}
+
+// parseRate reads "20/s", "100/m", "5" (per second) or "0".
+func parseRate(v string) (float64, error) {
+	num, unit, hasUnit := strings.Cut(strings.TrimSpace(v), "/")
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid rate %q (use N/s or N/m, 0 to turn off)", v)
+	}
+	if !hasUnit {
+		return n, nil
+	}
+	switch unit {
+	case "s":
+		return n, nil
+	case "m":
+		return n / 60, nil
+	case "h":
+		return n / 3600, nil
+	}
+	return 0, fmt.Errorf("invalid rate %q (use N/s or N/m, 0 to turn off)", v)
+}
+
+// configFlags registers every setting as a flag on fs, defaulting to the
+// environment variable or the built-in default, and returns a function
+// that parses the final values into a Config.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	vals := make([]*string, len(settings))
+	for i, s := range settings {
+		def := s.def
+		if v, ok := lookup(getenv, s.env); ok {
+			def = v
+		}
+		shown := def
+		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" {
+			shown = "" // never print a secret in --help
+		}
+		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
+		if shown != def {
+			fs.Lookup(s.flag).DefValue = shown
+		}
+	}
+	return func() (Config, error) {
+		c := Config{Argon2: authority.DefaultArgon2}
+		for i, s := range settings {
+			if err := s.parse(&c, *vals[i]); err != nil {
+				return Config{}, fmt.Errorf("%s (--%s): %v", s.env, s.flag, err)
+			}
+		}
+		if c.Issuer == "" {
+			c.Issuer = "http://" + c.Addr
+		}
+		if c.AccessTTL < time.Second {
+			return Config{}, errors.New("SIGIL_ACCESS_TOKEN_TTL (--access-token-ttl): must be at least 1s")
+		}
+		if c.RefreshTTL < c.AccessTTL {
+			return Config{}, errors.New("SIGIL_REFRESH_TOKEN_TTL (--refresh-token-ttl): must not be shorter than SIGIL_ACCESS_TOKEN_TTL")
+		}
+		if c.JWKSMaxAge < time.Second {
+			return Config{}, errors.New("SIGIL_JWKS_MAX_AGE (--jwks-max-age): must be at least 1s")
+		}
+		if err := c.keyPolicy().Validate(c.JWKSMaxAge); err != nil {
+			return Config{}, err
+		}
+		if (c.AdminEmail == "") != (c.AdminPassword == "") {
+			return Config{}, errors.New("SIGIL_ADMIN_EMAIL and SIGIL_ADMIN_PASSWORD must be set together")
+		}
+		if err := c.Argon2.Validate(); err != nil {
+			return Config{}, fmt.Errorf("SIGIL_ARGON2_*: %v", err)
+		}
+		return c, nil
+	}
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func (c Config) keyPolicy() keys.Policy {
+	return keys.Policy{Alg: c.SigningAlg, RotationPeriod: c.RotationPeriod, PublishAhead: c.PublishAhead, TokenTTL: c.AccessTTL}
+}

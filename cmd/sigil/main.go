@@ -1,0 +1,111 @@
+// Command sigil is the Sigil token authority: it logs users in, signs
+// short-lived JWT access tokens with keys it keeps sealed in its database
+// and rotates, and publishes the public keys at /.well-known/jwks.json.
+//
+//	sigil [serve]                 run the authority (the default)
+//	sigil migrate                 apply database migrations
+//	sigil keys list|rotate|revoke KID|rewrap
+//	sigil users create --email E [--admin] [--password-stdin]
+//
+// Every subcommand takes the same configuration as serve, from SIGIL_*
+// environment variables or the matching flags; `sigil CMD --help` lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// env is what a command runs with: arguments, streams and the environment,
+// so tests can run commands in-process.
+type env struct {
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e env) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the authority (default)", runServe},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
+		{"users", "create users", runUsers},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	err := run(ctx, e)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsageShown) {
+			fmt.Fprintln(os.Stderr, "sigil:", err)
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsageShown = errors.New("usage shown")
+
+func run(ctx context.Context, e env) error {
+	name := "serve"
+	if len(e.args) > 0 && e.args[0] != "" && e.args[0][0] != '-' {
+		name, e.args = e.args[0], e.args[1:]
+	}
+	if name == "help" {
+		usage(e.stdout)
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, e)
+		}
+	}
+	if len(e.args) == 0 && (name == "-h" || name == "--help") {
+		usage(e.stdout)
+		return nil
+	}
+	usage(e.stderr)
+	return fmt.Errorf("unknown command %q", name)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Sigil: an asymmetric-key token authority.")
+	fmt.Fprintln(w, "\nUsage: sigil [command] [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes the configuration flags of serve (each also a SIGIL_* variable).")
+	fmt.Fprintln(w, "Run `sigil CMD --help` for a command's flags.")
+}
+
+// newFlags returns a flag set for a command with every configuration flag.
+func newFlags(e env, name, synopsis string) (*flag.FlagSet, func() (Config, error)) {
+	fs := flag.NewFlagSet("sigil "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: sigil %s\n\nFlags (each configuration flag also reads its SIGIL_* variable):\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs, configFlags(fs, e.getenv)
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sigil-auth/sigil/api"
+)
+
+func runServe(ctx context.Context, e env) error {
+	fs, load := newFlags(e, "serve", "[serve] [flags]")
+	if err := fs.Parse(e.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Arg(0))
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	a, err := openApp(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	if cfg.AdminEmail != "" {
+		created, err := a.auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return fmt.Errorf("create admin %s: %w", cfg.AdminEmail, err)
+		}
+		if created {
+			log.Info("administrator created", "email", cfg.AdminEmail)
+		}
+	}
+
+	metrics := api.NewMetrics(a.keys.Ring())
+	a.keys.OnReload(metrics.KeyringReloads.Inc)
+	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader},
+		a.auth, a.keys, a.db, metrics, log)
+	httpSrv := srv.HTTPServer(cfg.Addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	notify, err := a.db.ListenKeys(ctx, log)
+	if err != nil {
+		log.Warn("key change notifications unavailable; relying on periodic reload", "err", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.keys.Run(ctx, notify, 30*time.Second, 10*time.Second)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	announce(e, cfg, ln.Addr().String())
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = httpSrv.Shutdown(sctx)
+		scancel()
+	}
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// announce prints where Sigil listens and how to try it.
+func announce(e env, cfg Config, addr string) {
+	base := "http://" + addr
+	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)
+
+Try it:
+  curl -s -X POST %s/auth/signup -H 'Content-Type: application/json' \
+       -d '{"email":"ada@example.com","password":"correct horse battery","name":"Ada"}'
+  curl -s -X POST %s/auth/login -H 'Content-Type: application/json' \
+       -d '{"email":"ada@example.com","password":"correct horse battery"}'
+  curl -s %s/auth/me -H "Authorization: Bearer $TOKEN"
+  curl -s %s/.well-known/jwks.json
+
+`, base, cfg.Issuer, base, base, base, base)
+}

@@ -1,0 +1,151 @@
+package keys
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Signer signs with the active key. It is safe for concurrent use.
+type Signer struct {
+	KID    string
+	Alg    Alg
+	signer jose.Signer
+}
+
+// Sign signs payload as a compact JWS whose header carries alg, kid and
+// typ "at+jwt".
+func (s *Signer) Sign(payload []byte) (string, error) {
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign with key %s: %w", s.KID, err)
+	}
+	return obj.CompactSerialize()
+}
+
+// Snapshot is an immutable view of the key set at one moment: the published
+// public keys, their JWKS document and ETag, and the signer of the active
+// key. Readers never lock; a change builds a new Snapshot.
+type Snapshot struct {
+	active  *Signer
+	keys    map[string]*jose.JSONWebKey
+	records []Record
+	jwks    []byte
+	etag    string
+	version string
+	builtAt time.Time
+}
+
+// Active returns the signer of the active key, or nil if there is none.
+func (s *Snapshot) Active() *Signer { return s.active }
+
+// Key returns the published public key named kid.
+func (s *Snapshot) Key(kid string) (*jose.JSONWebKey, bool) {
+	k, ok := s.keys[kid]
+	return k, ok
+}
+
+// JWKS returns the JSON Web Key Set document and its strong ETag. The
+// slice must not be modified.
+func (s *Snapshot) JWKS() ([]byte, string) { return s.jwks, s.etag }
+
+// Records returns the key records (with their sealed halves removed), newest
+// first.
+func (s *Snapshot) Records() []Record { return s.records }
+
+// BuiltAt is when the snapshot was built.
+func (s *Snapshot) BuiltAt() time.Time { return s.builtAt }
+
+// Build makes a Snapshot of records at time now. It unseals the active key;
+// a key that cannot be unsealed is an error naming its kid.
+func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
+	snap := &Snapshot{keys: map[string]*jose.JSONWebKey{}, builtAt: now}
+	sorted := append([]Record(nil), records...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if !sorted[i].CreatedAt.Equal(sorted[j].CreatedAt) {
+			return sorted[i].CreatedAt.After(sorted[j].CreatedAt)
+		}
+		return sorted[i].KID < sorted[j].KID
+	})
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	doc.Keys = []json.RawMessage{}
+	for i := range sorted {
+		r := &sorted[i]
+		if r.Published(now) {
+			jwk, err := ParsePublic(*r)
+			if err != nil {
+				return nil, err
+			}
+			snap.keys[r.KID] = &jwk
+			doc.Keys = append(doc.Keys, json.RawMessage(r.PublicJWK))
+		}
+		if r.State == Active {
+			if snap.active != nil {
+				return nil, fmt.Errorf("keys %s and %s are both active", snap.active.KID, r.KID)
+			}
+			signer, err := newSigner(*r, sealer)
+			if err != nil {
+				return nil, err
+			}
+			snap.active = signer
+		}
+		r.Sealed = ""
+	}
+	jwks, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode JWKS: %w", err)
+	}
+	sum := sha256.Sum256(jwks)
+	snap.jwks = jwks
+	snap.etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	snap.records = sorted
+	snap.version = Version(records, now)
+	return snap, nil
+}
+
+// Version summarises what a snapshot of records at now would contain, so a
+// reload can skip rebuilding (and unsealing) when nothing changed.
+func Version(records []Record, now time.Time) string {
+	parts := make([]string, 0, len(records))
+	for _, r := range records {
+		parts = append(parts, fmt.Sprintf("%s/%s/%t/%t", r.KID, r.State, r.Published(now), r.Sealed != ""))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func newSigner(r Record, sealer *Sealer) (*Signer, error) {
+	priv, err := OpenPrivate(r, sealer)
+	if err != nil {
+		return nil, fmt.Errorf("active key %s: %w", r.KID, err)
+	}
+	opts := (&jose.SignerOptions{}).WithType("at+jwt")
+	js, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(r.Alg),
+		Key:       jose.JSONWebKey{Key: priv, KeyID: r.KID, Algorithm: string(r.Alg)},
+	}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("active key %s: %w", r.KID, err)
+	}
+	return &Signer{KID: r.KID, Alg: r.Alg, signer: js}, nil
+}
+
+// Ring holds the current Snapshot. Load is a single atomic read.
+type Ring struct {
+	cur atomic.Pointer[Snapshot]
+}
+
+// Load returns the current snapshot, or nil before the first Store.
+func (r *Ring) Load() *Snapshot { return r.cur.Load() }
+
+// Store makes snap the current snapshot.
+func (r *Ring) Store(snap *Snapshot) { r.cur.Store(snap) }

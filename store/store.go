@@ -1,0 +1,209 @@
+// Package store keeps Sigil's state in SQL through sqlx: Postgres (lib/pq)
+// for production and several instances, SQLite (modernc.org/sqlite, no cgo)
+// as the embedded default. It satisfies the storage interfaces declared by
+// the authority and keys packages.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers the "postgres" driver
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// The supported databases.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// ErrUnavailable wraps errors caused by the database not answering.
+var ErrUnavailable = authority.ErrUnavailable
+
+// DB is an open Sigil database.
+type DB struct {
+	db      *sqlx.DB
+	dialect Dialect
+	url     string
+	// QueryTimeout bounds every query, so a hung database turns into an
+	// error rather than a hung request.
+	QueryTimeout time.Duration
+}
+
+// ParseURL splits a SIGIL_DATABASE_URL into its dialect and driver source.
+// "sqlite:PATH" (or "sqlite://PATH") is an SQLite file; "postgres://…" or
+// "postgresql://…" is Postgres.
+func ParseURL(raw string) (Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", errors.New("SIGIL_DATABASE_URL: malformed postgres URL")
+		}
+		return Postgres, raw, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New("SIGIL_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:sigil.db")
+		}
+		return SQLite, path, nil
+	}
+	return "", "", errors.New("SIGIL_DATABASE_URL must start with postgres:// or sqlite:")
+}
+
+// SQLitePath returns the file path of an sqlite: URL, or "" for another URL.
+func SQLitePath(raw string) string {
+	d, p, err := ParseURL(raw)
+	if err != nil || d != SQLite {
+		return ""
+	}
+	path, _, _ := strings.Cut(p, "?")
+	return path
+}
+
+// Open connects to the database named by a SIGIL_DATABASE_URL and checks
+// that it answers. It does not migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	dialect, src, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var db *sqlx.DB
+	switch dialect {
+	case Postgres:
+		db, err = sqlx.Open("postgres", src)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	case SQLite:
+		path, query, _ := strings.Cut(src, "?")
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; immediate transactions
+		// take the write lock up front, so two writers queue on the busy
+		// timeout instead of failing to upgrade a read lock.
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		if query != "" {
+			dsn += "&" + query
+		}
+		db, err = sqlx.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	}
+	d := &DB{db: db, dialect: dialect, url: rawURL, QueryTimeout: 5 * time.Second}
+	if err := d.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if dialect == SQLite {
+		// Keep the file private: it holds password hashes and sealed keys.
+		_ = os.Chmod(SQLitePath(rawURL), 0o600)
+	}
+	return d, nil
+}
+
+// Dialect reports which database d is.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Close closes the connection pool.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the database answers within the query timeout.
+func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (d *DB) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.QueryTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d.QueryTimeout)
+}
+
+// inTx runs fn in one transaction with the query timeout, committing if fn
+// returns nil and rolling back otherwise.
+func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	tx, err := d.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return d.wrap(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return d.wrap(err)
+	}
+	return nil
+}
+
+// wrap marks connection-level failures as ErrUnavailable so callers can
+// answer 503 instead of 500.
+func (d *DB) wrap(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driverBadConn) || isNetError(err) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+type userRow struct {
+	ID           string `db:"id"`
+	Email        string `db:"email"`
+	Name         string `db:"name"`
+	PasswordHash string `db:"password_hash"`
+	IsAdmin      bool   `db:"is_admin"`
+	CreatedAt    int64  `db:"created_at"`
+	UpdatedAt    int64  `db:"updated_at"`
+}
+
+func (r userRow) user() authority.User {
+	return authority.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash, Admin: r.IsAdmin,
+		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
+}
+
+const userColumns = `id, email, name, password_hash, is_admin, created_at, updated_at`
+
+// CreateUser inserts u, or returns authority.ErrEmailTaken.
+func (d *DB) CreateUser(ctx context.Context, u authority.User) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Email, u.Name, u.PasswordHash, u.Admin, ms(u.CreatedAt), ms(u.UpdatedAt))
+	if err != nil && isUniqueViolation(err) {
+		return authority.ErrEmailTaken
+	}
+	return d.wrap(err)
+}
+
+func (d *DB) getUser(ctx context.Context, where string, arg any) (authority.User, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var r userRow
+	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+` = ?`), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authority.User{}, authority.ErrNotFound
+	}
+	if err != nil {
+		return authority.User{}, d.wrap(err)
+	}
+	return r.user(), nil
+}
+
+// UserByEmail returns the user with a normalised email.
+func (d *DB) UserByEmail(ctx context.Context, email string) (authority.User, error) {
+	return d.getUser(ctx, "email", email)
+}
+
+// UserByID returns the user with id.
+func (d *DB) UserByID(ctx context.Context, id string) (authority.User, error) {
+	return d.getUser(ctx, "id", id)
+}
+
+// ReplacePasswordHash sets a new hash if the stored one is still old
+// (compare-and-swap), so a concurrent password change is never undone.
+func (d *DB) ReplacePasswordHash(ctx context.Context, id, old, new string) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`),
+		new, ms(nowUTC()), id, old)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return authority.ErrConflict
+	}
+	return nil
+}
+
+// AdminExists reports whether any administrator exists.
+func (d *DB) AdminExists(ctx context.Context) (bool, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var n int
+	err := d.db.GetContext(ctx, &n, d.db.Rebind(`SELECT COUNT(*) FROM users WHERE is_admin = ?`), true)
+	return n > 0, d.wrap(err)
+}
+
+// CountUsers returns the number of accounts.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var n int
+	err := d.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM users`)
+	return n, d.wrap(err)
+}

@@ -1,0 +1,29 @@
+// Package verify checks Sigil access tokens in resource servers.
+//
+// A [Verifier] finds the authority's published keys through OpenID
+// discovery, caches them in memory and verifies compact JWS access tokens
+// (RFC 9068) signed with RS256, EdDSA or ES256 against them. It needs no
+// shared secret and no database: it imports only go-jose and the standard
+// library.
+//
+//	v, err := verify.New(ctx, "https://sigil.example.com", verify.WithAudience("sigil"))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux.Handle("GET /posts", v.Middleware(listPosts))
+//	mux.Handle("DELETE /posts/{id}", v.Middleware(verify.RequireRole("admin")(deletePost)))
+//
+// Inside a handler behind the middleware, [ClaimsFromContext] returns the
+// token's claims. Outside HTTP, [Verifier.Verify] checks a token directly.
+//
+// # Key cache
+//
+// The key set is refreshed when its Cache-Control max-age runs out (clamped
+// to [WithMinRefreshInterval] and [WithMaxRefreshInterval]), revalidated
+// with If-None-Match. A token signed with a key the Verifier has not seen
+// yet, as after a key rotation, makes it fetch the key set at once, at most
+// once per [WithUnknownKidInterval]; concurrent verifications share that one
+// request. When the authority cannot be reached, the cached keys keep
+// verifying tokens, and a token with an unknown key is rejected without
+// waiting longer than its caller's context allows.
+package verify

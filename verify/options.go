@@ -1,0 +1,153 @@
+package verify
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of a Verifier, each changed by the option of the same name.
+const (
+	DefaultLeeway             = 60 * time.Second
+	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultMaxRefreshInterval = time.Hour
+	DefaultUnknownKidInterval = 10 * time.Second
+)
+
+const (
+	// defaultKeySetLifetime applies when the JWKS answer has no max-age.
+	defaultKeySetLifetime = 5 * time.Minute
+
+	// fetchTimeout bounds one JWKS or discovery request. A shared fetch
+	// runs under its own context with this timeout, so that one caller
+	// giving up does not cancel it for the others waiting on it.
+	fetchTimeout = 10 * time.Second
+)
+
+// An Option configures a Verifier built by [New] or [NewFromJWKS].
+type Option func(*config)
+
+type config struct {
+	audiences          []string
+	scopes             []string
+	roles              []string
+	leeway             time.Duration
+	client             *http.Client
+	minRefresh         time.Duration
+	maxRefresh         time.Duration
+	unknownKidInterval time.Duration
+	logger             *slog.Logger
+	now                func() time.Time
+	realm              string
+}
+
+func newConfig(issuer string, opts []Option) (config, error) {
+	c := config{
+		leeway:             DefaultLeeway,
+		client:             &http.Client{Timeout: fetchTimeout},
+		minRefresh:         DefaultMinRefreshInterval,
+		maxRefresh:         DefaultMaxRefreshInterval,
+		unknownKidInterval: DefaultUnknownKidInterval,
+		logger:             slog.Default(),
+		now:                time.Now,
+		realm:              issuer,
+	}
+	for _, opt := range opts {
+		opt(&c)
+	}
+	switch {
+	case issuer == "":
+		return c, errors.New("verify: issuer is empty")
+	case c.leeway < 0:
+		return c, errors.New("verify: leeway is negative")
+	case c.minRefresh <= 0:
+		return c, errors.New("verify: minimum refresh interval must be positive")
+	case c.maxRefresh < c.minRefresh:
+		return c, errors.New("verify: maximum refresh interval is below the minimum")
+	case c.unknownKidInterval < 0:
+		return c, errors.New("verify: unknown-kid interval is negative")
+	case c.client == nil:
+		return c, errors.New("verify: HTTP client is nil")
+	case c.logger == nil:
+		return c, errors.New("verify: logger is nil")
+	case c.now == nil:
+		return c, errors.New("verify: clock is nil")
+	}
+	return c, nil
+}
+
+// WithAudience makes the Verifier accept only tokens whose aud contains at
+// least one of the given audiences. Without it, aud is not checked. A later
+// call replaces the audiences of an earlier one.
+func WithAudience(aud ...string) Option {
+	return func(c *config) { c.audiences = aud }
+}
+
+// WithRequiredScopes makes the Verifier reject, with
+// [ErrInsufficientScope], tokens whose scope claim lacks any of the given
+// scopes.
+func WithRequiredScopes(scopes ...string) Option {
+	return func(c *config) { c.scopes = scopes }
+}
+
+// WithRequiredRoles makes the Verifier reject, with [ErrInsufficientScope],
+// tokens whose roles claim lacks any of the given roles.
+func WithRequiredRoles(roles ...string) Option {
+	return func(c *config) { c.roles = roles }
+}
+
+// WithLeeway sets the clock skew tolerated when checking exp, nbf and iat.
+// The default is [DefaultLeeway].
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) { c.leeway = d }
+}
+
+// WithHTTPClient sets the client used for discovery and key set requests.
+// The default has a 10-second timeout.
+func WithHTTPClient(client *http.Client) Option {
+	return func(c *config) { c.client = client }
+}
+
+// WithMinRefreshInterval sets the shortest time a fetched key set is
+// trusted, whatever its Cache-Control max-age says. It is also how long the
+// Verifier waits before retrying a failed refresh, and how often at most it
+// logs refresh failures. The default is [DefaultMinRefreshInterval]; it must
+// be positive.
+func WithMinRefreshInterval(d time.Duration) Option {
+	return func(c *config) { c.minRefresh = d }
+}
+
+// WithMaxRefreshInterval sets the longest time a fetched key set is trusted
+// before it is fetched again, whatever its Cache-Control max-age says. The
+// default is [DefaultMaxRefreshInterval].
+func WithMaxRefreshInterval(d time.Duration) Option {
+	return func(c *config) { c.maxRefresh = d }
+}
+
+// WithUnknownKidInterval sets how often at most a token whose kid is not in
+// the cached key set makes the Verifier fetch the key set again. The limit
+// keeps made-up kids from turning into a flood of requests to the
+// authority. The default is [DefaultUnknownKidInterval].
+func WithUnknownKidInterval(d time.Duration) Option {
+	return func(c *config) { c.unknownKidInterval = d }
+}
+
+// WithLogger sets the logger that reports key set refreshes and their
+// failures. The default is [slog.Default].
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithClock sets the function that tells the current time, for token
+// expiry and key set freshness. Tests use it to move time forward; the
+// default is [time.Now].
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// WithRealm sets the realm that [Verifier.Middleware] names in its
+// WWW-Authenticate challenges. The default is the issuer URL.
+func WithRealm(realm string) Option {
+	return func(c *config) { c.realm = realm }
+}
