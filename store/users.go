@@ -94,3 +94,18 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	err := d.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM users`)
 	return n, d.wrap(err)
 }
+
+// CountRows returns the number of rows in one of Sigil's tables, for
+// operators' checks and tests.
+func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
+	switch table {
+	case "users", "signing_keys", "refresh_tokens", "audit_events":
+	default:
+		return 0, errors.New("unknown table " + table)
+	}
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var n int
+	err := d.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM `+table)
+	return n, d.wrap(err)
+}

@@ -1,0 +1,342 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/store"
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// The conformance suite: every case runs against SQLite and Postgres.
+func TestConformance(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, db *store.DB)
+	}{
+		{"MigrateIsIdempotent", testMigrateIdempotent},
+		{"UserEmailIsUnique", testUserEmailUnique},
+		{"UserLookup", testUserLookup},
+		{"PasswordHashCompareAndSwap", testPasswordCAS},
+		{"KeysInsertAndUpdate", testKeysInsertUpdate},
+		{"KeysRejectTwoActive", testKeysRejectTwoActive},
+		{"KeysFnErrorWritesNothing", testKeysFnError},
+		{"KeysConcurrentUpdatesSerialise", testKeysConcurrent},
+		{"RefreshTokenStored", testRefreshStored},
+		{"AuditPagingAndFilters", testAuditPaging},
+	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					c.fn(t, openMigrated(t, b.NewURL(t)))
+				})
+			}
+		})
+	}
+}
+
+func openMigrated(t *testing.T, url string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+func testMigrateIdempotent(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	applied, err := db.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, err %v; want nothing", applied, err)
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func user(email string) authority.User {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return authority.User{ID: "id-" + email, Email: email, Name: "N", PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now}
+}
+
+func testUserEmailUnique(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.CreateUser(ctx, user("a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	u := user("a@example.com")
+	u.ID = "other"
+	if err := db.CreateUser(ctx, u); !errors.Is(err, authority.ErrEmailTaken) {
+		t.Fatalf("duplicate email: got %v, want ErrEmailTaken", err)
+	}
+	if n, _ := db.CountUsers(ctx); n != 1 {
+		t.Fatalf("users = %d, want 1", n)
+	}
+}
+
+func testUserLookup(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	in := user("b@example.com")
+	in.Admin = true
+	if err := db.CreateUser(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.UserByEmail(ctx, "b@example.com")
+	if err != nil || got.ID != in.ID || !got.Admin || !got.CreatedAt.Equal(in.CreatedAt) {
+		t.Fatalf("UserByEmail = %+v, %v", got, err)
+	}
+	if _, err := db.UserByID(ctx, "nope"); !errors.Is(err, authority.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if ok, err := db.AdminExists(ctx); !ok || err != nil {
+		t.Fatalf("AdminExists = %v, %v", ok, err)
+	}
+}
+
+func testPasswordCAS(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	u := user("c@example.com")
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReplacePasswordHash(ctx, u.ID, "stale", "new"); !errors.Is(err, authority.ErrConflict) {
+		t.Fatalf("stale CAS: %v", err)
+	}
+	if err := db.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "new"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.UserByID(ctx, u.ID)
+	if got.PasswordHash != "new" {
+		t.Fatalf("hash = %q", got.PasswordHash)
+	}
+}
+
+func newSealer(t *testing.T) *keys.Sealer {
+	kek, _ := keys.NewKEK()
+	s, err := keys.ParseKEKs(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testKeysInsertUpdate(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	s := newSealer(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r, err := keys.NewRecord(keys.EdDSA, s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.State, r.ActivatedAt = keys.Active, now
+	err = db.UpdateKeys(ctx, func(cur []keys.Record) (keys.Change, error) {
+		if len(cur) != 0 {
+			t.Errorf("fresh database has %d keys", len(cur))
+		}
+		return keys.Change{Keys: []keys.Record{r}, Events: []keys.Event{{Type: "key.activated", KID: r.KID, Actor: "test"}}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ListKeys(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ListKeys = %v, %v", got, err)
+	}
+	g := got[0]
+	if g.KID != r.KID || g.State != keys.Active || g.Sealed != r.Sealed || string(g.PublicJWK) != string(r.PublicJWK) || !g.ActivatedAt.Equal(now) || !g.RetiredAt.IsZero() {
+		t.Fatalf("round trip mismatch: %+v", g)
+	}
+	if _, err := keys.OpenPrivate(g, s); err != nil {
+		t.Fatalf("stored key does not unseal: %v", err)
+	}
+	ev, err := db.ListEvents(ctx, store.AuditQuery{Type: "key.activated"})
+	if err != nil || len(ev) != 1 || ev[0].KID != r.KID {
+		t.Fatalf("audit = %+v, %v", ev, err)
+	}
+}
+
+func testKeysRejectTwoActive(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	s := newSealer(t)
+	now := time.Now()
+	a, _ := keys.NewRecord(keys.ES256, s, now)
+	b, _ := keys.NewRecord(keys.ES256, s, now)
+	a.State, b.State = keys.Active, keys.Active
+	err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Keys: []keys.Record{a, b}}, nil
+	})
+	if err == nil {
+		t.Fatal("two active keys were accepted")
+	}
+	if got, _ := db.ListKeys(ctx); len(got) != 0 {
+		t.Fatalf("a failed update left %d rows", len(got))
+	}
+}
+
+func testKeysFnError(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) { return keys.Change{}, boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want boom", err)
+	}
+}
+
+// Concurrent read-modify-write updates must serialise: each sees the
+// previous one's write, so none is lost.
+func testKeysConcurrent(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	s := newSealer(t)
+	first, _ := keys.NewRecord(keys.EdDSA, s, time.Now())
+	first.State = keys.Active
+	if err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Keys: []keys.Record{first}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.UpdateKeys(ctx, func(cur []keys.Record) (keys.Change, error) {
+				var ch keys.Change
+				for _, r := range cur {
+					if r.State == keys.Active {
+						r.State, r.RetiredAt = keys.Retired, time.Now()
+						ch.Keys = append(ch.Keys, r)
+					}
+				}
+				nr, err := keys.NewRecord(keys.EdDSA, s, time.Now())
+				if err != nil {
+					return ch, err
+				}
+				nr.State = keys.Active
+				ch.Keys = append(ch.Keys, nr)
+				return ch, nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent update: %v", err)
+		}
+	}
+	got, _ := db.ListKeys(ctx)
+	active := 0
+	for _, r := range got {
+		if r.State == keys.Active {
+			active++
+		}
+	}
+	if len(got) != n+1 || active != 1 {
+		t.Fatalf("after %d rotations: %d keys, %d active; want %d and 1", n, len(got), active, n+1)
+	}
+}
+
+func testRefreshStored(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	u := user("r@example.com")
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rt := authority.RefreshToken{Hash: authority.HashToken("secret-token"), FamilyID: "f1", UserID: u.ID, ClientID: "sigil", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateRefreshToken(ctx, rt); err == nil {
+		t.Fatal("the same token hash was stored twice")
+	}
+}
+
+func testAuditPaging(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		typ := "login.failure"
+		if i%2 == 0 {
+			typ = "login.success"
+		}
+		if err := db.RecordEvent(ctx, authority.Event{Type: typ, UserID: "u1", IP: "127.0.0.1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := db.ListEvents(ctx, store.AuditQuery{Limit: 2})
+	if err != nil || len(page) != 2 || page[0].ID <= page[1].ID {
+		t.Fatalf("first page = %+v, %v", page, err)
+	}
+	next, _ := db.ListEvents(ctx, store.AuditQuery{Limit: 10, Before: page[1].ID})
+	if len(next) != 3 || next[0].ID >= page[1].ID {
+		t.Fatalf("second page = %+v", next)
+	}
+	succ, _ := db.ListEvents(ctx, store.AuditQuery{Type: "login.success"})
+	if len(succ) != 3 {
+		t.Fatalf("filtered = %d events, want 3", len(succ))
+	}
+}
+
+// Instances starting together on one database must each see a fully
+// migrated schema, with every migration applied once.
+func TestConcurrentMigrations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		const n = 4
+		var wg sync.WaitGroup
+		applied := make(chan int, n*10)
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := store.Open(ctx, url)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer db.Close()
+				vs, err := db.Migrate(ctx)
+				for _, v := range vs {
+					applied <- v
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		close(applied)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+		}
+		seen := map[int]int{}
+		for v := range applied {
+			seen[v]++
+		}
+		db := openMigrated(t, url)
+		if len(seen) != db.LatestVersion() {
+			t.Fatalf("applied versions %v, want each of 1..%d once", seen, db.LatestVersion())
+		}
+		for v, c := range seen {
+			if c != 1 {
+				t.Fatalf("migration %d applied %d times", v, c)
+			}
+		}
+	})
+}
