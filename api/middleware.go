@@ -19,6 +19,7 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxRoute
+	ctxAdmin
 )
 
 // routeHolder lets the router tell the outer middleware which route
