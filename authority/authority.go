@@ -112,6 +112,7 @@ type Service struct {
 	// whether or not the account exists.
 	dummyHash string
 	profiles  profileCache
+	onIssue   func(alg, grant string)
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

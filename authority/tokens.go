@@ -91,8 +91,10 @@ func (c *Claims) HasRole(role string) bool {
 // ExpiresAt returns exp as a time.
 func (c *Claims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
 
-// Sign signs claims with the active key.
-func (s *Service) Sign(c *Claims) (string, error) {
+// Sign signs claims with the active key; grant names how the token was
+// obtained ("password", "refresh_token", "client_credentials") for the
+// issue observer.
+func (s *Service) Sign(c *Claims, grant string) (string, error) {
 	snap := s.ring.Load()
 	if snap == nil || snap.Active() == nil {
 		return "", fmt.Errorf("%w: no signing key loaded", ErrUnavailable)
@@ -101,8 +103,17 @@ func (s *Service) Sign(c *Claims) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return snap.Active().Sign(payload)
+	signer := snap.Active()
+	tok, err := signer.Sign(payload)
+	if err == nil && s.onIssue != nil {
+		s.onIssue(string(signer.Alg), grant)
+	}
+	return tok, err
 }
+
+// OnIssue registers f to be called for every access token signed, with the
+// algorithm and the grant (for metrics). Call it before serving.
+func (s *Service) OnIssue(f func(alg, grant string)) { s.onIssue = f }
 
 // NewAccessClaims returns the claims of a token for subject issued now.
 func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience, ttl time.Duration) *Claims {
@@ -119,7 +130,7 @@ func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience,
 func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string) (TokenPair, error) {
 	c := s.NewAccessClaims(u.ID, clientID, scope, Audience{s.cfg.Audience}, s.cfg.AccessTTL)
 	c.Email, c.Roles = u.Email, u.Roles()
-	access, err := s.Sign(c)
+	access, err := s.Sign(c, "password")
 	if err != nil {
 		return TokenPair{}, err
 	}

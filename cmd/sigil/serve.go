@@ -45,6 +45,7 @@ func runServe(ctx context.Context, e env) error {
 
 	metrics := api.NewMetrics(a.keys.Ring())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
+	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader},
 		a.auth, a.keys, a.db, metrics, log)
 	httpSrv := srv.HTTPServer(cfg.Addr)
