@@ -222,7 +222,7 @@ func signToken(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ str
 		opts = opts.WithType(jose.ContentType(typ))
 	}
 	if kid != "" {
-		key = jose.JSONWebKey{Key: key, KeyID: kid}
+		opts = opts.WithHeader("kid", kid)
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
 	if err != nil {

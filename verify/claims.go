@@ -10,7 +10,9 @@ import (
 	"time"
 )
 
-// Claims are the claims of a verified access token.
+// Claims are the claims of a verified access token. Each field holds the
+// registered claim named in its comment; a time the token does not carry is
+// the zero Time.
 type Claims struct {
 	Subject   string    // sub: the user's id, or the client's for client_credentials
 	Issuer    string    // iss

@@ -2,9 +2,10 @@
 //
 // A [Verifier] finds the authority's published keys through OpenID
 // discovery, caches them in memory and verifies compact JWS access tokens
-// (RFC 9068) signed with RS256, EdDSA or ES256 against them. It needs no
-// shared secret and no database: it imports only go-jose and the standard
-// library.
+// (RFC 9068) against them: RS256, EdDSA (Ed25519) and ES256, as Sigil signs,
+// and the other RSA and ECDSA algorithms. Each key verifies only under the
+// algorithm it is published for. The package needs no shared secret and no
+// database: it imports only go-jose and the standard library.
 //
 //	v, err := verify.New(ctx, "https://sigil.example.com", verify.WithAudience("sigil"))
 //	if err != nil {

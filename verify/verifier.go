@@ -28,6 +28,11 @@ type Verifier struct {
 
 	keys atomic.Pointer[keySet]
 
+	// lastHeader remembers the most recently decoded protected header.
+	// Tokens signed with one key share the same header bytes, so this
+	// saves decoding it again for nearly every token.
+	lastHeader atomic.Pointer[decodedHeader]
+
 	mu                  sync.Mutex
 	inflight            *fetch    // the key set request in flight, or nil
 	lastUnknownKidFetch time.Time // when an unknown kid last caused a fetch
@@ -93,6 +98,12 @@ type header struct {
 	Typ string `json:"typ"`
 }
 
+// decodedHeader is a protected header segment and what it decodes to.
+type decodedHeader struct {
+	segment string
+	header  header
+}
+
 // Verify checks a compact JWS access token and returns its claims.
 //
 // The token must carry a kid naming a published key; the only algorithm
@@ -111,7 +122,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if len(rawToken) > maxTokenSize {
 		return nil, invalid("token too large")
 	}
-	h, err := parseHeader(rawToken)
+	h, err := v.header(rawToken)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +145,11 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if err != nil {
 		return nil, &tokenError{kind: ErrInvalidToken, reason: "malformed token", err: err}
 	}
+	// go-jose reads header names exactly, encoding/json does not: a header
+	// that the two read differently is rejected rather than trusted.
+	if signed := jws.Signatures[0].Protected; signed.KeyID != h.Kid || signed.ExtraHeaders[jose.HeaderType] != h.Typ {
+		return nil, invalid("ambiguous token header")
+	}
 	payload, err := jws.Verify(key.jwk.Key)
 	if err != nil {
 		return nil, &tokenError{kind: ErrInvalidToken, reason: "bad signature", err: err}
@@ -148,13 +164,28 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	return c, nil
 }
 
-// parseHeader decodes the protected header of a compact JWS.
-func parseHeader(token string) (header, error) {
-	var h header
-	seg, _, ok := strings.Cut(token, ".")
-	if !ok {
-		return h, invalid("malformed token")
+// header returns the protected header of a compact JWS. A token that does
+// not have the three parts of one is rejected here, before its kid can
+// cause a key set refresh.
+func (v *Verifier) header(token string) (header, error) {
+	if strings.Count(token, ".") != 2 {
+		return header{}, invalid("malformed token")
 	}
+	seg, _, _ := strings.Cut(token, ".")
+	if last := v.lastHeader.Load(); last != nil && last.segment == seg {
+		return last.header, nil
+	}
+	h, err := decodeHeader(seg)
+	if err != nil {
+		return h, err
+	}
+	v.lastHeader.Store(&decodedHeader{segment: strings.Clone(seg), header: h})
+	return h, nil
+}
+
+// decodeHeader decodes a base64url protected header segment.
+func decodeHeader(seg string) (header, error) {
+	var h header
 	raw, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
 		return h, invalid("malformed token header")

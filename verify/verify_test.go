@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -26,7 +27,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // newVerifier builds a Verifier for a through discovery, on clock, expecting
 // the audience "sigil".
-func newVerifier(t *testing.T, a *fakeAuthority, clock *fakeClock, opts ...verify.Option) *verify.Verifier {
+func newVerifier(t testing.TB, a *fakeAuthority, clock *fakeClock, opts ...verify.Option) *verify.Verifier {
 	t.Helper()
 	opts = append([]verify.Option{
 		verify.WithClock(clock.Now),
@@ -143,24 +144,25 @@ func TestVerifyRejects(t *testing.T) {
 	b64 := base64.RawURLEncoding.EncodeToString
 
 	tests := []struct {
-		name  string
-		token func() string
-		want  error
+		name   string
+		token  func() string
+		want   error
+		reason string
 	}{
-		{"garbage", func() string { return "not-a-token" }, verify.ErrInvalidToken},
-		{"two parts", func() string { return b64([]byte(`{"alg":"RS256","kid":"x","typ":"at+jwt"}`)) + ".e30" }, verify.ErrInvalidToken},
+		{"garbage", func() string { return "not-a-token" }, verify.ErrInvalidToken, "malformed token"},
+		{"two parts", func() string { return b64([]byte(`{"alg":"RS256","kid":"x","typ":"at+jwt"}`)) + ".e30" }, verify.ErrInvalidToken, "malformed token"},
 		{"expired beyond leeway", func() string {
 			return a.sign(rsaKey, with("exp", now.Add(-61*time.Second).Unix()))
-		}, verify.ErrExpired},
+		}, verify.ErrExpired, "token expired"},
 		{"nbf in the future", func() string {
 			return a.sign(rsaKey, with("nbf", now.Add(2*time.Minute).Unix()))
-		}, verify.ErrNotYetValid},
-		{"no exp", func() string { return a.sign(rsaKey, with("exp", nil)) }, verify.ErrInvalidToken},
-		{"no sub", func() string { return a.sign(rsaKey, with("sub", nil)) }, verify.ErrInvalidToken},
-		{"exp as a string", func() string { return a.sign(rsaKey, with("exp", "tomorrow")) }, verify.ErrInvalidToken},
-		{"wrong audience", func() string { return a.sign(rsaKey, with("aud", "billing")) }, verify.ErrInvalidToken},
-		{"no audience", func() string { return a.sign(rsaKey, with("aud", nil)) }, verify.ErrInvalidToken},
-		{"wrong issuer", func() string { return a.sign(rsaKey, with("iss", "https://evil.example")) }, verify.ErrInvalidToken},
+		}, verify.ErrNotYetValid, "not valid yet"},
+		{"no exp", func() string { return a.sign(rsaKey, with("exp", nil)) }, verify.ErrInvalidToken, "no expiry"},
+		{"no sub", func() string { return a.sign(rsaKey, with("sub", nil)) }, verify.ErrInvalidToken, "no subject"},
+		{"exp as a string", func() string { return a.sign(rsaKey, with("exp", "tomorrow")) }, verify.ErrInvalidToken, "malformed claims"},
+		{"wrong audience", func() string { return a.sign(rsaKey, with("aud", "billing")) }, verify.ErrInvalidToken, "wrong audience"},
+		{"no audience", func() string { return a.sign(rsaKey, with("aud", nil)) }, verify.ErrInvalidToken, "wrong audience"},
+		{"wrong issuer", func() string { return a.sign(rsaKey, with("iss", "https://evil.example")) }, verify.ErrInvalidToken, "wrong issuer"},
 		{"tampered payload", func() string {
 			parts := strings.Split(a.sign(edKey, a.claims(now)), ".")
 			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
@@ -170,12 +172,12 @@ func TestVerifyRejects(t *testing.T) {
 			payload = []byte(strings.Replace(string(payload), "user-42", "user-43", 1))
 			parts[1] = b64(payload)
 			return strings.Join(parts, ".")
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "bad signature"},
 		{"alg none", func() string {
 			hdr := `{"alg":"none","kid":"` + rsaKey.kid + `","typ":"at+jwt"}`
 			payload, _ := json.Marshal(a.claims(now))
 			return b64([]byte(hdr)) + "." + b64(payload) + "."
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "algorithm not allowed"},
 		{"HS256 keyed with the public key", func() string {
 			der, err := x509.MarshalPKIXPublicKey(rsaKey.priv.Public().(*rsa.PublicKey))
 			if err != nil {
@@ -183,29 +185,35 @@ func TestVerifyRejects(t *testing.T) {
 			}
 			secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 			return signToken(t, jose.HS256, secret, rsaKey.kid, "at+jwt", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "algorithm not allowed"},
 		{"foreign key claiming a real kid", func() string {
 			foreign := generateKey(t, jose.RS256)
 			return signToken(t, jose.RS256, foreign.priv, rsaKey.kid, "at+jwt", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "bad signature"},
 		{"no kid", func() string {
 			return signToken(t, jose.RS256, rsaKey.priv, "", "at+jwt", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "no kid"},
 		{"unknown kid", func() string {
 			return signToken(t, jose.RS256, rsaKey.priv, "never-published", "at+jwt", a.claims(now))
-		}, verify.ErrUnknownKey},
+		}, verify.ErrUnknownKey, "unknown signing key"},
 		{"typ JWT", func() string {
 			return signToken(t, jose.RS256, rsaKey.priv, rsaKey.kid, "JWT", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "not at+jwt"},
 		{"no typ", func() string {
 			return signToken(t, jose.RS256, rsaKey.priv, rsaKey.kid, "", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "not at+jwt"},
 		{"header alg differs from the key's", func() string {
 			return signToken(t, jose.PS256, rsaKey.priv, rsaKey.kid, "at+jwt", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "does not match the key"},
+		{"typ spelled twice, read differently by case", func() string {
+			hdr := `{"alg":"EdDSA","kid":"` + edKey.kid + `","typ":"JWT","Typ":"at+jwt"}`
+			payload, _ := json.Marshal(a.claims(now))
+			input := b64([]byte(hdr)) + "." + b64(payload)
+			return input + "." + b64(ed25519.Sign(edKey.priv.(ed25519.PrivateKey), []byte(input)))
+		}, verify.ErrInvalidToken, "ambiguous token header"},
 		{"EdDSA token naming an RSA kid", func() string {
 			return signToken(t, jose.EdDSA, edKey.priv, rsaKey.kid, "at+jwt", a.claims(now))
-		}, verify.ErrInvalidToken},
+		}, verify.ErrInvalidToken, "does not match the key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,8 +222,8 @@ func TestVerifyRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Verify accepted the token: %+v", c)
 			}
-			if !errors.Is(err, tt.want) || !errors.Is(err, verify.ErrInvalidToken) {
-				t.Errorf("Verify error = %v, want %v", err, tt.want)
+			if !errors.Is(err, tt.want) || !errors.Is(err, verify.ErrInvalidToken) || !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("Verify error = %v, want %v for %q", err, tt.want, tt.reason)
 			}
 			if strings.Contains(err.Error(), token) {
 				t.Errorf("error echoes the token: %v", err)
@@ -280,7 +288,9 @@ func TestVerifyRequiresConfiguredScopesAndRoles(t *testing.T) {
 func TestNewRejectsDiscoveryForAnotherIssuer(t *testing.T) {
 	a := newAuthority(t)
 	a.newKey(jose.EdDSA)
+	a.mu.Lock()
 	a.discoveryIssuer = "https://elsewhere.example"
+	a.mu.Unlock()
 	if _, err := verify.New(t.Context(), a.issuer, verify.WithLogger(quiet)); err == nil {
 		t.Fatal("New accepted a discovery document naming another issuer")
 	}
@@ -459,8 +469,8 @@ func TestKeySetRevalidatedWithETag(t *testing.T) {
 
 func TestCacheLifetimeIsClampedToRefreshBounds(t *testing.T) {
 	tests := []struct {
-		name             string
-		maxAge           int
+		name              string
+		maxAge            int
 		stillFresh, stale time.Duration
 	}{
 		{"max-age below the minimum", 0, 29 * time.Second, 31 * time.Second},
