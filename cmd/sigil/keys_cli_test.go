@@ -1,0 +1,174 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// waitForSigner polls until new logins on s are signed by kid and the JWKS
+// publishes it, and returns how long that took.
+func waitForSigner(t *testing.T, s *server, email, kid string, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if jwksHas(t, s, kid) {
+			lr := s.login(t, email, "correct horse battery")
+			if tokenHeader(t, lr.Token)["kid"] == kid {
+				return time.Since(start)
+			}
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("server did not pick up key %s within %s", kid, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		extra := map[string]string{}
+		if strings.HasPrefix(dbURL, "sqlite") {
+			// SQLite has no notifications: the periodic reload is the path.
+			extra["SIGIL_KEY_RELOAD_INTERVAL"] = "300ms"
+		}
+		// On Postgres the default 30 s reload is far beyond the wait
+		// below, so only LISTEN/NOTIFY can deliver the change in time.
+		env := testEnv(dbURL, extra)
+		s := startServer(t, env)
+		user := s.signupLogin(t, "ada@example.com", "correct horse battery")
+		old := tokenHeader(t, user.Token)["kid"].(string)
+
+		out, _, err := runCLI(t, env, "", "keys", "rotate", "--alg", "ES256")
+		if err != nil || !strings.HasPrefix(out, "rotated: ") {
+			t.Fatalf("keys rotate: %q %v", out, err)
+		}
+		kid := strings.Fields(strings.TrimPrefix(out, "rotated: "))[0]
+		took := waitForSigner(t, s, "ada@example.com", kid, 10*time.Second)
+		t.Logf("server signed with the key rotated from the CLI after %s", took)
+
+		if st, _, _ := s.get(t, "/auth/me", bearer(user.Token)...); st != http.StatusOK {
+			t.Fatalf("token from before the CLI rotation: %d", st)
+		}
+		out, _, err = runCLI(t, env, "", "keys", "list")
+		if err != nil || !strings.Contains(out, kid) || !strings.Contains(out, old) || !strings.Contains(out, "retired") || !strings.Contains(out, "ES256") {
+			t.Fatalf("keys list:\n%s %v", out, err)
+		}
+
+		out, _, err = runCLI(t, env, "", "keys", "revoke", old)
+		if err != nil || !strings.Contains(out, "revoked: "+old) {
+			t.Fatalf("keys revoke: %q %v", out, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for jwksHas(t, s, old) {
+			if time.Now().After(deadline) {
+				t.Fatal("key revoked from the CLI is still published")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st, _, _ := s.get(t, "/auth/me", bearer(user.Token)...); st != http.StatusUnauthorized {
+			t.Fatalf("token of a key revoked from the CLI: %d", st)
+		}
+		if _, _, err := runCLI(t, env, "", "keys", "revoke", "no-such-kid"); err == nil || !strings.Contains(err.Error(), `no key with kid "no-such-kid"`) {
+			t.Fatalf("revoke of an unknown kid: %v", err)
+		}
+		if _, _, err := runCLI(t, env, "", "keys", "rotate", "--alg", "HS256"); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("rotate to HS256: %v", err)
+		}
+		for _, typ := range []string{"key.activated", "key.revoked"} {
+			found := false
+			for _, e := range auditEvents(t, dbURL, typ) {
+				if e.Actor == "cli" && e.Detail != "" && (e.KID == kid || e.KID == old) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %s audit event by the cli", typ)
+			}
+		}
+	})
+}
+
+func newKEK(t *testing.T) string {
+	t.Helper()
+	k, err := keys.NewKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestKeyEncryptionKeyRotation follows docs/keys.md: add the new KEK first,
+// rewrap, drop the old one.
+func TestKeyEncryptionKeyRotation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		oldKEK, newKEK := "old:"+newKEK(t), "new:"+newKEK(t)
+		env := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": oldKEK})
+		s := startServer(t, env)
+		user := s.signupLogin(t, "ada@example.com", "correct horse battery")
+		if _, _, err := runCLI(t, env, "", "keys", "rotate"); err != nil {
+			t.Fatal(err)
+		}
+		s.stop()
+
+		// Only the new KEK: the active key cannot be unsealed, and the
+		// start-up error names it.
+		_, activeKID := activePrivateKey(t, env)
+		onlyNew := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": newKEK})
+		_, _, err := runCLI(t, onlyNew, "", "serve")
+		if err == nil || !strings.Contains(err.Error(), activeKID) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("start with a KEK that cannot unseal the active key: %v", err)
+		}
+
+		both := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": newKEK + "," + oldKEK})
+		out, _, err := runCLI(t, both, "", "keys", "rewrap")
+		if err != nil || !strings.Contains(out, "rewrapped 2 key(s) under key-encryption key new") {
+			t.Fatalf("keys rewrap: %q %v", out, err)
+		}
+		out, _, err = runCLI(t, both, "", "keys", "rewrap")
+		if err != nil || !strings.Contains(out, "rewrapped 0 key(s)") {
+			t.Fatalf("second rewrap: %q %v", out, err)
+		}
+		rewrapped := auditEvents(t, dbURL, "key.rewrapped")
+		if len(rewrapped) != 2 || rewrapped[0].Actor != "cli" || !strings.Contains(rewrapped[0].Detail, "new") {
+			t.Fatalf("key.rewrapped events: %+v", rewrapped)
+		}
+
+		// The old KEK is no longer needed.
+		s = startServer(t, onlyNew)
+		if st, _, _ := s.get(t, "/auth/me", bearer(user.Token)...); st != http.StatusOK {
+			t.Fatalf("token signed before the KEK rotation: %d", st)
+		}
+		s.login(t, "ada@example.com", "correct horse battery")
+	})
+}
+
+func TestKeyTimingConfigurationIsChecked(t *testing.T) {
+	cases := []struct {
+		name   string
+		env    map[string]string
+		prefix string
+	}{
+		{"publish-ahead equal to the JWKS max-age", map[string]string{"SIGIL_ROTATION_PERIOD": "720h", "SIGIL_PUBLISH_AHEAD": "5m", "SIGIL_JWKS_MAX_AGE": "5m"}, "SIGIL_PUBLISH_AHEAD"},
+		{"publish-ahead below the JWKS max-age", map[string]string{"SIGIL_ROTATION_PERIOD": "720h", "SIGIL_PUBLISH_AHEAD": "1m", "SIGIL_JWKS_MAX_AGE": "5m"}, "SIGIL_PUBLISH_AHEAD"},
+		{"rotation period equal to publish-ahead", map[string]string{"SIGIL_ROTATION_PERIOD": "1h", "SIGIL_PUBLISH_AHEAD": "1h"}, "SIGIL_ROTATION_PERIOD"},
+		{"rotation period below publish-ahead", map[string]string{"SIGIL_ROTATION_PERIOD": "30m", "SIGIL_PUBLISH_AHEAD": "1h"}, "SIGIL_ROTATION_PERIOD"},
+		{"reload interval too short", map[string]string{"SIGIL_KEY_RELOAD_INTERVAL": "1ms"}, "SIGIL_KEY_RELOAD_INTERVAL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := testEnv(storetest.SQLiteURL(t), c.env)
+			_, _, err := runCLI(t, env, "", "serve")
+			if err == nil || !strings.HasPrefix(err.Error(), c.prefix) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want one line starting with %s", err, c.prefix)
+			}
+		})
+	}
+	// Rotation off: publish-ahead is not used and not checked.
+	env := testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_ROTATION_PERIOD": "0", "SIGIL_PUBLISH_AHEAD": "1m"})
+	startServer(t, env)
+}
