@@ -85,8 +85,9 @@ type Manager struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu      sync.Mutex // serialises reloads within this process
-	reloads func()     // called after each snapshot swap (metrics)
+	mu      sync.Mutex    // serialises reloads within this process
+	reloads func()        // called after each snapshot swap (metrics)
+	gen     chan struct{} // one key generation at a time per process
 }
 
 // NewManager returns a Manager. now is the clock; nil means time.Now.
@@ -97,7 +98,7 @@ func NewManager(store Store, sealer *Sealer, ring *Ring, policy Policy, now func
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{store: store, sealer: sealer, ring: ring, policy: policy, now: now, log: log, reloads: func() {}}
+	return &Manager{store: store, sealer: sealer, ring: ring, policy: policy, now: now, log: log, reloads: func() {}, gen: make(chan struct{}, 1)}
 }
 
 // OnReload registers f to be called after every keyring swap.
@@ -168,7 +169,7 @@ func (m *Manager) Rotate(ctx context.Context, alg Alg, actor, reason string) (Re
 	if _, err := ParseAlg(string(alg)); err != nil {
 		return Record{}, err
 	}
-	nr, err := NewRecord(alg, m.sealer, m.now())
+	nr, err := m.generate(ctx, alg)
 	if err != nil {
 		return Record{}, err
 	}
@@ -196,6 +197,19 @@ func (m *Manager) Rotate(ctx context.Context, alg Alg, actor, reason string) (Re
 	nr.Sealed = ""
 	m.reloadAfterChange(ctx)
 	return nr, nil
+}
+
+// generate makes a new pending key of alg. Generations in one process run
+// one at a time, so a burst of rotation requests (RSA key generation is
+// CPU-heavy) cannot starve the transaction that holds the key lock.
+func (m *Manager) generate(ctx context.Context, alg Alg) (Record, error) {
+	select {
+	case m.gen <- struct{}{}:
+	case <-ctx.Done():
+		return Record{}, ctx.Err()
+	}
+	defer func() { <-m.gen }()
+	return NewRecord(alg, m.sealer, m.now())
 }
 
 // Revoke revokes kid: it leaves the JWKS at once and its tokens are
