@@ -123,15 +123,13 @@ func TestLifecycleInvariantsUnderFakeClock(t *testing.T) {
 				// are signed on a and b in turn.
 				for i := 1; i <= int(3*period/step); i++ {
 					r.clk.Advance(step)
-					// As Run does: take the lock only when the snapshot
-					// says work is due.
-					if r.a.km.Due() {
-						if _, err := r.a.km.Step(r.ctx); err != nil {
-							t.Fatalf("step %d: %v", i, err)
-						}
-					}
-					// And as its expiry timer does: reload once a retired
-					// key's retention has ended.
+					// Both instances run the scheduled step at the same
+					// moment, as Run does: they take the lock only when
+					// their snapshot says work is due, and the one that
+					// gets it second finds nothing left to do.
+					r.stepBoth(i)
+					// And as Run's expiry timer does: reload once a
+					// retired key's retention has ended.
 					if next, ok := r.a.km.Ring().Load().NextExpiry(); ok && r.clk.Now().After(next) {
 						if err := r.a.km.Reload(r.ctx); err != nil {
 							t.Fatal(err)
@@ -190,6 +188,29 @@ func newLifecycleRun(t *testing.T, dbURL string, policy keys.Policy) *lifecycleR
 	return r
 }
 
+// stepBoth runs the scheduled step on both instances concurrently.
+func (r *lifecycleRun) stepBoth(i int) {
+	r.t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, inst := range []*instance{r.a, r.b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if inst.km.Due() {
+				if _, err := inst.km.Step(r.ctx); err != nil {
+					errs <- fmt.Errorf("step %d on %s: %w", i, inst.name, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		r.t.Fatal(err)
+	}
+}
+
 // issue signs a token on inst, as a login would.
 func (r *lifecycleRun) issue(inst *instance) {
 	r.t.Helper()
@@ -243,6 +264,15 @@ func (r *lifecycleRun) check(when string) {
 	}
 	if len(active) != 1 {
 		t.Fatalf("%s: %d active keys, want exactly 1", when, len(active))
+	}
+	pending := 0
+	for _, k := range recs {
+		if k.State == keys.Pending {
+			pending++
+		}
+	}
+	if pending > 1 {
+		t.Fatalf("%s: %d pending keys: the schedule ran twice", when, pending)
 	}
 	for _, inst := range []*instance{r.a, r.b} {
 		snap := inst.km.Ring().Load()

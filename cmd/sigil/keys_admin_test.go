@@ -37,7 +37,7 @@ func (s *server) listKeys(t testing.TB, tok string) []adminKey {
 	return out.Keys
 }
 
-func (s *server) rotate(t testing.TB, tok, body string) (string, string) {
+func (s *server) rotateKey(t testing.TB, tok, body string) (string, string) {
 	t.Helper()
 	st, _, b := do(t, http.MethodPost, s.Base+"/admin/keys/rotate", "application/json", body, bearer(tok)...)
 	if st != http.StatusCreated {
@@ -51,7 +51,7 @@ func (s *server) rotate(t testing.TB, tok, body string) (string, string) {
 	return r.KID, r.Alg
 }
 
-func jwksHas(t testing.TB, s *server, kid string) bool {
+func jwksPublishes(t testing.TB, s *server, kid string) bool {
 	t.Helper()
 	_, _, body := s.get(t, "/.well-known/jwks.json")
 	var set struct {
@@ -68,7 +68,7 @@ func jwksHas(t testing.TB, s *server, kid string) bool {
 	return false
 }
 
-func auditEvents(t testing.TB, dbURL, typ string) []authority.Event {
+func keyAuditEvents(t testing.TB, dbURL, typ string) []authority.Event {
 	t.Helper()
 	db, err := store.Open(context.Background(), dbURL)
 	if err != nil {
@@ -97,11 +97,11 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		}
 
 		// Rotate with an empty body, then to another algorithm.
-		second, alg := s.rotate(t, admin.Token, "")
+		second, alg := s.rotateKey(t, admin.Token, "")
 		if alg != "RS256" || second == first {
 			t.Fatalf("rotate: %s %s", second, alg)
 		}
-		third, alg := s.rotate(t, admin.Token, `{"alg":"EdDSA"}`)
+		third, alg := s.rotateKey(t, admin.Token, `{"alg":"EdDSA"}`)
 		if alg != "EdDSA" {
 			t.Fatalf("rotate to EdDSA gave %s", alg)
 		}
@@ -145,7 +145,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		if st, _, _ := s.get(t, "/auth/me", bearer(user.Token)...); st != http.StatusUnauthorized {
 			t.Fatalf("token of a revoked key: %d", st)
 		}
-		if jwksHas(t, s, first) {
+		if jwksPublishes(t, s, first) {
 			t.Fatal("revoked key still in the JWKS")
 		}
 		// The admin's own token was signed by that key too.
@@ -173,7 +173,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		for _, k := range list {
 			if k.State == "active" {
 				active++
-				if k.KID == third || !jwksHas(t, s, k.KID) {
+				if k.KID == third || !jwksPublishes(t, s, k.KID) {
 					t.Fatalf("replacement key %+v", k)
 				}
 			}
@@ -189,7 +189,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		var me struct{ UserID string }
 		_, _, body = s.get(t, "/auth/me", bearer(admin.Token)...)
 		decode(t, body, &me)
-		revoked := auditEvents(t, dbURL, "key.revoked")
+		revoked := keyAuditEvents(t, dbURL, "key.revoked")
 		if len(revoked) != 2 {
 			t.Fatalf("key.revoked events: %+v", revoked)
 		}
@@ -198,7 +198,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 				t.Fatalf("revocation event %+v, want actor %s", e, me.UserID)
 			}
 		}
-		activated := auditEvents(t, dbURL, "key.activated")
+		activated := keyAuditEvents(t, dbURL, "key.activated")
 		if len(activated) != 4 { // bootstrap, two rotations, the replacement
 			t.Fatalf("key.activated events: %+v", activated)
 		}

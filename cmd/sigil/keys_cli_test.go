@@ -12,11 +12,11 @@ import (
 
 // waitForSigner polls until new logins on s are signed by kid and the JWKS
 // publishes it, and returns how long that took.
-func waitForSigner(t *testing.T, s *server, email, kid string, timeout time.Duration) time.Duration {
+func waitUntilSigning(t *testing.T, s *server, email, kid string, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {
-		if jwksHas(t, s, kid) {
+		if jwksPublishes(t, s, kid) {
 			lr := s.login(t, email, "correct horse battery")
 			if tokenHeader(t, lr.Token)["kid"] == kid {
 				return time.Since(start)
@@ -48,7 +48,7 @@ func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
 			t.Fatalf("keys rotate: %q %v", out, err)
 		}
 		kid := strings.Fields(strings.TrimPrefix(out, "rotated: "))[0]
-		took := waitForSigner(t, s, "ada@example.com", kid, 10*time.Second)
+		took := waitUntilSigning(t, s, "ada@example.com", kid, 10*time.Second)
 		t.Logf("server signed with the key rotated from the CLI after %s", took)
 
 		if st, _, _ := s.get(t, "/auth/me", bearer(user.Token)...); st != http.StatusOK {
@@ -64,7 +64,7 @@ func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
 			t.Fatalf("keys revoke: %q %v", out, err)
 		}
 		deadline := time.Now().Add(10 * time.Second)
-		for jwksHas(t, s, old) {
+		for jwksPublishes(t, s, old) {
 			if time.Now().After(deadline) {
 				t.Fatal("key revoked from the CLI is still published")
 			}
@@ -81,7 +81,7 @@ func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
 		}
 		for _, typ := range []string{"key.activated", "key.revoked"} {
 			found := false
-			for _, e := range auditEvents(t, dbURL, typ) {
+			for _, e := range keyAuditEvents(t, dbURL, typ) {
 				if e.Actor == "cli" && e.Detail != "" && (e.KID == kid || e.KID == old) {
 					found = true
 				}
@@ -93,7 +93,7 @@ func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
 	})
 }
 
-func newKEK(t *testing.T) string {
+func newTestKEK(t *testing.T) string {
 	t.Helper()
 	k, err := keys.NewKEK()
 	if err != nil {
@@ -106,7 +106,7 @@ func newKEK(t *testing.T) string {
 // rewrap, drop the old one.
 func TestKeyEncryptionKeyRotation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		oldKEK, newKEK := "old:"+newKEK(t), "new:"+newKEK(t)
+		oldKEK, newKEK := "old:"+newTestKEK(t), "new:"+newTestKEK(t)
 		env := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": oldKEK})
 		s := startServer(t, env)
 		user := s.signupLogin(t, "ada@example.com", "correct horse battery")
@@ -133,7 +133,7 @@ func TestKeyEncryptionKeyRotation(t *testing.T) {
 		if err != nil || !strings.Contains(out, "rewrapped 0 key(s)") {
 			t.Fatalf("second rewrap: %q %v", out, err)
 		}
-		rewrapped := auditEvents(t, dbURL, "key.rewrapped")
+		rewrapped := keyAuditEvents(t, dbURL, "key.rewrapped")
 		if len(rewrapped) != 2 || rewrapped[0].Actor != "cli" || !strings.Contains(rewrapped[0].Detail, "new") {
 			t.Fatalf("key.rewrapped events: %+v", rewrapped)
 		}

@@ -20,44 +20,28 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// sigilBinary builds the sigil command once per test run, for tests that
-// need real, separate OS processes.
-func sigilBinary(t *testing.T) string {
+// buildSigil builds the sigil command into dir, for tests that need real,
+// separate OS processes.
+func buildSigil(t *testing.T, dir string) string {
 	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "sigil-bin-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "sigil")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin := filepath.Join(dir, "sigil")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
-// proc is a `sigil serve` running as its own OS process.
-type proc struct {
+// TestSeparateProcesses runs Sigil as real OS processes sharing one
+// Postgres database, built once for all its subtests.
+func TestSeparateProcesses(t *testing.T) {
+	bin := buildSigil(t, t.TempDir())
+	t.Run("SeveralInstancesOnOnePostgres", func(t *testing.T) { testSeveralInstancesOnOnePostgres(t, bin) })
+	t.Run("InstancesFollowCLIRotation", func(t *testing.T) { testInstancesFollowCLIRotation(t, bin) })
+}
+
+// sigilProc is a `sigil serve` running as its own OS process.
+type sigilProc struct {
 	*server
 	name   string
 	cmd    *exec.Cmd
@@ -66,14 +50,14 @@ type proc struct {
 
 // startProc starts the binary with env (and nothing of the test's own
 // environment but PATH and HOME) and waits until it listens.
-func startProc(t *testing.T, name, bin string, env map[string]string) *proc {
+func startSigilProc(t *testing.T, name, bin string, env map[string]string) *sigilProc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &proc{server: &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, Issuer: env["SIGIL_ISSUER"]}, name: name, cmd: cmd, exited: make(chan struct{})}
+	p := &sigilProc{server: &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, Issuer: env["SIGIL_ISSUER"]}, name: name, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,10 +99,10 @@ func startProc(t *testing.T, name, bin string, env map[string]string) *proc {
 
 // waitForKID polls s's JWKS until it publishes kid and returns how long
 // that took.
-func waitForKID(t *testing.T, s *server, kid string, timeout time.Duration) time.Duration {
+func waitUntilPublished(t *testing.T, s *server, kid string, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !jwksHas(t, s, kid) {
+	for !jwksPublishes(t, s, kid) {
 		if time.Since(start) > timeout {
 			t.Fatalf("%s did not publish %s within %s", s.Base, kid, timeout)
 		}
@@ -127,21 +111,20 @@ func waitForKID(t *testing.T, s *server, kid string, timeout time.Duration) time
 	return time.Since(start)
 }
 
-func TestSeveralInstancesOnOnePostgres(t *testing.T) {
-	bin := sigilBinary(t)
+func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	dbURL := storetest.PostgresURL(t)
 	env := testEnv(dbURL, map[string]string{
 		"SIGIL_ADMIN_EMAIL": "root@example.com", "SIGIL_ADMIN_PASSWORD": "admin password",
 	})
 	// All three start at once on the empty database: they race to
 	// migrate, to create the first key and the administrator.
-	procs := make([]*proc, 3)
+	procs := make([]*sigilProc, 3)
 	var wg sync.WaitGroup
 	for i := range procs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			procs[i] = startProc(t, fmt.Sprintf("sigil-%d", i), bin, env)
+			procs[i] = startSigilProc(t, fmt.Sprintf("sigil-%d", i), bin, env)
 		}()
 	}
 	wg.Wait()
@@ -157,7 +140,7 @@ func TestSeveralInstancesOnOnePostgres(t *testing.T) {
 	for _, p := range procs {
 		tokens = append(tokens, p.login(t, "ada@example.com", "correct horse battery").Token)
 	}
-	crossCheck := func(procs []*proc, tokens []string) {
+	crossCheck := func(procs []*sigilProc, tokens []string) {
 		t.Helper()
 		for i, tok := range tokens {
 			for _, p := range procs {
@@ -173,15 +156,15 @@ func TestSeveralInstancesOnOnePostgres(t *testing.T) {
 	admin := procs[0].login(t, "root@example.com", "admin password").Token
 	var worst time.Duration
 	for i, p := range procs {
-		kid, _ := p.rotate(t, admin, `{"alg":"EdDSA"}`)
+		kid, _ := p.rotateKey(t, admin, `{"alg":"EdDSA"}`)
 		for j, other := range procs {
 			if j == i {
-				if !jwksHas(t, p.server, kid) {
+				if !jwksPublishes(t, p.server, kid) {
 					t.Fatalf("%s does not publish the key it just rotated to", p.name)
 				}
 				continue
 			}
-			took := waitForKID(t, other.server, kid, 15*time.Second)
+			took := waitUntilPublished(t, other.server, kid, 15*time.Second)
 			t.Logf("rotation on %s: %s published %s after %s", p.name, other.name, kid, took)
 			worst = max(worst, took)
 			lr := other.login(t, "ada@example.com", "correct horse battery")
@@ -303,7 +286,7 @@ func TestSeveralInstancesOnOnePostgres(t *testing.T) {
 		t.Fatalf("%d storm rotations committed, %d answered 201", committed, ok)
 	}
 	for kid := range okKIDs {
-		if !hasKID(activated, kid) {
+		if !historyHas(activated, kid) {
 			t.Fatalf("rotation answered 201 with %s, which is not in the history", kid)
 		}
 	}
@@ -340,7 +323,7 @@ func TestSeveralInstancesOnOnePostgres(t *testing.T) {
 	// other's tokens, old and new.
 	alive := procs[:2]
 	for _, p := range alive {
-		waitForKID(t, p.server, active.KID, 15*time.Second)
+		waitUntilPublished(t, p.server, active.KID, 15*time.Second)
 		if st, _, _ := p.get(t, "/readyz"); st != http.StatusOK {
 			t.Fatalf("%s not ready after the storm: %d", p.name, st)
 		}
@@ -356,7 +339,7 @@ func TestSeveralInstancesOnOnePostgres(t *testing.T) {
 	crossCheck(alive, tokens)
 }
 
-func hasKID(recs []keys.Record, kid string) bool {
+func historyHas(recs []keys.Record, kid string) bool {
 	for _, r := range recs {
 		if r.KID == kid {
 			return true
@@ -365,14 +348,13 @@ func hasKID(recs []keys.Record, kid string) bool {
 	return false
 }
 
-// TestInstancesFollowCLIRotation checks that a rotation made with `sigil
+// testInstancesFollowCLIRotation checks that a rotation made with `sigil
 // keys rotate` straight against the database reaches every running
 // instance through the notification.
-func TestInstancesFollowCLIRotation(t *testing.T) {
-	bin := sigilBinary(t)
+func testInstancesFollowCLIRotation(t *testing.T, bin string) {
 	dbURL := storetest.PostgresURL(t)
 	env := testEnv(dbURL, nil)
-	procs := []*proc{startProc(t, "sigil-a", bin, env), startProc(t, "sigil-b", bin, env)}
+	procs := []*sigilProc{startSigilProc(t, "sigil-a", bin, env), startSigilProc(t, "sigil-b", bin, env)}
 	cmd := exec.Command(bin, "keys", "rotate", "--alg", "ES256")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
@@ -385,7 +367,7 @@ func TestInstancesFollowCLIRotation(t *testing.T) {
 	}
 	kid := strings.Fields(strings.TrimPrefix(string(out), "rotated: "))[0]
 	for _, p := range procs {
-		waitForKID(t, p.server, kid, 15*time.Second)
+		waitUntilPublished(t, p.server, kid, 15*time.Second)
 		t.Logf("%s published %s %s after the CLI started", p.name, kid, time.Since(start))
 	}
 }
