@@ -301,8 +301,12 @@ func (m *Manager) List(ctx context.Context) ([]Record, error) {
 
 // reloadAfterChange swaps in the snapshot of a change this process just
 // committed. A failure is logged, not returned: the change stands, and the
-// periodic reload heals the snapshot.
+// periodic reload heals the snapshot. A process that never loaded a
+// snapshot (the command line) has none to refresh.
 func (m *Manager) reloadAfterChange(ctx context.Context) {
+	if m.ring.Load() == nil {
+		return
+	}
 	m.logErr(m.Reload(context.WithoutCancel(ctx)), "reload keyring after change")
 }
 
