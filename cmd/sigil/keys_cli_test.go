@@ -172,3 +172,61 @@ func TestKeyTimingConfigurationIsChecked(t *testing.T) {
 	env := testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_ROTATION_PERIOD": "0", "SIGIL_PUBLISH_AHEAD": "1m"})
 	startServer(t, env)
 }
+
+// TestScheduledRotationPublishesBeforeSigning runs the real schedule with
+// short periods and watches it over HTTP: the next key appears in the JWKS
+// while the old one still signs, then signs, while the old one stays
+// published for the tokens it signed.
+func TestScheduledRotationPublishesBeforeSigning(t *testing.T) {
+	env := testEnv(storetest.SQLiteURL(t), map[string]string{
+		"SIGIL_ROTATION_PERIOD": "3s", "SIGIL_PUBLISH_AHEAD": "2s", "SIGIL_JWKS_MAX_AGE": "1s",
+		"SIGIL_KEY_RELOAD_INTERVAL": "200ms", "SIGIL_SIGNING_ALG": "EdDSA",
+	})
+	s := startServer(t, env)
+	first := s.signupLogin(t, "ada@example.com", "correct horse battery")
+	k1 := tokenHeader(t, first.Token)["kid"].(string)
+	var k2 string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled rotation (k2 %q)", k2)
+		}
+		signer := tokenHeader(t, s.login(t, "ada@example.com", "correct horse battery").Token)["kid"].(string)
+		_, _, body := s.get(t, "/.well-known/jwks.json")
+		published := map[string]bool{}
+		var set struct{ Keys []struct{ KID string } }
+		decode(t, body, &set)
+		for _, k := range set.Keys {
+			published[k.KID] = true
+		}
+		if !published[signer] || !published[k1] {
+			t.Fatalf("signer %s or first key %s missing from the JWKS %s", signer, k1, body)
+		}
+		if k2 == "" && len(set.Keys) > 1 && signer == k1 {
+			for kid := range published {
+				if kid != k1 {
+					k2 = kid // published ahead, not signing yet
+				}
+			}
+		}
+		if signer != k1 {
+			if signer != k2 {
+				t.Fatalf("key %s signed without having been seen published ahead (pending seen: %q)", signer, k2)
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st, _, _ := s.get(t, "/auth/me", bearer(first.Token)...); st != http.StatusOK {
+		t.Fatalf("token of the retired key: %d", st)
+	}
+	for _, typ := range []string{"key.created", "key.activated", "key.retired"} {
+		found := false
+		for _, e := range keyAuditEvents(t, env["SIGIL_DATABASE_URL"], typ) {
+			found = found || (e.Actor == "schedule" && (e.KID == k1 || e.KID == k2))
+		}
+		if !found {
+			t.Errorf("no %s event by the schedule", typ)
+		}
+	}
+}
