@@ -186,6 +186,11 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 	}
 	_, err = s.Signup(ctx, Signup{Email: email, Password: password, Admin: true}, Meta{Actor: "bootstrap"})
 	if errors.Is(err, ErrEmailTaken) {
+		// Several instances starting together race to create the same
+		// administrator; the losers find the winner's account.
+		if exists, xerr := s.store.AdminExists(ctx); xerr == nil && exists {
+			return false, nil
+		}
 		return false, errors.New("SIGIL_ADMIN_EMAIL belongs to an existing user who is not an administrator")
 	}
 	return err == nil, err

@@ -74,13 +74,20 @@ type Record struct {
 	ExpiresAt   time.Time // when a retired key leaves the JWKS; zero otherwise
 }
 
-// Published reports whether the key belongs in the JWKS at time now.
+// Published reports whether the key belongs in the JWKS at time now. A
+// retired key stays up to and including ExpiresAt: a token signed at the
+// moment of retirement is still accepted at exactly exp + Leeway. A
+// pending key withdrawn before it ever signed (retired, never activated)
+// has nothing to verify and leaves at once.
 func (r Record) Published(now time.Time) bool {
 	switch r.State {
 	case Pending, Active:
 		return true
 	case Retired:
-		return r.ExpiresAt.IsZero() || now.Before(r.ExpiresAt)
+		if r.ActivatedAt.IsZero() {
+			return false
+		}
+		return r.ExpiresAt.IsZero() || !now.After(r.ExpiresAt)
 	}
 	return false
 }

@@ -22,12 +22,14 @@ var (
 // stays published for the longest token lifetime plus this.
 const Leeway = 60 * time.Second
 
-// Event describes one key change for the audit log.
+// Event describes one key change for the audit log: what happened to which
+// key, when (by the manager's clock), who did it and why.
 type Event struct {
 	Type   string // "key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped"
 	KID    string
-	Actor  string // "schedule", "cli", or the id of the admin user
+	Actor  string // "schedule", "cli", "system" (start-up), or the id of the admin user
 	Reason string
+	At     time.Time
 }
 
 // Change is what an update writes: key records (inserted or updated by KID)
@@ -83,8 +85,9 @@ type Manager struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu      sync.Mutex // serialises reloads within this process
-	reloads func()     // called after each snapshot swap (metrics)
+	mu      sync.Mutex    // serialises reloads within this process
+	reloads func()        // called after each snapshot swap (metrics)
+	gen     chan struct{} // one key generation at a time per process
 }
 
 // NewManager returns a Manager. now is the clock; nil means time.Now.
@@ -95,7 +98,7 @@ func NewManager(store Store, sealer *Sealer, ring *Ring, policy Policy, now func
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{store: store, sealer: sealer, ring: ring, policy: policy, now: now, log: log, reloads: func() {}}
+	return &Manager{store: store, sealer: sealer, ring: ring, policy: policy, now: now, log: log, reloads: func() {}, gen: make(chan struct{}, 1)}
 }
 
 // OnReload registers f to be called after every keyring swap.
@@ -155,8 +158,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 }
 
 // Rotate creates a key of alg ("" means the policy's) that signs from now on
-// and retires the active key. Pending keys are withdrawn: the schedule makes
-// a new one relative to the new active key.
+// and retires the active key. Pending keys are withdrawn (they never signed,
+// so they leave the JWKS at once): the schedule makes a new one relative to
+// the new active key. The key pair is generated before the lock is taken,
+// so concurrent rotations on many instances queue only for the write.
 func (m *Manager) Rotate(ctx context.Context, alg Alg, actor, reason string) (Record, error) {
 	if alg == "" {
 		alg = m.policy.Alg
@@ -164,33 +169,47 @@ func (m *Manager) Rotate(ctx context.Context, alg Alg, actor, reason string) (Re
 	if _, err := ParseAlg(string(alg)); err != nil {
 		return Record{}, err
 	}
-	var created Record
-	err := m.store.UpdateKeys(ctx, func(cur []Record) (Change, error) {
+	nr, err := m.generate(ctx, alg)
+	if err != nil {
+		return Record{}, err
+	}
+	err = m.store.UpdateKeys(ctx, func(cur []Record) (Change, error) {
 		now := m.now()
 		var ch Change
 		for _, r := range cur {
 			switch r.State {
 			case Active:
-				ch.add(m.retire(r, now), Event{"key.retired", r.KID, actor, reason})
+				ch.add(m.retire(r, now), event("key.retired", r.KID, actor, reason, now))
 			case Pending:
 				r.State, r.RetiredAt, r.ExpiresAt, r.Sealed = Retired, now, now, ""
-				ch.add(r, Event{"key.retired", r.KID, actor, "pending key withdrawn by rotation"})
+				ch.add(r, event("key.retired", r.KID, actor, "pending key withdrawn by rotation", now))
 			}
 		}
-		nr, err := NewRecord(alg, m.sealer, now)
-		if err != nil {
-			return Change{}, err
-		}
-		nr.State, nr.ActivatedAt = Active, now
-		created = nr
-		ch.add(nr, Event{"key.activated", nr.KID, actor, reason})
+		r := nr
+		r.CreatedAt, r.State, r.ActivatedAt = now, Active, now
+		ch.add(r, event("key.activated", r.KID, actor, reason, now))
+		nr = r
 		return ch, nil
 	})
 	if err != nil {
 		return Record{}, err
 	}
-	created.Sealed = ""
-	return created, m.Reload(ctx)
+	nr.Sealed = ""
+	m.reloadAfterChange(ctx)
+	return nr, nil
+}
+
+// generate makes a new pending key of alg. Generations in one process run
+// one at a time, so a burst of rotation requests (RSA key generation is
+// CPU-heavy) cannot starve the transaction that holds the key lock.
+func (m *Manager) generate(ctx context.Context, alg Alg) (Record, error) {
+	select {
+	case m.gen <- struct{}{}:
+	case <-ctx.Done():
+		return Record{}, ctx.Err()
+	}
+	defer func() { <-m.gen }()
+	return NewRecord(alg, m.sealer, m.now())
 }
 
 // Revoke revokes kid: it leaves the JWKS at once and its tokens are
@@ -217,7 +236,7 @@ func (m *Manager) Revoke(ctx context.Context, kid, actor, reason string) (Record
 		}
 		out = r
 		ch := Change{}
-		ch.add(r, Event{"key.revoked", r.KID, actor, reason})
+		ch.add(r, event("key.revoked", r.KID, actor, reason, now))
 		if wasActive {
 			rest := append(append([]Record(nil), cur[:i]...), cur[i+1:]...)
 			repl, err := m.activateReplacement(rest, now, actor, "replaces revoked key "+kid)
@@ -233,7 +252,8 @@ func (m *Manager) Revoke(ctx context.Context, kid, actor, reason string) (Record
 		return Record{}, err
 	}
 	out.Sealed = ""
-	return out, m.Reload(ctx)
+	m.reloadAfterChange(ctx)
+	return out, nil
 }
 
 // Rewrap re-seals every private key under the first key-encryption key and
@@ -254,7 +274,7 @@ func (m *Manager) Rewrap(ctx context.Context, actor string) (int, error) {
 			if changed {
 				r.Sealed = sealed
 				n++
-				ch.add(r, Event{"key.rewrapped", r.KID, actor, "sealed under key-encryption key " + m.sealer.PrimaryID()})
+				ch.add(r, event("key.rewrapped", r.KID, actor, "sealed under key-encryption key "+m.sealer.PrimaryID(), m.now()))
 			}
 		}
 		return ch, nil
@@ -262,7 +282,32 @@ func (m *Manager) Rewrap(ctx context.Context, actor string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, m.Reload(ctx)
+	m.reloadAfterChange(ctx)
+	return n, nil
+}
+
+// List returns every key record, fresh from the store, with the sealed
+// private halves removed.
+func (m *Manager) List(ctx context.Context) ([]Record, error) {
+	recs, err := m.store.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	for i := range recs {
+		recs[i].Sealed = ""
+	}
+	return recs, nil
+}
+
+// reloadAfterChange swaps in the snapshot of a change this process just
+// committed. A failure is logged, not returned: the change stands, and the
+// periodic reload heals the snapshot. A process that never loaded a
+// snapshot (the command line) has none to refresh.
+func (m *Manager) reloadAfterChange(ctx context.Context) {
+	if m.ring.Load() == nil {
+		return
+	}
+	m.logErr(m.Reload(context.WithoutCancel(ctx)), "reload keyring after change")
 }
 
 // Due reports whether the scheduled step has work to do at now on the key
@@ -272,7 +317,7 @@ func (m *Manager) Due() bool {
 	if snap == nil {
 		return true
 	}
-	ch, err := m.plan(snap.records, m.now(), true)
+	ch, err := m.plan(snap.planRecords(), m.now(), true)
 	return err != nil || len(ch.Keys) > 0
 }
 
@@ -304,10 +349,10 @@ func (m *Manager) plan(cur []Record, now time.Time, dryRun bool) (Change, error)
 		switch {
 		case r.State == Retired && r.Sealed != "" && !r.Published(now):
 			r.Sealed = ""
-			ch.add(r, Event{"key.destroyed", r.KID, actor, "retention ended: every token it signed has expired"})
+			ch.add(r, event("key.destroyed", r.KID, actor, "retention ended: every token it signed has expired", now))
 		case r.State == Revoked && r.Sealed != "":
 			r.Sealed = ""
-			ch.add(r, Event{"key.destroyed", r.KID, actor, "key was revoked"})
+			ch.add(r, event("key.destroyed", r.KID, actor, "key was revoked", now))
 		}
 	}
 	active := activeOf(cur)
@@ -338,12 +383,12 @@ func (m *Manager) plan(cur []Record, now time.Time, dryRun bool) (Change, error)
 		if err != nil {
 			return Change{}, err
 		}
-		ch.add(nr, Event{"key.created", nr.KID, actor, "published ahead of scheduled rotation"})
+		ch.add(nr, event("key.created", nr.KID, actor, "published ahead of scheduled rotation", now))
 	case pending != nil && !now.Before(pending.CreatedAt.Add(m.policy.PublishAhead)):
-		ch.add(m.retire(*active, now), Event{"key.retired", active.KID, actor, "scheduled rotation"})
+		ch.add(m.retire(*active, now), event("key.retired", active.KID, actor, "scheduled rotation", now))
 		p := *pending
 		p.State, p.ActivatedAt = Active, now
-		ch.add(p, Event{"key.activated", p.KID, actor, "scheduled rotation"})
+		ch.add(p, event("key.activated", p.KID, actor, "scheduled rotation", now))
 	}
 	return ch, nil
 }
@@ -355,7 +400,7 @@ func (m *Manager) activateReplacement(cur []Record, now time.Time, actor, reason
 	if p := newestPending(cur); p != nil {
 		r := *p
 		r.State, r.ActivatedAt = Active, now
-		ch.add(r, Event{"key.activated", r.KID, actor, reason})
+		ch.add(r, event("key.activated", r.KID, actor, reason, now))
 		return ch, nil
 	}
 	nr, err := NewRecord(m.policy.Alg, m.sealer, now)
@@ -363,7 +408,7 @@ func (m *Manager) activateReplacement(cur []Record, now time.Time, actor, reason
 		return Change{}, err
 	}
 	nr.State, nr.ActivatedAt = Active, now
-	ch.add(nr, Event{"key.activated", nr.KID, actor, reason})
+	ch.add(nr, event("key.activated", nr.KID, actor, reason, now))
 	return ch, nil
 }
 
@@ -371,6 +416,10 @@ func (m *Manager) retire(r Record, now time.Time) Record {
 	r.State, r.RetiredAt = Retired, now
 	r.ExpiresAt = now.Add(m.policy.TokenTTL + Leeway)
 	return r
+}
+
+func event(typ, kid, actor, reason string, at time.Time) Event {
+	return Event{Type: typ, KID: kid, Actor: actor, Reason: reason, At: at}
 }
 
 func (c *Change) add(r Record, e Event) {
@@ -420,9 +469,9 @@ func newestPending(recs []Record) *Record {
 	return ps[0]
 }
 
-// CheckInvariants verifies the key set's invariants at now: exactly one
-// active key, and no revoked key published. It is used after every change
-// in tests and by the store before commit.
+// CheckInvariants verifies the invariants of a key set that do not depend
+// on time: exactly one active key, and no private key kept for a revoked
+// key. The store checks it before every commit.
 func CheckInvariants(recs []Record) error {
 	switch n := countState(recs, Active); {
 	case n == 0:
@@ -430,19 +479,28 @@ func CheckInvariants(recs []Record) error {
 	case n > 1:
 		return ErrMultipleActive
 	}
+	for _, r := range recs {
+		if r.State == Revoked && r.Sealed != "" {
+			return fmt.Errorf("revoked key %s still has its private key", r.KID)
+		}
+	}
 	return nil
 }
 
 // Run keeps the keyring current until ctx ends: it reloads at once when
 // notify fires (another instance changed the keys), every reloadEvery to
-// heal a missed notification, and performs the scheduled step when one is
-// due, checking every stepEvery.
+// heal a missed notification, and at the moment a retired key's retention
+// ends (so it leaves the JWKS on time), and performs the scheduled step
+// when one is due, checking every stepEvery.
 func (m *Manager) Run(ctx context.Context, notify <-chan struct{}, reloadEvery, stepEvery time.Duration) {
 	reload := time.NewTicker(reloadEvery)
 	defer reload.Stop()
 	step := time.NewTicker(stepEvery)
 	defer step.Stop()
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
 	for {
+		expiry.Reset(m.untilNextExpiry(reloadEvery))
 		select {
 		case <-ctx.Done():
 			return
@@ -450,6 +508,8 @@ func (m *Manager) Run(ctx context.Context, notify <-chan struct{}, reloadEvery, 
 			m.logErr(m.Reload(ctx), "reload keyring after notification")
 		case <-reload.C:
 			m.logErr(m.Reload(ctx), "periodic keyring reload")
+		case <-expiry.C:
+			m.logErr(m.Reload(ctx), "keyring reload at end of key retention")
 		case <-step.C:
 			if m.Due() {
 				_, err := m.Step(ctx)
@@ -457,6 +517,28 @@ func (m *Manager) Run(ctx context.Context, notify <-chan struct{}, reloadEvery, 
 			}
 		}
 	}
+}
+
+// untilNextExpiry is how long until the next retired key of the current
+// snapshot leaves the JWKS (a little after, so the clock has passed it), or
+// max when none will before then.
+func (m *Manager) untilNextExpiry(max time.Duration) time.Duration {
+	snap := m.ring.Load()
+	if snap == nil {
+		return max
+	}
+	next, ok := snap.NextExpiry()
+	if !ok {
+		return max
+	}
+	d := next.Sub(m.now()) + 10*time.Millisecond
+	switch {
+	case d < 10*time.Millisecond:
+		return 10 * time.Millisecond
+	case d > max:
+		return max
+	}
+	return d
 }
 
 func (m *Manager) logErr(err error, what string) {

@@ -37,6 +37,7 @@ type Snapshot struct {
 	active  *Signer
 	keys    map[string]*jose.JSONWebKey
 	records []Record
+	sealed  map[string]bool // kids whose private key is still stored
 	jwks    []byte
 	etag    string
 	version string
@@ -63,10 +64,35 @@ func (s *Snapshot) Records() []Record { return s.records }
 // BuiltAt is when the snapshot was built.
 func (s *Snapshot) BuiltAt() time.Time { return s.builtAt }
 
+// NextExpiry returns the earliest moment after the snapshot was built at
+// which a published retired key's retention ends, so the holder knows when
+// the JWKS must change next without a write.
+func (s *Snapshot) NextExpiry() (time.Time, bool) {
+	var next time.Time
+	for _, r := range s.records {
+		if r.State == Retired && !r.ExpiresAt.IsZero() && r.ExpiresAt.After(s.builtAt) && (next.IsZero() || r.ExpiresAt.Before(next)) {
+			next = r.ExpiresAt
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// planRecords returns the records with a placeholder in Sealed where a
+// private key is still stored, for planning (never for unsealing).
+func (s *Snapshot) planRecords() []Record {
+	out := append([]Record(nil), s.records...)
+	for i := range out {
+		if s.sealed[out[i].KID] {
+			out[i].Sealed = "present"
+		}
+	}
+	return out
+}
+
 // Build makes a Snapshot of records at time now. It unseals the active key;
 // a key that cannot be unsealed is an error naming its kid.
 func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
-	snap := &Snapshot{keys: map[string]*jose.JSONWebKey{}, builtAt: now}
+	snap := &Snapshot{keys: map[string]*jose.JSONWebKey{}, sealed: map[string]bool{}, builtAt: now}
 	sorted := append([]Record(nil), records...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if !sorted[i].CreatedAt.Equal(sorted[j].CreatedAt) {
@@ -98,6 +124,7 @@ func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
 			}
 			snap.active = signer
 		}
+		snap.sealed[r.KID] = r.Sealed != ""
 		r.Sealed = ""
 	}
 	jwks, err := json.Marshal(doc)

@@ -27,6 +27,9 @@ func TestConformance(t *testing.T) {
 		{"KeysRejectTwoActive", testKeysRejectTwoActive},
 		{"KeysFnErrorWritesNothing", testKeysFnError},
 		{"KeysConcurrentUpdatesSerialise", testKeysConcurrent},
+		{"KeyEventsKeepWhoWhenWhy", testKeyEventsKeepWhoWhenWhy},
+		{"KeysRejectRevokedWithPrivateKey", testKeysRejectRevokedWithPrivateKey},
+		{"KeyLockWaitTimeoutIsUnavailable", testKeyLockWaitTimeout},
 		{"RefreshTokenStored", testRefreshStored},
 		{"AuditPagingAndFilters", testAuditPaging},
 	}
@@ -339,4 +342,78 @@ func TestConcurrentMigrations(t *testing.T) {
 			}
 		}
 	})
+}
+
+func activeKey(t *testing.T, db *store.DB) keys.Record {
+	t.Helper()
+	r, err := keys.NewRecord(keys.EdDSA, newSealer(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.State, r.ActivatedAt = keys.Active, r.CreatedAt
+	if err := db.UpdateKeys(context.Background(), func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Keys: []keys.Record{r}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func testKeyEventsKeepWhoWhenWhy(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	r := activeKey(t, db)
+	at := time.Date(2031, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	if err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Events: []keys.Event{{Type: "key.rewrapped", KID: r.KID, Actor: "cli", Reason: "sealed under key-encryption key k2", At: at}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := db.ListEvents(ctx, store.AuditQuery{Type: "key.rewrapped"})
+	if err != nil || len(ev) != 1 {
+		t.Fatalf("events = %+v, %v", ev, err)
+	}
+	if e := ev[0]; e.KID != r.KID || e.Actor != "cli" || e.Detail != "sealed under key-encryption key k2" || !e.At.Equal(at) {
+		t.Fatalf("event = %+v", e)
+	}
+}
+
+func testKeysRejectRevokedWithPrivateKey(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	r := activeKey(t, db)
+	p, _ := keys.NewRecord(keys.EdDSA, newSealer(t), time.Now())
+	p.State = keys.Revoked // sealed key still present
+	err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Keys: []keys.Record{p}}, nil
+	})
+	if err == nil {
+		t.Fatal("a revoked key keeping its private key was accepted")
+	}
+	if got, _ := db.ListKeys(ctx); len(got) != 1 || got[0].KID != r.KID {
+		t.Fatalf("a refused update left %+v", got)
+	}
+}
+
+// A key change that cannot get the key lock in time fails as unavailable
+// (503 to clients), never as an internal error, and writes nothing.
+func testKeyLockWaitTimeout(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	activeKey(t, db)
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+			close(held)
+			<-release
+			return keys.Change{}, nil
+		})
+	}()
+	<-held
+	defer func() { close(release); <-done }()
+	db.KeyLockTimeout = 300 * time.Millisecond
+	err := db.UpdateKeys(ctx, func([]keys.Record) (keys.Change, error) {
+		return keys.Change{Events: []keys.Event{{Type: "key.rewrapped", Actor: "test", Reason: "x"}}}, nil
+	})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("waiting for the key lock past the timeout: %v, want ErrUnavailable", err)
+	}
 }

@@ -26,6 +26,17 @@ func isNetError(err error) bool {
 		strings.Contains(msg, "driver: bad connection")
 }
 
+// isCanceled reports whether the database canceled a statement because its
+// context ended (Postgres query_canceled, SQLite interrupted), which is a
+// timeout the caller may retry, not a fault.
+func isCanceled(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "57014"
+	}
+	return strings.Contains(err.Error(), "interrupted (9)")
+}
+
 // isUniqueViolation reports whether err is a unique-constraint failure.
 func isUniqueViolation(err error) bool {
 	var pe *pq.Error

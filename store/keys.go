@@ -63,9 +63,16 @@ func (d *DB) ListKeys(ctx context.Context) ([]keys.Record, error) {
 // holds the key lock (a transaction-scoped advisory lock on Postgres; the
 // write lock of an immediate transaction on SQLite), writes the records and
 // audit events it returns, checks that exactly one key is active, and on
-// Postgres notifies KeysChannel when the transaction commits.
+// Postgres notifies KeysChannel when the transaction commits. It is bounded
+// by KeyLockTimeout rather than QueryTimeout, since it may queue behind
+// key changes of other instances.
 func (d *DB) UpdateKeys(ctx context.Context, fn func(current []keys.Record) (keys.Change, error)) error {
-	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	if d.KeyLockTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.KeyLockTimeout)
+		defer cancel()
+	}
+	return d.inTxNoTimeout(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		if d.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockID); err != nil {
 				return fmt.Errorf("take key lock: %w", err)
@@ -112,7 +119,7 @@ func (d *DB) UpdateKeys(ctx context.Context, fn func(current []keys.Record) (key
 			return err
 		}
 		for _, e := range ch.Events {
-			if err := insertAudit(ctx, tx, authority.Event{Type: e.Type, Actor: e.Actor, KID: e.KID, Detail: e.Reason}); err != nil {
+			if err := insertAudit(ctx, tx, authority.Event{At: e.At, Type: e.Type, Actor: e.Actor, KID: e.KID, Detail: e.Reason}); err != nil {
 				return err
 			}
 		}

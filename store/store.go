@@ -42,6 +42,10 @@ type DB struct {
 	// QueryTimeout bounds every query, so a hung database turns into an
 	// error rather than a hung request.
 	QueryTimeout time.Duration
+	// KeyLockTimeout bounds a key change, including the wait for the key
+	// lock: key changes from every instance queue on it, so they get
+	// longer than an ordinary query.
+	KeyLockTimeout time.Duration
 }
 
 // ParseURL splits a SIGIL_DATABASE_URL into its dialect and driver source.
@@ -112,7 +116,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	d := &DB{db: db, dialect: dialect, url: rawURL, QueryTimeout: 5 * time.Second}
+	d := &DB{db: db, dialect: dialect, url: rawURL, QueryTimeout: 5 * time.Second, KeyLockTimeout: 25 * time.Second}
 	if err := d.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -152,6 +156,11 @@ func (d *DB) timeout(ctx context.Context) (context.Context, context.CancelFunc) 
 func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
+	return d.inTxNoTimeout(ctx, fn)
+}
+
+// inTxNoTimeout is inTx bounded only by ctx.
+func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	tx, err := d.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return d.wrap(err)
@@ -172,7 +181,7 @@ func (d *DB) wrap(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driverBadConn) || isNetError(err) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driverBadConn) || isNetError(err) || isCanceled(err) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err

@@ -81,9 +81,9 @@ func runKeys(ctx context.Context, e env) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVATED\tRETIRED\tEXPIRES")
+		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVATED\tRETIRED\tEXPIRES\tREVOKED")
 		for _, r := range recs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.KID, r.Alg, r.State, stamp(r.CreatedAt), stamp(r.ActivatedAt), stamp(r.RetiredAt), stamp(r.ExpiresAt))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.KID, r.Alg, r.State, stamp(r.CreatedAt), stamp(r.ActivatedAt), stamp(r.RetiredAt), stamp(r.ExpiresAt), stamp(r.RevokedAt))
 		}
 		return tw.Flush()
 	case "rotate":

@@ -28,7 +28,8 @@ type Config struct {
 	RotationPeriod    time.Duration
 	PublishAhead      time.Duration
 	JWKSMaxAge        time.Duration
-	RateLimit         float64 // requests per second per client IP; 0 disables
+	KeyReloadInterval time.Duration // how often the keyring is re-read to heal a missed notification
+	RateLimit         float64       // requests per second per client IP; 0 disables
 	LockoutThreshold  int
 	ClientIPHeader    string
 	CORSOrigins       []string
@@ -117,6 +118,14 @@ var settings = []setting{
 	{"SIGIL_ROTATION_PERIOD", "rotation-period", "720h", "rotate an active key older than this; 0 turns automatic rotation off", durationInto(func(c *Config) *time.Duration { return &c.RotationPeriod })},
 	{"SIGIL_PUBLISH_AHEAD", "publish-ahead", "1h", "how long a new key is published before it signs", durationInto(func(c *Config) *time.Duration { return &c.PublishAhead })},
 	{"SIGIL_JWKS_MAX_AGE", "jwks-max-age", "5m", "Cache-Control max-age of the JWKS", durationInto(func(c *Config) *time.Duration { return &c.JWKSMaxAge })},
+	{"SIGIL_KEY_RELOAD_INTERVAL", "key-reload-interval", "30s", "advanced: how often the key set is re-read from the database to catch a missed change notification (the only way on SQLite to see a change made by `sigil keys`)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			return fmt.Errorf("invalid duration %q (at least 100ms, Go syntax such as 30s)", v)
+		}
+		c.KeyReloadInterval = d
+		return nil
+	}},
 	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh and token (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
 		r, err := parseRate(v)
 		c.RateLimit = r

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, e env) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.keys.Run(ctx, notify, 30*time.Second, 10*time.Second)
+		a.keys.Run(ctx, notify, cfg.KeyReloadInterval, min(10*time.Second, cfg.KeyReloadInterval))
 	}()
 
 	serveErr := make(chan error, 1)
