@@ -6,6 +6,8 @@
 //	sigil migrate                 apply database migrations
 //	sigil keys list|rotate|revoke KID|rewrap
 //	sigil users create --email E [--admin] [--password-stdin]
+//	sigil users import FILE
+//	sigil clients create --name N --audience A [--scopes "a b"] | list | delete ID
 //
 // Every subcommand takes the same configuration as serve, from SIGIL_*
 // environment variables or the matching flags; `sigil CMD --help` lists them.
@@ -44,7 +46,8 @@ func init() {
 		{"serve", "run the authority (default)", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
-		{"users", "create users", runUsers},
+		{"users", "create users or import them from a file", runUsers},
+		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
 	}
 }
 
