@@ -100,7 +100,7 @@ func parseImportLine(raw []byte) (User, string) {
 			return User{}, "unknown field " + f
 		}
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
+		if errors.As(err, &te) && te.Field != "" {
 			return User{}, fmt.Sprintf("%s must be a string", te.Field)
 		}
 		return User{}, "not a JSON object"

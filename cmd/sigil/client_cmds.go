@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -18,15 +19,19 @@ func runClients(ctx context.Context, e env) error {
 	if len(e.args) > 0 {
 		sub, e.args = e.args[0], e.args[1:]
 	}
-	fs, load := newFlags(e, "clients "+sub, "clients create --name N --audience A [--scopes \"a b\"] [--token-ttl D] | list | delete ID")
 	var name, scopes, audience string
 	var ttl time.Duration
-	if sub == "create" {
+	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N --audience A [--scopes \"a b\"] [--token-ttl D] | list | delete ID", func(fs *flag.FlagSet) {
+		if sub != "create" {
+			return
+		}
 		fs.StringVar(&name, "name", "", "name of the client (required)")
 		fs.StringVar(&scopes, "scopes", "", "space-separated scopes the client may request")
+		// Here --audience is the client's; SIGIL_AUDIENCE still sets the
+		// default audience of login tokens.
 		fs.StringVar(&audience, "audience", "", "aud of the client's access tokens (required)")
 		fs.DurationVar(&ttl, "token-ttl", 0, "lifetime of the client's access tokens, at most SIGIL_ACCESS_TOKEN_TTL (default SIGIL_ACCESS_TOKEN_TTL)")
-	}
+	})
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}

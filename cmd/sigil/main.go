@@ -104,7 +104,17 @@ func usage(w io.Writer) {
 
 // newFlags returns a flag set for a command with every configuration flag.
 func newFlags(e env, name, synopsis string) (*flag.FlagSet, func() (Config, error)) {
+	return newFlagsWith(e, name, synopsis, nil)
+}
+
+// newFlagsWith is newFlags for a command whose own flags, defined by own
+// before the configuration flags, take precedence over a configuration
+// flag of the same name.
+func newFlagsWith(e env, name, synopsis string, own func(fs *flag.FlagSet)) (*flag.FlagSet, func() (Config, error)) {
 	fs := flag.NewFlagSet("sigil "+name, flag.ContinueOnError)
+	if own != nil {
+		own(fs)
+	}
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sigil %s\n\nFlags (each configuration flag also reads its SIGIL_* variable):\n", synopsis)
