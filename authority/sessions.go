@@ -39,9 +39,10 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 		return TokenPair{}, err
 	}
 	now := s.now().UTC()
+	if !rt.RevokedAt.IsZero() {
+		return TokenPair{}, s.revokedPresented(ctx, rt, now, meta)
+	}
 	switch {
-	case !rt.RevokedAt.IsZero():
-		return TokenPair{}, fmt.Errorf("%w: refresh token revoked", ErrInvalidGrant)
 	case !now.Before(rt.ExpiresAt):
 		return TokenPair{}, fmt.Errorf("%w: refresh token expired", ErrInvalidGrant)
 	}
@@ -117,6 +118,25 @@ func (s *Service) reused(ctx context.Context, rt RefreshToken, now time.Time, me
 	s.log.Warn("refresh token reuse: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
 	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("spent refresh token presented again; family %s revoked (%d live token(s))", rt.FamilyID, n)})
+	return ErrRefreshReuse
+}
+
+// revokedPresented answers the presentation of a revoked token. A token
+// revoked on its own while its family lives on is the successor that a
+// grace retry replaced: its answer was lost, so the client never held it,
+// and whoever presents it is not the client. That is theft like reuse, and
+// the family is revoked.
+func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now time.Time, meta Meta) error {
+	n, err := s.store.RevokeRefreshFamily(context.WithoutCancel(ctx), rt.FamilyID, now)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: refresh token revoked", ErrInvalidGrant)
+	}
+	s.log.Warn("replaced refresh token presented: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
+	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+		Detail: fmt.Sprintf("refresh token replaced by a retry presented; family %s revoked (%d live token(s))", rt.FamilyID, n)})
 	return ErrRefreshReuse
 }
 

@@ -135,18 +135,46 @@ func TestRefreshRetryInsideGraceSucceedsOnce(t *testing.T) {
 		if p2.RefreshToken == p1.RefreshToken || f.live(t, p0.RefreshToken) != 1 {
 			t.Fatal("the retry did not replace the successor with exactly one live token")
 		}
-		if _, err := f.refresh(p1.RefreshToken); !errors.Is(err, authority.ErrInvalidGrant) {
-			t.Fatalf("the replaced successor still refreshes: %v", err)
-		}
 		if f.events(t, "refresh.retry") != 1 {
 			t.Fatal("no refresh.retry audit event")
+		}
+		p3, err := f.refresh(p2.RefreshToken)
+		if err != nil {
+			t.Fatalf("the retry's token: %v", err)
 		}
 		// A second retry, even inside the interval, is reuse.
 		if _, err := f.refresh(p0.RefreshToken); !errors.Is(err, authority.ErrRefreshReuse) {
 			t.Fatalf("second retry: %v, want ErrRefreshReuse", err)
 		}
-		if _, err := f.refresh(p2.RefreshToken); !errors.Is(err, authority.ErrInvalidGrant) {
+		if _, err := f.refresh(p3.RefreshToken); !errors.Is(err, authority.ErrInvalidGrant) {
 			t.Fatal("the family survived a reuse")
+		}
+	})
+}
+
+// The successor a retry replaced was never seen by the client whose answer
+// was lost; presenting it is theft and revokes the family.
+func TestRefreshReplacedSuccessorRevokesFamily(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFixture(t, dbURL, 5*time.Second)
+		p0 := f.login(t, "replaced@example.com")
+		lost, err := f.refresh(p0.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := f.refresh(p0.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.refresh(lost.RefreshToken); !errors.Is(err, authority.ErrRefreshReuse) {
+			t.Fatalf("replaced successor: %v, want ErrRefreshReuse", err)
+		}
+		if f.live(t, p2.RefreshToken) != 0 || f.events(t, "refresh.reuse") != 1 {
+			t.Fatal("the family was not revoked with an audit event")
+		}
+		// After the family is revoked, a revoked token is just invalid.
+		if _, err := f.refresh(lost.RefreshToken); !errors.Is(err, authority.ErrInvalidGrant) || errors.Is(err, authority.ErrRefreshReuse) {
+			t.Fatalf("revoked token of a revoked family: %v", err)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -14,36 +13,30 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-// Hashes written by bcryptjs (the Node library Express apps use), kept as
-// fixtures so the test needs no Node: 2.4.3 writes $2a$, 3.x writes $2b$.
-var bcryptjsUsers = []struct{ hash, password string }{
-	{"$2a$10$L6zWAJSZqX.jqLQ9DncXy.zSk7YflB9xXbaH.FMam5rqFo9Rdmb3e", "node password 10"},
-	{"$2a$12$x4soRGGI/zdxBQgK/sxlRuocj79wW59MeFHiCb9OdqnAGVbvGXAlC", "node password 12"},
-	{"$2b$10$5RgP6x6LfBKsPLylFPXtJ.ceNm6DaqKB3uqZVMdRpBvuVxR3YjRLO", "node password 3"},
+// legacyUser is a user exported from another system with a bcrypt hash.
+type legacyUser struct {
+	email, hash, password string
+	cost                  int
+	// raceBackend is the one backend where the user logs in when the
+	// race detector runs ("" for none): bcrypt at cost 12 takes over ten
+	// seconds there, so under -race each slow login runs once, not twice.
+	raceBackend string
 }
 
-var (
-	goHashesOnce sync.Once
-	goHash10     string
-	goHash12     string
-)
-
-// goHashes returns hashes made by golang.org/x/crypto/bcrypt at cost 10
-// and 12 (made once: cost 12 is slow on purpose).
-func goHashes(t *testing.T) (string, string) {
-	goHashesOnce.Do(func() {
-		h10, err := bcrypt.GenerateFromPassword([]byte("go password 10"), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h12, err := bcrypt.GenerateFromPassword([]byte("go password 12"), 12)
-		if err != nil {
-			t.Fatal(err)
-		}
-		goHash10, goHash12 = string(h10), string(h12)
-	})
-	return goHash10, goHash12
+// The hashes are fixtures made once by the libraries named, so the tests
+// need neither Node nor minutes of bcrypt: golang.org/x/crypto/bcrypt's
+// GenerateFromPassword at cost 10 and 12, and bcryptjs (the library of
+// Node/Express apps) 2.4.3, which writes $2a$, and 3.x, which writes $2b$.
+var legacyUsers = []legacyUser{
+	{"go10@example.com", "$2a$10$MM52tatnzqaT5ksTJVr1Q.aMk8IsPjzevtRIAj457Lv1yV7W2nhRW", "go password", 10, "both"},
+	{"go12@example.com", "$2a$12$mRDSQipNGFiKXT5LFGazjevbjJriMl9wE./KzQC1./hTpE7Z13NZC", "go password", 12, "sqlite"},
+	{"go2y@example.com", "$2y$10$MM52tatnzqaT5ksTJVr1Q.aMk8IsPjzevtRIAj457Lv1yV7W2nhRW", "go password", 10, "postgres"},
+	{"node10@example.com", "$2a$10$L6zWAJSZqX.jqLQ9DncXy.zSk7YflB9xXbaH.FMam5rqFo9Rdmb3e", "node password 10", 10, "postgres"},
+	{"node12@example.com", "$2a$12$x4soRGGI/zdxBQgK/sxlRuocj79wW59MeFHiCb9OdqnAGVbvGXAlC", "node password 12", 12, ""},
+	{"node2b@example.com", "$2b$10$5RgP6x6LfBKsPLylFPXtJ.ceNm6DaqKB3uqZVMdRpBvuVxR3YjRLO", "node password 3", 10, "sqlite"},
 }
+
+const fixtureHash10 = "$2a$10$MM52tatnzqaT5ksTJVr1Q.aMk8IsPjzevtRIAj457Lv1yV7W2nhRW"
 
 func jsonLine(t *testing.T, v map[string]any) string {
 	t.Helper()
@@ -57,64 +50,76 @@ func jsonLine(t *testing.T, v map[string]any) string {
 // Imported users log in with their old passwords and are re-hashed to
 // argon2id at that login.
 func TestUsersImportLogsInAndRehashes(t *testing.T) {
-	h10, h12 := goHashes(t)
-	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := testEnv(dbURL, nil)
-		type legacy struct{ email, hash, password string }
-		users := []legacy{
-			{"go10@example.com", h10, "go password 10"},
-			{"go12@example.com", h12, "go password 12"},
-			{"go2y@example.com", "$2y$" + h10[4:], "go password 10"},
+	for _, u := range legacyUsers {
+		h := "$2a$" + u.hash[4:]
+		if c, err := bcrypt.Cost([]byte(h)); err != nil || c != u.cost {
+			t.Fatalf("fixture %s: cost %d, %v", u.email, c, err)
 		}
-		for i, u := range bcryptjsUsers {
-			users = append(users, legacy{"node" + string(rune('a'+i)) + "@example.com", u.hash, u.password})
-		}
-		var lines []string
-		for i, u := range users {
-			lines = append(lines, jsonLine(t, map[string]any{"email": u.email, "passwordHash": u.hash, "name": "Legacy " + string(rune('A'+i))}))
-			if i == 1 {
-				lines = append(lines, "") // blank lines are skipped
+	}
+	// A hash made here and now, at the cheapest cost, guards against
+	// fixtures that only look right.
+	fresh, err := bcrypt.GenerateFromPassword([]byte("fresh password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := append(legacyUsers[:len(legacyUsers):len(legacyUsers)], legacyUser{"fresh@example.com", string(fresh), "fresh password", bcrypt.MinCost, "both"})
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			dbURL := b.NewURL(t)
+			env := testEnv(dbURL, nil)
+			var lines []string
+			for i, u := range users {
+				lines = append(lines, jsonLine(t, map[string]any{"email": u.email, "passwordHash": u.hash, "name": "Legacy " + string(rune('A'+i))}))
+				if i == 1 {
+					lines = append(lines, "") // blank lines are skipped
+				}
 			}
-		}
-		file := filepath.Join(t.TempDir(), "users.jsonl")
-		if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := runCLI(t, env, "", "migrate"); err != nil {
-			t.Fatal(err)
-		}
-		out, errOut, err := runCLI(t, env, "", "users", "import", file)
-		if err != nil || !strings.Contains(out, "imported 6 user(s)") {
-			t.Fatalf("import: %v\n%s%s", err, out, errOut)
-		}
+			file := filepath.Join(t.TempDir(), "users.jsonl")
+			if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := runCLI(t, env, "", "migrate"); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, err := runCLI(t, env, "", "users", "import", file)
+			if err != nil || !strings.Contains(out, "imported 7 user(s)") {
+				t.Fatalf("import: %v\n%s%s", err, out, errOut)
+			}
+			if n := countRows(t, dbURL, "users"); n != 7 {
+				t.Fatalf("%d users stored, want 7", n)
+			}
 
-		s := startServer(t, env)
-		db := openDB(t, dbURL)
-		for _, u := range users {
-			if st, _, _ := s.postJSON(t, "/auth/login", map[string]string{"email": u.email, "password": "wrong password"}); st != 401 {
-				t.Fatalf("%s with a wrong password: %d", u.email, st)
+			s := startServer(t, env)
+			db := openDB(t, dbURL)
+			if st, _, _ := s.postJSON(t, "/auth/login", map[string]string{"email": "fresh@example.com", "password": "wrong password"}); st != 401 {
+				t.Fatalf("wrong password: %d", st)
 			}
-			lr := s.login(t, u.email, u.password)
-			got, err := db.UserByEmail(context.Background(), u.email)
-			if err != nil || !strings.HasPrefix(got.PasswordHash, "$argon2id$") || !strings.HasPrefix(got.Name, "Legacy ") {
-				t.Fatalf("%s after login: %+v %v", u.email, got, err)
+			for _, u := range users {
+				if raceEnabled && u.raceBackend != "both" && u.raceBackend != b.Name {
+					continue
+				}
+				lr := s.login(t, u.email, u.password)
+				got, err := db.UserByEmail(context.Background(), u.email)
+				if err != nil || !strings.HasPrefix(got.PasswordHash, "$argon2id$") || !strings.HasPrefix(got.Name, "Legacy ") {
+					t.Fatalf("%s after login: %+v %v", u.email, got, err)
+				}
+				if st, _, _ := s.get(t, "/auth/me", bearer(lr.Token)...); st != 200 {
+					t.Fatalf("%s me: %d", u.email, st)
+				}
+				s.login(t, u.email, u.password) // and again, now with argon2id
 			}
-			if st, _, _ := s.get(t, "/auth/me", bearer(lr.Token)...); st != 200 {
-				t.Fatalf("%s me: %d", u.email, st)
+			if countEvents(t, db, "user.import") != 1 {
+				t.Fatal("no user.import audit event")
 			}
-			s.login(t, u.email, u.password) // and again, now with argon2id
-		}
-		if countEvents(t, db, "user.import") != 1 {
-			t.Fatal("no user.import audit event")
-		}
-	})
+		})
+	}
 }
 
 // An import with bad lines reports every one with its line number and
 // reason and writes nothing; an existing email is reported, never
 // overwritten.
 func TestUsersImportReportsBadLinesAndWritesNothing(t *testing.T) {
-	h10, _ := goHashes(t)
+	h10 := fixtureHash10
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := testEnv(dbURL, nil)
 		if _, _, err := runCLI(t, env, "", "migrate"); err != nil {

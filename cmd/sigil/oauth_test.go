@@ -283,11 +283,17 @@ func TestRefreshRetryWithinGraceOverHTTP(t *testing.T) {
 		if st != 200 {
 			t.Fatalf("retry within the grace: %d", st)
 		}
+		st, r3 := refresh(r2.RefreshToken)
+		if st != 200 {
+			t.Fatalf("the retry's token: %d", st)
+		}
+		// The replaced successor was never delivered: presenting it is
+		// theft, and the family goes.
 		if st, _ := refresh(lost.RefreshToken); st != 401 {
 			t.Fatalf("the replaced successor: %d", st)
 		}
-		if st, _ := refresh(r2.RefreshToken); st != 200 {
-			t.Fatalf("the retry's token: %d", st)
+		if st, _ := refresh(r3.RefreshToken); st != 401 {
+			t.Fatalf("the family survived the replaced successor's use: %d", st)
 		}
 	})
 }
