@@ -111,6 +111,8 @@ type caller struct {
 	// public is set for the login client, which has no secret: by
 	// client_id alone or with no client identification at all.
 	public bool
+	// anonymous is set when the request named no client at all.
+	anonymous bool
 	// basic is set when the request used HTTP Basic authentication.
 	basic bool
 }
@@ -154,7 +156,7 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (caller, e
 	}
 	login := s.auth.Config().LoginClientID
 	if id == "" || id == login {
-		return caller{id: login, public: true}, nil
+		return caller{id: login, public: true, anonymous: id == ""}, nil
 	}
 	// A confidential client that sent no secret.
 	return caller{}, errOAuthClient
@@ -189,6 +191,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "":
 		err = oauthInvalidRequest("grant_type is required")
 	case "client_credentials":
+		if who.anonymous {
+			err = errOAuthClient
+			break
+		}
 		if who.public {
 			err = &oauthError{http.StatusBadRequest, "unauthorized_client", "the public client " + who.id + " may not use client_credentials; authenticate as a confidential client"}
 			break

@@ -189,6 +189,15 @@ func TestUsersImportReportsBadLinesAndWritesNothing(t *testing.T) {
 		s := startServer(t, env)
 		s.login(t, "taken@example.com", "existing password")
 
+		// Standard input, with "-".
+		stdin := jsonLine(t, map[string]any{"email": "piped@example.com", "passwordHash": h10}) + "\n"
+		if out, _, err := runCLI(t, env, stdin, "users", "import", "-"); err != nil || !strings.Contains(out, "imported 1 user(s)") {
+			t.Fatalf("import from standard input: %v %s", err, out)
+		}
+		if n := countRows(t, dbURL, "users"); n != 2 {
+			t.Fatalf("%d users, want 2", n)
+		}
+
 		if _, _, err := runCLI(t, env, "", "users", "import", filepath.Join(t.TempDir(), "missing.jsonl")); err == nil {
 			t.Fatal("a missing file was accepted")
 		}

@@ -468,6 +468,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 			{"no grant_type", form(), basic(id, secret), 400, "invalid_request"},
 			{"password grant", form("grant_type", "password", "username", "a", "password", "b"), basic(id, secret), 400, "unsupported_grant_type"},
 			{"public client", form("grant_type", "client_credentials", "client_id", "sigil"), nil, 400, "unauthorized_client"},
+			{"no client at all", form("grant_type", "client_credentials"), nil, 401, "invalid_client"},
 			{"refresh without token", form("grant_type", "refresh_token"), basic(id, secret), 400, "invalid_request"},
 		}
 		for _, c := range cases {
