@@ -315,6 +315,9 @@ func TestAdminClients(t *testing.T) {
 			t.Fatalf("non-admin: %d", st)
 		}
 		id, secret := s.createClient(t, admin, body)
+		if stored, err := db.ClientByID(context.Background(), id); err != nil || stored.SecretHash != authority.HashToken(secret) || strings.Contains(stored.SecretHash, secret) {
+			t.Fatalf("stored client %+v, %v: want only the secret's SHA-256", stored, err)
+		}
 		id2, _ := s.createClient(t, admin, map[string]any{"name": "Reports", "scopes": "reports:read", "audience": "reports", "tokenTtl": "5m"})
 		_, _ = s.createClient(t, admin, map[string]any{"name": "Seconds", "audience": "x", "tokenTtl": 60})
 
