@@ -69,6 +69,8 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
+	case errors.Is(err, authority.ErrInvalidGrant):
+		return newProblem(http.StatusUnauthorized, "invalid-refresh-token", "Invalid refresh token", "the refresh token is invalid, expired, spent or revoked")
 	case errors.Is(err, authority.ErrInvalidToken):
 		return newProblem(http.StatusUnauthorized, "invalid-token", "Invalid token", "the access token is invalid or expired")
 	case errors.Is(err, authority.ErrNotFound), errors.Is(err, keys.ErrKeyNotFound):
@@ -95,7 +97,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	case http.StatusUnauthorized:
 		if h.Get("WWW-Authenticate") == "" && r.Header.Get("Authorization") != "" {
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		} else if h.Get("WWW-Authenticate") == "" && p.Type != problemBase+"invalid-credentials" {
+		} else if h.Get("WWW-Authenticate") == "" && p.Type != problemBase+"invalid-credentials" && p.Type != problemBase+"invalid-refresh-token" {
 			h.Set("WWW-Authenticate", `Bearer`)
 		}
 	case http.StatusServiceUnavailable:

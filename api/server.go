@@ -66,6 +66,17 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
 	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
 
+	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
+	// wrong one gets an RFC 6749 error rather than problem+json).
+	r.HandleFunc("/auth/refresh", s.handleRefresh).Methods(http.MethodPost)
+	r.HandleFunc("/auth/logout", s.handleLogout).Methods(http.MethodPost)
+	r.HandleFunc("/oauth2/token", s.handleToken)
+	r.HandleFunc("/oauth2/revoke", s.handleRevoke)
+	r.HandleFunc("/oauth2/introspect", s.handleIntrospect)
+	r.HandleFunc("/admin/clients", s.requireAdmin(s.handleCreateClient)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/clients", s.requireAdmin(s.handleListClients)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/clients/{id}", s.requireAdmin(s.handleDeleteClient)).Methods(http.MethodDelete)
+
 	r.HandleFunc("/.well-known/jwks.json", s.handleJWKS).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/.well-known/openid-configuration", s.handleDiscovery).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)

@@ -85,6 +85,9 @@ func (s *Server) discoveryDoc() []byte {
 			algs[i] = string(a)
 		}
 		auth := []string{"client_secret_basic", "client_secret_post"}
+		// "none": the public login client refreshes and revokes its own
+		// tokens with client_id alone.
+		public := append(auth[:len(auth):len(auth)], "none")
 		d := discovery{
 			Issuer:                            s.cfg.Issuer,
 			JWKSURI:                           iss + "/.well-known/jwks.json",
@@ -92,8 +95,8 @@ func (s *Server) discoveryDoc() []byte {
 			RevocationEndpoint:                iss + "/oauth2/revoke",
 			IntrospectionEndpoint:             iss + "/oauth2/introspect",
 			GrantTypesSupported:               []string{"client_credentials", "refresh_token"},
-			TokenEndpointAuthMethodsSupported: auth,
-			RevocationAuthMethods:             auth,
+			TokenEndpointAuthMethodsSupported: public,
+			RevocationAuthMethods:             public,
 			IntrospectionAuthMethods:          auth,
 			IDTokenSigningAlgValuesSupported:  algs,
 			ResponseTypesSupported:            []string{"token"},

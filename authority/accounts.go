@@ -114,6 +114,8 @@ type TokenPair struct {
 	ExpiresIn    int // seconds
 	RefreshToken string
 	UserID       string
+	// Scope is the access token's scope.
+	Scope string
 }
 
 // Login checks email and password and issues an access token and a refresh

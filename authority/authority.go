@@ -45,6 +45,11 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	SpentAt   time.Time
 	RevokedAt time.Time
+	// ReplacedBy is the hash of the successor of a spent token.
+	ReplacedBy string
+	// GraceUsedAt is when the one retry allowed within the reuse grace
+	// interval was spent.
+	GraceUsedAt time.Time
 }
 
 // Event is one audit-log entry. It never carries a secret.
@@ -72,9 +77,56 @@ type UserStore interface {
 	AdminExists(ctx context.Context) (bool, error)
 }
 
-// SessionStore keeps refresh tokens.
+// SessionStore keeps refresh tokens. Every transition is a
+// compare-and-swap in the database, so concurrent refreshes with one token
+// never leave two live tokens in a family.
 type SessionStore interface {
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// RefreshTokenByHash returns ErrNotFound for no such token.
+	RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error)
+	// SpendRefreshToken marks the live token oldHash spent at next.CreatedAt
+	// with next as its successor and stores next, in one transaction. It
+	// returns ErrConflict, writing nothing, if oldHash is not live.
+	SpendRefreshToken(ctx context.Context, oldHash string, next RefreshToken) error
+	// RetryRefreshToken grants the one retry of a token spent at or after
+	// graceStart: in one transaction it marks the grace used on oldHash
+	// (whose successor must still be prevNext), revokes prevNext (which
+	// must still be live) and stores next as the new successor. It returns
+	// ErrConflict, writing nothing, if any of that no longer holds.
+	RetryRefreshToken(ctx context.Context, oldHash, prevNext string, graceStart time.Time, next RefreshToken) error
+	// RevokeRefreshFamily revokes every token of a family not yet revoked
+	// and returns how many it revoked.
+	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) (int, error)
+}
+
+// ClientStore keeps OAuth 2.0 clients.
+type ClientStore interface {
+	CreateClient(ctx context.Context, c Client) error
+	// ClientByID returns ErrNotFound for no such client.
+	ClientByID(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	// DeleteClient removes the client and revokes its refresh tokens;
+	// ErrNotFound for no such client.
+	DeleteClient(ctx context.Context, id string, at time.Time) error
+}
+
+// DenyStore keeps the jti deny list of revoked access tokens.
+type DenyStore interface {
+	// DenyAccessToken adds jti until expiresAt and drops entries that
+	// expired before the same moment.
+	DenyAccessToken(ctx context.Context, jti string, expiresAt, at time.Time) error
+	// DeniedSince returns the entries revoked at or after since that have
+	// not expired by notExpiredAt.
+	DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error)
+}
+
+// ImportStore adds users in bulk.
+type ImportStore interface {
+	// ExistingEmails returns those of emails that belong to accounts.
+	ExistingEmails(ctx context.Context, emails []string) ([]string, error)
+	// ImportUsers inserts every user in one transaction. If any email is
+	// taken it writes nothing and returns the taken emails.
+	ImportUsers(ctx context.Context, users []User) (taken []string, err error)
 }
 
 // Auditor appends to the audit log.
@@ -86,6 +138,9 @@ type Auditor interface {
 type Store interface {
 	UserStore
 	SessionStore
+	ClientStore
+	DenyStore
+	ImportStore
 	Auditor
 }
 
@@ -96,8 +151,16 @@ type Config struct {
 	AccessTTL  time.Duration // access-token lifetime
 	RefreshTTL time.Duration // refresh-token absolute lifetime
 	Argon2     Argon2Params
-	// LoginClientID is the client_id of tokens issued by /auth/login.
+	// LoginClientID is the client_id of tokens issued by /auth/login: a
+	// public client, which may refresh and revoke its own tokens at
+	// /oauth2/* without a secret.
 	LoginClientID string
+	// RefreshReuseGrace is how long after a refresh token is spent one
+	// retry with it still succeeds; 0 turns retries off.
+	RefreshReuseGrace time.Duration
+	// DenyListRefresh is how stale this instance's copy of the access-token
+	// deny list may get before Verify reloads it (default one second).
+	DenyListRefresh time.Duration
 }
 
 // Service implements signup, login and token verification.
@@ -113,6 +176,10 @@ type Service struct {
 	dummyHash string
 	profiles  profileCache
 	onIssue   func(alg, grant string)
+	deny      denyList
+	// dummySecretHash is compared for unknown client ids, so an unknown
+	// client costs the same as a wrong secret.
+	dummySecretHash string
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -129,6 +196,12 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.RefreshReuseGrace < 0 {
+		return nil, errors.New("authority: the refresh reuse grace must not be negative")
+	}
+	if cfg.DenyListRefresh <= 0 {
+		cfg.DenyListRefresh = time.Second
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -136,7 +209,8 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy}, nil
+	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
+		dummySecretHash: HashToken(randomHex(32))}, nil
 }
 
 // Config returns the service's settings.

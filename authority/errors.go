@@ -19,6 +19,19 @@ var (
 	ErrUnavailable = errors.New("service temporarily unavailable")
 	// ErrConflict means a concurrent change won; the caller may retry.
 	ErrConflict = errors.New("conflicting concurrent change")
+
+	// ErrInvalidGrant means a refresh token is unknown, spent, revoked,
+	// expired or issued to another client (RFC 6749 invalid_grant).
+	ErrInvalidGrant = errors.New("invalid grant")
+	// ErrRefreshReuse is an ErrInvalidGrant for a spent refresh token
+	// presented again: its whole family has been revoked.
+	ErrRefreshReuse = fmt.Errorf("%w: refresh token reused; its session is revoked", ErrInvalidGrant)
+	// ErrInvalidClient means client authentication failed.
+	ErrInvalidClient = errors.New("invalid client")
+	// ErrInvalidScope means a requested scope is not allowed.
+	ErrInvalidScope = errors.New("invalid scope")
+	// ErrUnauthorizedClient means the client may not use the grant.
+	ErrUnauthorizedClient = errors.New("unauthorized client")
 )
 
 // ValidationError names the input field that is missing or invalid.

@@ -180,10 +180,18 @@ var signatureAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.EdDSA, jose.ES256
 // ("" means the configured default): the key named by kid must be
 // published and not revoked, the token's alg must be that key's alg, typ
 // must be at+jwt, and iss, aud, exp and nbf must hold with Leeway.
+//
+// A token revoked at /oauth2/revoke is rejected too (see denyList).
 func (s *Service) Verify(ctx context.Context, raw, audience string) (*Claims, error) {
 	if audience == "" {
 		audience = s.cfg.Audience
 	}
+	return s.verify(ctx, raw, audience)
+}
+
+// verify is Verify for one audience, or for any audience when audience is
+// empty (introspection and revocation, which serve every client).
+func (s *Service) verify(ctx context.Context, raw, audience string) (*Claims, error) {
 	c, err := s.verifySignature(raw)
 	if err != nil {
 		return nil, err
@@ -192,7 +200,7 @@ func (s *Service) Verify(ctx context.Context, raw, audience string) (*Claims, er
 	switch {
 	case c.Issuer != s.cfg.Issuer:
 		return nil, fmt.Errorf("%w: wrong issuer", ErrInvalidToken)
-	case !c.Audience.Contains(audience):
+	case audience != "" && !c.Audience.Contains(audience):
 		return nil, fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	case c.Expiry == 0 || now.After(time.Unix(c.Expiry, 0).Add(Leeway)):
 		return nil, fmt.Errorf("%w: expired", ErrInvalidToken)
@@ -200,6 +208,8 @@ func (s *Service) Verify(ctx context.Context, raw, audience string) (*Claims, er
 		return nil, fmt.Errorf("%w: not valid yet", ErrInvalidToken)
 	case c.Subject == "" || c.ID == "":
 		return nil, fmt.Errorf("%w: missing sub or jti", ErrInvalidToken)
+	case s.denied(ctx, c.ID):
+		return nil, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
 	return c, nil
 }

@@ -32,6 +32,12 @@ func TestConformance(t *testing.T) {
 		{"KeyLockWaitTimeoutIsUnavailable", testKeyLockWaitTimeout},
 		{"RefreshTokenStored", testRefreshStored},
 		{"AuditPagingAndFilters", testAuditPaging},
+		{"RefreshSpendIsCompareAndSwap", testRefreshSpendCAS},
+		{"RefreshRetryIsGrantedOnce", testRefreshRetryOnce},
+		{"RefreshRevokeFamily", testRefreshRevokeFamily},
+		{"ClientsStored", testClientsStored},
+		{"DenyList", testDenyList},
+		{"ImportIsAllOrNothing", testImportAllOrNothing},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -128,8 +128,11 @@ func runUsers(ctx context.Context, e env) error {
 	if len(e.args) > 0 {
 		sub, e.args = e.args[0], e.args[1:]
 	}
+	if sub == "import" {
+		return runUsersImport(ctx, e)
+	}
 	if sub != "create" {
-		return fmt.Errorf("unknown users command %q (create)", sub)
+		return fmt.Errorf("unknown users command %q (create, import)", sub)
 	}
 	fs, load := newFlags(e, "users create", "users create --email E [--name N] [--admin] [--password-stdin]")
 	email := fs.String("email", "", "email of the new user (required)")

@@ -223,6 +223,13 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if v, ok := lookup(getenv, s.env); ok {
 			def = v
 		}
+		if fs.Lookup(s.flag) != nil {
+			// The command uses this flag name for something of its own
+			// (clients create --audience); the setting still reads its
+			// variable.
+			vals[i] = &def
+			continue
+		}
 		shown := def
 		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" {
 			shown = "" // never print a secret in --help

@@ -6,6 +6,8 @@
 //	sigil migrate                 apply database migrations
 //	sigil keys list|rotate|revoke KID|rewrap
 //	sigil users create --email E [--admin] [--password-stdin]
+//	sigil users import FILE
+//	sigil clients create --name N --audience A [--scopes "a b"] | list | delete ID
 //
 // Every subcommand takes the same configuration as serve, from SIGIL_*
 // environment variables or the matching flags; `sigil CMD --help` lists them.
@@ -44,7 +46,8 @@ func init() {
 		{"serve", "run the authority (default)", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
-		{"users", "create users", runUsers},
+		{"users", "create users or import them from a file", runUsers},
+		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
 	}
 }
 
@@ -101,7 +104,17 @@ func usage(w io.Writer) {
 
 // newFlags returns a flag set for a command with every configuration flag.
 func newFlags(e env, name, synopsis string) (*flag.FlagSet, func() (Config, error)) {
+	return newFlagsWith(e, name, synopsis, nil)
+}
+
+// newFlagsWith is newFlags for a command whose own flags, defined by own
+// before the configuration flags, take precedence over a configuration
+// flag of the same name.
+func newFlagsWith(e env, name, synopsis string, own func(fs *flag.FlagSet)) (*flag.FlagSet, func() (Config, error)) {
 	fs := flag.NewFlagSet("sigil "+name, flag.ContinueOnError)
+	if own != nil {
+		own(fs)
+	}
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sigil %s\n\nFlags (each configuration flag also reads its SIGIL_* variable):\n", synopsis)

@@ -1,0 +1,230 @@
+package authority
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Client is an OAuth 2.0 confidential client. Its secret is stored only as
+// HashToken(secret).
+type Client struct {
+	ID         string
+	Name       string
+	SecretHash string
+	// Scopes are the scopes the client may request.
+	Scopes   []string
+	Audience string
+	// TokenTTL is the lifetime of the client's access tokens; 0 means
+	// Config.AccessTTL.
+	TokenTTL  time.Duration
+	CreatedAt time.Time
+}
+
+// NewClient is the input of CreateClient.
+type NewClient struct {
+	Name     string
+	Scopes   []string
+	Audience string
+	// TokenTTL is optional (0: the access-token TTL) and may not exceed
+	// Config.AccessTTL, which is what signing keys are retained for.
+	TokenTTL time.Duration
+}
+
+// Limits on client fields.
+const (
+	MaxClientNameRunes = 200
+	MaxAudienceBytes   = 200
+	MaxScopes          = 100
+	MaxScopeBytes      = 128
+)
+
+// ParseScope splits a space-separated scope (RFC 6749 §3.3) into its
+// tokens, sorted and without duplicates. Each token is printable ASCII
+// without space, '"' or '\'.
+func ParseScope(scope string) ([]string, error) {
+	return normalizeScopes(strings.Split(scope, " "), true)
+}
+
+func normalizeScopes(in []string, skipEmpty bool) ([]string, error) {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, sc := range in {
+		if sc == "" && skipEmpty {
+			continue
+		}
+		if sc == "" || len(sc) > MaxScopeBytes {
+			return nil, fmt.Errorf("%w: scope tokens must be 1 to %d characters", ErrInvalidScope, MaxScopeBytes)
+		}
+		for i := 0; i < len(sc); i++ {
+			c := sc[i]
+			if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+				return nil, fmt.Errorf("%w: scope %q has a character RFC 6749 does not allow", ErrInvalidScope, sc)
+			}
+		}
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, sc)
+		}
+	}
+	if len(out) > MaxScopes {
+		return nil, fmt.Errorf("%w: at most %d scopes", ErrInvalidScope, MaxScopes)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// narrowScope returns the scope of a token whose grant allows allowed
+// (space-separated) when requested is asked for: allowed itself when
+// requested is empty, requested when every one of its scopes is allowed,
+// and ErrInvalidScope otherwise.
+func narrowScope(allowed, requested string) (string, error) {
+	want, err := ParseScope(requested)
+	if err != nil {
+		return "", err
+	}
+	have, _ := ParseScope(allowed)
+	if len(want) == 0 {
+		return strings.Join(have, " "), nil
+	}
+	ok := map[string]bool{}
+	for _, sc := range have {
+		ok[sc] = true
+	}
+	for _, sc := range want {
+		if !ok[sc] {
+			return "", fmt.Errorf("%w: %q is not allowed", ErrInvalidScope, sc)
+		}
+	}
+	return strings.Join(want, " "), nil
+}
+
+// CreateClient validates in, creates the client and returns it with its
+// secret: 256 random bits, shown this once and stored only hashed.
+func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Client, string, error) {
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		return Client{}, "", invalid("name", "is required")
+	case utf8.RuneCountInString(name) > MaxClientNameRunes:
+		return Client{}, "", invalid("name", "must be at most 200 characters")
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return Client{}, "", invalid("name", "contains control characters")
+	}
+	scopes, err := normalizeScopes(in.Scopes, false)
+	if err != nil {
+		return Client{}, "", invalid("scopes", strings.TrimPrefix(err.Error(), ErrInvalidScope.Error()+": "))
+	}
+	aud := strings.TrimSpace(in.Audience)
+	switch {
+	case aud == "":
+		return Client{}, "", invalid("audience", "is required")
+	case len(aud) > MaxAudienceBytes:
+		return Client{}, "", invalid("audience", "must be at most 200 bytes")
+	case !utf8.ValidString(aud) || strings.IndexFunc(aud, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+		return Client{}, "", invalid("audience", "must not contain spaces or control characters")
+	}
+	switch {
+	case in.TokenTTL < 0 || (in.TokenTTL > 0 && in.TokenTTL < time.Second):
+		return Client{}, "", invalid("tokenTtl", "must be at least one second")
+	case in.TokenTTL > s.cfg.AccessTTL:
+		return Client{}, "", invalid("tokenTtl", fmt.Sprintf("must not exceed the access-token TTL (%s)", s.cfg.AccessTTL))
+	}
+	secret := newSecret()
+	c := Client{ID: newUUID(), Name: name, SecretHash: HashToken(secret), Scopes: scopes, Audience: aud,
+		TokenTTL: in.TokenTTL.Truncate(time.Second), CreatedAt: s.now().UTC()}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		return Client{}, "", err
+	}
+	s.audit(ctx, Event{Type: "client.create", Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
+	return c, secret, nil
+}
+
+// Clients lists the clients, oldest first.
+func (s *Service) Clients(ctx context.Context) ([]Client, error) { return s.store.ListClients(ctx) }
+
+// DeleteClient deletes a client and revokes its refresh tokens. Access
+// tokens it already holds stay valid until they expire (at most the
+// access-token TTL). ErrNotFound for no such client.
+func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error {
+	if id == "" || len(id) > 128 {
+		return ErrNotFound
+	}
+	if err := s.store.DeleteClient(ctx, id, s.now().UTC()); err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: "client.delete", Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
+	return nil
+}
+
+// AuthenticateClient checks a client's id and secret, comparing the
+// secret's hash in constant time. Unknown ids cost the same comparison.
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (Client, error) {
+	if id == "" || len(id) > 128 || secret == "" || len(secret) > 512 {
+		return Client{}, ErrInvalidClient
+	}
+	c, err := s.store.ClientByID(ctx, id)
+	want := c.SecretHash
+	if errors.Is(err, ErrNotFound) {
+		want = s.dummySecretHash
+	} else if err != nil {
+		return Client{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(HashToken(secret)), []byte(want)) != 1 || c.ID == "" {
+		return Client{}, ErrInvalidClient
+	}
+	return c, nil
+}
+
+// IsPublicClient reports whether id names the login client, which has no
+// secret and may only refresh and revoke its own tokens.
+func (s *Service) IsPublicClient(id string) bool { return id == s.cfg.LoginClientID }
+
+// ClientToken is an access token issued by the client_credentials grant.
+type ClientToken struct {
+	AccessToken string
+	ExpiresIn   int
+	Scope       string
+}
+
+// ClientCredentials issues an access token to an authenticated client for
+// itself: sub and client_id are the client id, aud its audience, scope the
+// requested scopes (all allowed ones when none are requested). It carries
+// no email or roles.
+func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error) {
+	granted, err := narrowScope(strings.Join(c.Scopes, " "), scope)
+	if err != nil {
+		return ClientToken{}, err
+	}
+	ttl := s.clientTTL(c)
+	claims := s.NewAccessClaims(c.ID, c.ID, granted, Audience{c.Audience}, ttl)
+	tok, err := s.Sign(claims, "client_credentials")
+	if err != nil {
+		return ClientToken{}, err
+	}
+	return ClientToken{AccessToken: tok, ExpiresIn: int(ttl / time.Second), Scope: granted}, nil
+}
+
+func (s *Service) clientTTL(c Client) time.Duration {
+	if c.TokenTTL <= 0 || c.TokenTTL > s.cfg.AccessTTL {
+		return s.cfg.AccessTTL
+	}
+	return c.TokenTTL
+}
+
+// newSecret returns 256 random bits, base64url.
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,188 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Refresh rotates a refresh token: it spends token and returns a new access
+// token and a new refresh token of the same family, for the user's current
+// email and roles. clientID is the client presenting the token; a token
+// issued to another client is ErrInvalidGrant. scope, when not empty, must
+// be a subset of the token's scope and narrows the new access token only.
+//
+// A spent token presented again is a retry when it comes within
+// Config.RefreshReuseGrace of the spend and no retry has been granted yet:
+// it succeeds once more and the successor it replaces is revoked, so the
+// family keeps exactly one live token. Otherwise reuse is taken for theft:
+// the whole family is revoked, an audit event is written, and the answer is
+// ErrRefreshReuse.
+func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, meta Meta) (TokenPair, error) {
+	if token == "" || len(token) > 512 {
+		return TokenPair{}, fmt.Errorf("%w: malformed refresh token", ErrInvalidGrant)
+	}
+	hash := HashToken(token)
+	rt, err := s.store.RefreshTokenByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, fmt.Errorf("%w: unknown refresh token", ErrInvalidGrant)
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if rt.ClientID != clientID {
+		return TokenPair{}, fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
+	}
+	accessScope, err := narrowScope(rt.Scope, scope)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	now := s.now().UTC()
+	if !rt.RevokedAt.IsZero() {
+		return TokenPair{}, s.revokedPresented(ctx, rt, now, meta)
+	}
+	switch {
+	case !now.Before(rt.ExpiresAt):
+		return TokenPair{}, fmt.Errorf("%w: refresh token expired", ErrInvalidGrant)
+	}
+	u, err := s.store.UserByID(ctx, rt.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, fmt.Errorf("%w: the user no longer exists", ErrInvalidGrant)
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	aud, ttl, err := s.audienceFor(ctx, rt.ClientID)
+	if err != nil {
+		return TokenPair{}, err
+	}
+
+	refresh, next := s.newRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
+	// The family's lifetime is absolute: successors expire when the token
+	// issued at login does.
+	next.CreatedAt, next.ExpiresAt = now, rt.ExpiresAt
+	retried := false
+	if rt.SpentAt.IsZero() {
+		err = s.store.SpendRefreshToken(ctx, hash, next)
+		if errors.Is(err, ErrConflict) {
+			// Another request spent it first; judge this one as a reuse
+			// of the token as it is now.
+			rt, err = s.store.RefreshTokenByHash(ctx, hash)
+			if err == nil {
+				err = s.retry(ctx, rt, now, next)
+				retried = true
+			}
+		}
+	} else {
+		err = s.retry(ctx, rt, now, next)
+		retried = true
+	}
+	if errors.Is(err, ErrConflict) {
+		return TokenPair{}, s.reused(ctx, rt, now, meta)
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if retried {
+		s.audit(ctx, Event{Type: "refresh.retry", Actor: u.ID, UserID: u.ID, IP: meta.IP,
+			Detail: "spent refresh token retried within the grace interval; family " + rt.FamilyID})
+	}
+
+	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
+	c.Email, c.Roles = u.Email, u.Roles()
+	access, err := s.Sign(c, "refresh_token")
+	if err != nil {
+		return TokenPair{}, err
+	}
+	s.profiles.put(u.ID, Profile{Name: u.Name})
+	return TokenPair{AccessToken: access, ExpiresIn: int(ttl / time.Second), RefreshToken: refresh, UserID: u.ID, Scope: accessScope}, nil
+}
+
+// retry grants the one retry of a spent token inside the grace interval,
+// or returns ErrConflict when this presentation is a reuse.
+func (s *Service) retry(ctx context.Context, rt RefreshToken, now time.Time, next RefreshToken) error {
+	grace := s.cfg.RefreshReuseGrace
+	if grace <= 0 || !rt.RevokedAt.IsZero() || !rt.GraceUsedAt.IsZero() || rt.ReplacedBy == "" || now.Sub(rt.SpentAt) > grace {
+		return ErrConflict
+	}
+	return s.store.RetryRefreshToken(ctx, rt.Hash, rt.ReplacedBy, now.Add(-grace), next)
+}
+
+// reused revokes the family of a reused token and records the theft.
+func (s *Service) reused(ctx context.Context, rt RefreshToken, now time.Time, meta Meta) error {
+	n, err := s.store.RevokeRefreshFamily(context.WithoutCancel(ctx), rt.FamilyID, now)
+	if err != nil {
+		return err
+	}
+	s.log.Warn("refresh token reuse: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
+	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+		Detail: fmt.Sprintf("spent refresh token presented again; family %s revoked (%d live token(s))", rt.FamilyID, n)})
+	return ErrRefreshReuse
+}
+
+// revokedPresented answers the presentation of a revoked token. A token
+// revoked on its own while its family lives on is the successor that a
+// grace retry replaced: its answer was lost, so the client never held it,
+// and whoever presents it is not the client. That is theft like reuse, and
+// the family is revoked.
+func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now time.Time, meta Meta) error {
+	n, err := s.store.RevokeRefreshFamily(context.WithoutCancel(ctx), rt.FamilyID, now)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: refresh token revoked", ErrInvalidGrant)
+	}
+	s.log.Warn("replaced refresh token presented: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
+	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+		Detail: fmt.Sprintf("refresh token replaced by a retry presented; family %s revoked (%d live token(s))", rt.FamilyID, n)})
+	return ErrRefreshReuse
+}
+
+// audienceFor returns the audience and access-token lifetime of tokens
+// issued to a client: the defaults for the login client.
+func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, time.Duration, error) {
+	if clientID == s.cfg.LoginClientID {
+		return Audience{s.cfg.Audience}, s.cfg.AccessTTL, nil
+	}
+	c, err := s.store.ClientByID(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, fmt.Errorf("%w: the client no longer exists", ErrInvalidGrant)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return Audience{c.Audience}, s.clientTTL(c), nil
+}
+
+// Logout revokes the family of a refresh token. An unknown, spent or
+// revoked token is no error: the answer reveals nothing about it.
+func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
+	if token == "" || len(token) > 512 {
+		return nil
+	}
+	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.revokeFamily(ctx, rt, "logout", meta)
+}
+
+func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event string, meta Meta) error {
+	n, err := s.store.RevokeRefreshFamily(ctx, rt.FamilyID, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		actor := meta.Actor
+		if actor == "" {
+			actor = rt.UserID
+		}
+		s.audit(ctx, Event{Type: event, Actor: actor, UserID: rt.UserID, IP: meta.IP, Detail: "refresh token family " + rt.FamilyID + " revoked"})
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// runClients is `sigil clients create|list|delete`.
+func runClients(ctx context.Context, e env) error {
+	sub := ""
+	if len(e.args) > 0 {
+		sub, e.args = e.args[0], e.args[1:]
+	}
+	var name, scopes, audience string
+	var ttl time.Duration
+	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N --audience A [--scopes \"a b\"] [--token-ttl D] | list | delete ID", func(fs *flag.FlagSet) {
+		if sub != "create" {
+			return
+		}
+		fs.StringVar(&name, "name", "", "name of the client (required)")
+		fs.StringVar(&scopes, "scopes", "", "space-separated scopes the client may request")
+		// Here --audience is the client's; SIGIL_AUDIENCE still sets the
+		// default audience of login tokens.
+		fs.StringVar(&audience, "audience", "", "aud of the client's access tokens (required)")
+		fs.DurationVar(&ttl, "token-ttl", 0, "lifetime of the client's access tokens, at most SIGIL_ACCESS_TOKEN_TTL (default SIGIL_ACCESS_TOKEN_TTL)")
+	})
+	if err := fs.Parse(e.args); err != nil {
+		return err
+	}
+	switch sub {
+	case "create", "list":
+		if fs.NArg() != 0 {
+			return fmt.Errorf("clients %s takes no arguments", sub)
+		}
+	case "delete":
+		if fs.NArg() != 1 {
+			return errors.New("usage: sigil clients delete ID")
+		}
+	default:
+		fs.Usage()
+		return fmt.Errorf("unknown clients command %q (create, list, delete)", sub)
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, newLogger(cfg, e.stderr), false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	meta := authority.Meta{Actor: "cli"}
+	switch sub {
+	case "create":
+		c, secret, err := a.auth.CreateClient(ctx, authority.NewClient{Name: name, Scopes: strings.Fields(scopes), Audience: audience, TokenTTL: ttl}, meta)
+		if err != nil {
+			var ve *authority.ValidationError
+			if errors.As(err, &ve) {
+				return fmt.Errorf("clients create: --%s %s", cliFlag(ve.Field), ve.Reason)
+			}
+			return fmt.Errorf("clients create: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n", c.ID, secret)
+		fmt.Fprintln(e.stderr, "The secret is shown only this once; Sigil keeps only its hash.")
+	case "list":
+		cs, err := a.auth.Clients(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tAUDIENCE\tTOKEN TTL\tCREATED")
+		for _, c := range cs {
+			t := cfg.AccessTTL
+			if c.TokenTTL > 0 && c.TokenTTL < t {
+				t = c.TokenTTL
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, orDash(strings.Join(c.Scopes, " ")), c.Audience, t, stamp(c.CreatedAt))
+		}
+		return tw.Flush()
+	case "delete":
+		err := a.auth.DeleteClient(ctx, fs.Arg(0), meta)
+		if errors.Is(err, authority.ErrNotFound) {
+			return fmt.Errorf("no client with id %q", fs.Arg(0))
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted client %s\n", fs.Arg(0))
+	}
+	return nil
+}
+
+func cliFlag(field string) string {
+	if field == "tokenTtl" {
+		return "token-ttl"
+	}
+	return field
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// runUsersImport is `sigil users import FILE`: JSON lines
+// {"email","passwordHash","name"} with bcrypt hashes, imported all or
+// nothing ("-" reads standard input).
+func runUsersImport(ctx context.Context, e env) error {
+	fs, load := newFlags(e, "users import", "users import FILE   (JSON lines {\"email\",\"passwordHash\",\"name\"}; - for standard input)")
+	if err := fs.Parse(e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("usage: sigil users import FILE")
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	in := e.stdin
+	if path := fs.Arg(0); path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("users import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	a, err := openApp(ctx, cfg, newLogger(cfg, e.stderr), false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.auth.Import(ctx, in, authority.Meta{Actor: "cli"})
+	var ie *authority.ImportError
+	if errors.As(err, &ie) {
+		for _, l := range ie.Lines {
+			fmt.Fprintf(e.stderr, "%s: %s\n", fs.Arg(0), l.Error())
+		}
+		return fmt.Errorf("users import: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("users import: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "imported %d user(s); each is re-hashed with argon2id at their first login\n", n)
+	return nil
+}

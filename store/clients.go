@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+type clientRow struct {
+	ID         string `db:"id"`
+	Name       string `db:"name"`
+	SecretHash string `db:"secret_hash"`
+	Scopes     string `db:"scopes"`
+	Audience   string `db:"audience"`
+	TokenTTL   int64  `db:"token_ttl"`
+	CreatedAt  int64  `db:"created_at"`
+}
+
+const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at`
+
+func (r clientRow) client() authority.Client {
+	scopes := strings.Fields(r.Scopes)
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: scopes, Audience: r.Audience,
+		TokenTTL: time.Duration(r.TokenTTL) * time.Millisecond, CreatedAt: fromMS(r.CreatedAt)}
+}
+
+// CreateClient stores a client (its secret's hash only).
+func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt))
+	return d.wrap(err)
+}
+
+// ClientByID returns the client with id, or authority.ErrNotFound.
+func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var r clientRow
+	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+clientColumns+` FROM clients WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authority.Client{}, authority.ErrNotFound
+	}
+	if err != nil {
+		return authority.Client{}, d.wrap(err)
+	}
+	return r.client(), nil
+}
+
+// ListClients returns every client, oldest first.
+func (d *DB) ListClients(ctx context.Context) ([]authority.Client, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var rows []clientRow
+	if err := d.db.SelectContext(ctx, &rows, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`); err != nil {
+		return nil, d.wrap(err)
+	}
+	out := make([]authority.Client, len(rows))
+	for i, r := range rows {
+		out[i] = r.client()
+	}
+	return out, nil
+}
+
+// DeleteClient removes a client and, in the same transaction, revokes the
+// refresh tokens issued to it. authority.ErrNotFound for no such client.
+func (d *DB) DeleteClient(ctx context.Context, id string, at time.Time) error {
+	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM clients WHERE id = ?`), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return authority.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL`), ms(at), id)
+		return err
+	})
+}
