@@ -128,11 +128,16 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
 		return TokenPair{}, ErrInvalidCredentials
 	}
+	// The throttle is checked before any hashing, so a locked email costs
+	// one read; known and unknown emails take the same path.
+	throttle, err := s.checkThrottle(ctx, norm, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
 		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "unknown email"})
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, norm, "", meta, "unknown email")
 	}
 	if err != nil {
 		return TokenPair{}, err
@@ -143,8 +148,12 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	if !ok {
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "wrong password"})
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, norm, u.ID, meta, "wrong password")
+	}
+	if throttle.Failures > 0 {
+		if err := s.store.ResetLoginThrottle(ctx, norm); err != nil {
+			return TokenPair{}, err
+		}
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, password)

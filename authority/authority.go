@@ -87,6 +87,8 @@ type Store interface {
 	UserStore
 	SessionStore
 	Auditor
+	ThrottleStore
+	EventLog
 }
 
 // Config holds the authority's settings.
@@ -98,6 +100,9 @@ type Config struct {
 	Argon2     Argon2Params
 	// LoginClientID is the client_id of tokens issued by /auth/login.
 	LoginClientID string
+	// LockoutThreshold is the number of failed logins in a row after
+	// which an email is refused for a while (0: never).
+	LockoutThreshold int
 }
 
 // Service implements signup, login and token verification.

@@ -459,8 +459,8 @@ func TestKeySetRevalidatedWithETag(t *testing.T) {
 
 func TestCacheLifetimeIsClampedToRefreshBounds(t *testing.T) {
 	tests := []struct {
-		name             string
-		maxAge           int
+		name              string
+		maxAge            int
 		stillFresh, stale time.Duration
 	}{
 		{"max-age below the minimum", 0, 29 * time.Second, 31 * time.Second},
