@@ -1,6 +1,7 @@
 package api
 
 import (
+	"container/list"
 	"context"
 	"net/http"
 	"sync"
@@ -24,8 +25,9 @@ var rateLimitedPaths = map[string]bool{
 
 // Limits of the per-client limiter's memory.
 const (
-	// limiterMaxClients caps the number of client buckets kept; when full,
-	// the least recently seen client is forgotten (it starts again with a
+	// limiterMaxClients caps the number of client buckets kept (about
+	// 200 bytes each); when full, the least recently seen client is
+	// forgotten (it starts again with a
 	// full bucket, which only favours that client).
 	limiterMaxClients = 100_000
 	// limiterIdle is how long an untouched bucket is kept. A bucket idle
@@ -48,10 +50,12 @@ type clientLimiter struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	clients map[string]*clientBucket
+	clients map[string]*list.Element // of *clientBucket
+	lru     *list.List               // most recently seen first
 }
 
 type clientBucket struct {
+	client    string
 	lim       *rate.Limiter
 	lastSeen  time.Time
 	lastAudit time.Time
@@ -69,7 +73,7 @@ func newClientLimiter(perSecond float64, now func() time.Time) *clientLimiter {
 	burst := max(1, int(2*perSecond))
 	idle := max(limiterIdle, time.Duration(float64(burst)/perSecond*float64(time.Second)))
 	return &clientLimiter{limit: rate.Limit(perSecond), burst: burst, max: limiterMaxClients, idle: idle, now: now,
-		clients: make(map[string]*clientBucket)}
+		clients: make(map[string]*list.Element), lru: list.New()}
 }
 
 // allow takes a token for client. When none is left it returns how long
@@ -78,13 +82,18 @@ func (l *clientLimiter) allow(client string) (ok bool, wait time.Duration, audit
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.clients[client]
-	if b == nil {
+	var b *clientBucket
+	if el := l.clients[client]; el != nil {
+		b = el.Value.(*clientBucket)
+		l.lru.MoveToFront(el)
+	} else {
 		if len(l.clients) >= l.max {
-			l.evictOldestLocked()
+			oldest := l.lru.Back()
+			l.lru.Remove(oldest)
+			delete(l.clients, oldest.Value.(*clientBucket).client)
 		}
-		b = &clientBucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.clients[client] = b
+		b = &clientBucket{client: client, lim: rate.NewLimiter(l.limit, l.burst)}
+		l.clients[client] = l.lru.PushFront(b)
 	}
 	b.lastSeen = now
 	r := b.lim.ReserveN(now, 1)
@@ -99,26 +108,19 @@ func (l *clientLimiter) allow(client string) (ok bool, wait time.Duration, audit
 	return true, 0, false
 }
 
-func (l *clientLimiter) evictOldestLocked() {
-	var oldest string
-	var at time.Time
-	for k, b := range l.clients {
-		if oldest == "" || b.lastSeen.Before(at) {
-			oldest, at = k, b.lastSeen
-		}
-	}
-	delete(l.clients, oldest)
-}
-
-// sweep forgets clients idle for longer than the idle period.
+// sweep forgets clients idle for longer than the idle period, oldest
+// first from the back of the recency list.
 func (l *clientLimiter) sweep() {
 	cutoff := l.now().Add(-l.idle)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k, b := range l.clients {
-		if b.lastSeen.Before(cutoff) {
-			delete(l.clients, k)
+	for el := l.lru.Back(); el != nil; el = l.lru.Back() {
+		b := el.Value.(*clientBucket)
+		if !b.lastSeen.Before(cutoff) {
+			return
 		}
+		l.lru.Remove(el)
+		delete(l.clients, b.client)
 	}
 }
 
