@@ -96,8 +96,10 @@ func (s *Server) Run(ctx context.Context) {
 }
 
 // HTTPServer returns an http.Server for addr with timeouts that keep slow
-// or idle clients from holding connections: headers within 5 s, whole
-// requests within 15 s, 8 KiB... of headers at most.
+// or idle clients from holding connections (slow-loris): headers within
+// 5 s, whole requests within 15 s, answers written within 30 s, idle
+// keep-alive connections closed after 2 min, and 16 KiB of headers at
+// most (431 beyond).
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
