@@ -26,8 +26,8 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", invalid("email", "is required")
 	case len(e) > MaxEmailBytes:
 		return "", invalid("email", "is too long")
-	case !utf8.ValidString(e) || strings.IndexFunc(e, unicode.IsControl) >= 0:
-		return "", invalid("email", "contains control characters")
+	case !utf8.ValidString(e) || strings.IndexFunc(e, invisible) >= 0:
+		return "", invalid("email", "contains control or invisible characters")
 	}
 	addr, err := mail.ParseAddress(e)
 	if err != nil || addr.Address != e || addr.Name != "" {
@@ -39,6 +39,11 @@ func NormalizeEmail(raw string) (string, error) {
 	}
 	return e, nil
 }
+
+// invisible reports control characters and format characters (zero-width
+// spaces and joiners, bidirectional overrides, byte-order marks): in an
+// email they only serve to make two addresses look alike.
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // ValidatePassword checks a new password's length in bytes.
 func ValidatePassword(pw string) error {
