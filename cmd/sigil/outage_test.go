@@ -65,7 +65,7 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 			} {
 				st, h, body, took := timedDo(t, http.MethodPost, s.Base+c.path, c.body)
 				if st != 503 || h.Get("Content-Type") != "application/problem+json" || h.Get("Retry-After") == "" || !strings.Contains(body, "unavailable") {
-					t.Fatalf("%s during %s: %d %v %s; want 503 problem with Retry-After", c.path, fault.name, st, h, body)
+					t.Fatalf("%s during %s: %d %v %s; want 503 problem with Retry-After\n%s", c.path, fault.name, st, h, body, s.stderr.String())
 				}
 				t.Logf("%s answered 503 after %s with the database %s", c.path, took.Round(time.Millisecond), fault.name)
 			}
