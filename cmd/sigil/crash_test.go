@@ -22,31 +22,14 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// sigilBinary builds the sigil command once per test run.
-func sigilBinary(t *testing.T) string {
+// buildSigil builds the sigil command into a directory removed after t.
+func buildSigil(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sigil-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "sigil")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin := filepath.Join(t.TempDir(), "sigil")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 func processEnv(env map[string]string) []string {
@@ -65,10 +48,10 @@ type proc struct {
 	stderr *syncBuffer
 }
 
-func startProcess(t *testing.T, env map[string]string) *proc {
+func startProcess(t *testing.T, bin string, env map[string]string) *proc {
 	t.Helper()
 	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	p.cmd = exec.Command(sigilBinary(t), "serve")
+	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = processEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -106,6 +89,7 @@ func TestCrashLeavesNoHalfWrittenState(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills real processes")
 	}
+	bin := buildSigil(t)
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		env := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "test:" + testKEK, "SIGIL_LOG_LEVEL": "error"})
 		var (
@@ -116,7 +100,7 @@ func TestCrashLeavesNoHalfWrittenState(t *testing.T) {
 			killed    atomic.Int64
 		)
 		for round := 0; round < 3; round++ {
-			p := startProcess(t, env)
+			p := startProcess(t, bin, env)
 			ctx, stop := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			for w := 0; w < 6; w++ {
@@ -154,7 +138,7 @@ func TestCrashLeavesNoHalfWrittenState(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for ctx.Err() == nil {
-					cmd := exec.Command(sigilBinary(t), "keys", "rotate")
+					cmd := exec.Command(bin, "keys", "rotate")
 					cmd.Env = processEnv(env)
 					if err := cmd.Start(); err != nil {
 						t.Error(err)
@@ -180,7 +164,7 @@ func TestCrashLeavesNoHalfWrittenState(t *testing.T) {
 		t.Logf("key rotations: %d completed, %d killed", rotated.Load(), killed.Load())
 		checkConsistent(t, dbURL, refreshes)
 
-		p := startProcess(t, env)
+		p := startProcess(t, bin, env)
 		mu.Lock()
 		defer mu.Unlock()
 		if len(acked) < 10 {
