@@ -215,6 +215,24 @@ func TestPerClientRateLimit(t *testing.T) {
 			}
 		}
 	}
+	// Spellings of the path that might slip past the limiter never reach
+	// the login handler (which would answer 401 or 422): the router
+	// redirects or refuses them, or the limiter sees the decoded path
+	// (the encoded and the query-string spellings: two more refusals).
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"//auth/login", "/auth/./login", "/auth/login/", "/auth/%6Cogin", "/AUTH/LOGIN", "/auth/login?x=1"} {
+		req, _ := http.NewRequest(http.MethodPost, s.Base+p, strings.NewReader(`{"email":"a@example.com","password":"password123"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "203.0.113.10")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 401 || resp.StatusCode == 422 || resp.StatusCode == 200 {
+			t.Errorf("POST %s from a limited client reached the login handler: %d", p, resp.StatusCode)
+		}
+	}
 	// Another client is not affected, nor are other endpoints.
 	if st, _, _ := loginAttempt(t, s, "a@example.com", "password123", from("203.0.113.200")...); st != 401 {
 		t.Fatalf("another client: %d, want 401", st)
@@ -229,7 +247,7 @@ func TestPerClientRateLimit(t *testing.T) {
 		t.Errorf("request.throttled events = %d, want one per client (4)", len(ev))
 	}
 	_, _, m := s.get(t, "/metrics")
-	if !strings.Contains(string(m), `sigil_throttled_requests_total{reason="rate"} 12`) {
+	if !strings.Contains(string(m), `sigil_throttled_requests_total{reason="rate"} 14`) {
 		t.Errorf("metrics:\n%s", grepLines(string(m), "sigil_throttled"))
 	}
 }
