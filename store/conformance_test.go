@@ -435,3 +435,31 @@ func testLoginThrottlePrune(t *testing.T, db *store.DB) {
 		t.Fatalf("recent row pruned: %+v", th)
 	}
 }
+
+// The query deadline bounds every query (a database that does not answer
+// in time is ErrUnavailable) but not migrations, which may legitimately
+// run longer.
+func TestQueryDeadlineBoundsQueriesNotMigrations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.SetQueryTimeout(time.Nanosecond)
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatalf("migrate under a 1ns query deadline: %v", err)
+		}
+		if _, err := db.CountUsers(ctx); !errors.Is(err, authority.ErrUnavailable) {
+			t.Fatalf("query past its deadline: %v, want ErrUnavailable", err)
+		}
+		db.SetQueryTimeout(0) // back to the default
+		if got := db.QueryTimeout(); got != store.DefaultQueryTimeout {
+			t.Fatalf("QueryTimeout = %s, want the default", got)
+		}
+		if _, err := db.CountUsers(ctx); err != nil {
+			t.Fatalf("query with the default deadline: %v", err)
+		}
+	})
+}
