@@ -94,3 +94,16 @@ func TestRateLimitZeroIsOff(t *testing.T) {
 		t.Fatal("rate 0 built a limiter")
 	}
 }
+
+// BenchmarkClientLimiterAllow measures one limiter decision with the
+// client table full (100 000 clients, so every new client evicts one).
+func BenchmarkClientLimiterAllow(b *testing.B) {
+	l := newClientLimiter(20, nil)
+	for i := 0; i < limiterMaxClients; i++ {
+		l.allow("c" + strconv.Itoa(i))
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		l.allow("n" + strconv.Itoa(i%200_000))
+	}
+}
