@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -62,10 +63,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	pair, err := s.auth.Login(r.Context(), req.Email, req.Password, s.meta(r))
 	if err != nil {
+		s.countLoginError(err)
 		s.writeProblem(w, r, err)
 		return
 	}
 	s.writeTokens(w, pair)
+}
+
+// countLoginError feeds the login-failure and throttle metrics.
+func (s *Server) countLoginError(err error) {
+	switch {
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		s.metrics.LoginFailures.Inc()
+	case errors.Is(err, authority.ErrThrottled):
+		s.metrics.Throttled.WithLabelValues("account").Inc()
+	}
 }
 
 func (s *Server) writeTokens(w http.ResponseWriter, pair authority.TokenPair) {

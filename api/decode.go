@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,8 +17,11 @@ const maxBody = 64 << 10
 
 // decodeJSON reads a JSON object body into dst strictly: the content type
 // must be application/json (415), the body at most 64 KiB (413), valid
-// UTF-8 and well-formed JSON holding one object with no duplicate keys
-// (400); unknown fields and wrong types are 422 naming the field.
+// UTF-8 and well-formed JSON holding one object with no duplicate keys,
+// compared without regard to case (400); unknown fields, including known
+// names in another case ("EMAIL"), and wrong types are 422 naming the
+// field. Unknown fields are rejected rather than ignored so a misspelt or
+// smuggled field never passes silently.
 func decodeJSON(r *http.Request, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -34,8 +38,18 @@ func decodeJSON(r *http.Request, dst any) error {
 	if !utf8.Valid(body) {
 		return badJSON("the request body is not valid UTF-8")
 	}
-	if err := checkObject(body); err != nil {
+	keys, err := objectKeys(body)
+	if err != nil {
 		return err
+	}
+	if known := jsonFields(dst); known != nil {
+		// encoding/json matches names without regard to case; the API's
+		// names are exact.
+		for _, k := range keys {
+			if !known[k] {
+				return invalidField(shorten(k), "is not a known field")
+			}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -58,40 +72,87 @@ func decodeJSON(r *http.Request, dst any) error {
 
 // checkObject verifies that body is exactly one JSON object whose top-level
 // keys are unique. encoding/json would silently keep the last of two equal
-// keys, which lets a proxy and Sigil read different values.
+// keys, and it matches names without regard to case, which lets a proxy
+// and Sigil read different values; so keys equal but for case are
+// duplicates too.
 func checkObject(body []byte) error {
+	_, err := objectKeys(body)
+	return err
+}
+
+// objectKeys is checkObject returning the top-level keys in order.
+func objectKeys(body []byte) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return badJSON("the request body is not valid JSON")
+		return nil, badJSON("the request body is not valid JSON")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return badJSON("the request body must be a JSON object")
+		return nil, badJSON("the request body must be a JSON object")
 	}
+	var keys []string
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return badJSON("the request body is not valid JSON")
+			return nil, badJSON("the request body is not valid JSON")
 		}
 		key, _ := tok.(string)
-		if seen[key] {
-			return badJSON("duplicate field " + strconvQuote(key))
+		// Upper then lower approximates Unicode simple folding, as
+		// encoding/json applies it ("ſ" is "s", "K" (Kelvin) is "k").
+		folded := strings.ToLower(strings.ToUpper(key))
+		if seen[folded] {
+			return nil, badJSON("duplicate field " + strconvQuote(key))
 		}
-		seen[key] = true
+		seen[folded] = true
+		keys = append(keys, key)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return badJSON("the request body is not valid JSON")
+			return nil, badJSON("the request body is not valid JSON")
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return badJSON("the request body is not valid JSON")
+		return nil, badJSON("the request body is not valid JSON")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badJSON("unexpected data after the JSON object")
+		return nil, badJSON("unexpected data after the JSON object")
 	}
-	return nil
+	return keys, nil
+}
+
+// jsonFields returns the JSON names of the fields of the struct dst points
+// to, or nil when dst is not a pointer to a struct.
+func jsonFields(dst any) map[string]bool {
+	t := reflect.TypeOf(dst)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t = t.Elem()
+	out := make(map[string]bool, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out[name] = true
+	}
+	return out
+}
+
+// shorten bounds a client-supplied name echoed in a problem.
+func shorten(s string) string {
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "") + "…"
+	}
+	return s
 }
 
 func strconvQuote(s string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -78,6 +79,8 @@ func problemFor(err error) *Problem {
 		return &cp
 	case errors.Is(err, authority.ErrConflict):
 		return newProblem(http.StatusConflict, "conflict", "Conflict", "a concurrent change won; retry")
+	case errors.Is(err, authority.ErrThrottled):
+		return newProblem(http.StatusTooManyRequests, "throttled", "Too many requests", "too many attempts; retry after the number of seconds in Retry-After")
 	case errors.Is(err, authority.ErrUnavailable):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the authority cannot reach its database; retry shortly")
 	}
@@ -102,8 +105,20 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 		}
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.Itoa(5))
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	writeJSONType(w, p.Status, "application/problem+json", p)
+}
+
+// retryAfterSeconds rounds a throttle's wait up to whole seconds, at
+// least one.
+func retryAfterSeconds(err error) int {
+	var te *authority.ThrottledError
+	if !errors.As(err, &te) {
+		return 1
+	}
+	return max(1, int(math.Ceil(te.RetryAfter.Seconds())))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -21,6 +21,11 @@ type Config struct {
 	Issuer         string
 	JWKSMaxAge     time.Duration
 	ClientIPHeader string
+	// RateLimit is the per-client request rate (per second) on the
+	// credential endpoints, burst twice that; 0 turns it off.
+	RateLimit float64
+	// CORSOrigins may call /auth/* from a browser.
+	CORSOrigins []string
 }
 
 // Readiness reports whether the database answers.
@@ -37,6 +42,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	router  *mux.Router
+	limiter *clientLimiter
 
 	jwksCacheControl []string
 	discoveryCache
@@ -50,7 +56,7 @@ func New(cfg Config, auth *authority.Service, km *keys.Manager, ready Readiness,
 	if metrics == nil {
 		metrics = NewMetrics(km.Ring())
 	}
-	s := &Server{cfg: cfg, auth: auth, keys: km, ready: ready, log: log, metrics: metrics}
+	s := &Server{cfg: cfg, auth: auth, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()
 	return s
@@ -86,15 +92,28 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/keys", s.requireAdmin(s.handleListKeys)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/keys/rotate", s.requireAdmin(s.handleRotateKey)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/keys/{kid}/revoke", s.requireAdmin(s.handleRevokeKey)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/audit", s.requireAdmin(s.handleAudit)).Methods(http.MethodGet)
 	return r
 }
 
-// Handler returns the root handler with the middleware applied.
-func (s *Server) Handler() http.Handler { return s.observe(s.router) }
+// Handler returns the root handler with the middleware applied: request
+// ids, logs and metrics outermost, then CORS on /auth/*, then the
+// per-client rate limit on the credential endpoints.
+func (s *Server) Handler() http.Handler { return s.observe(s.cors(s.rateLimit(s.router))) }
+
+// Run does the HTTP layer's background work (evicting idle rate-limit
+// buckets) until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	if s.limiter != nil {
+		s.limiter.run(ctx)
+	}
+}
 
 // HTTPServer returns an http.Server for addr with timeouts that keep slow
-// or idle clients from holding connections: headers within 5 s, whole
-// requests within 15 s, 8 KiB... of headers at most.
+// or idle clients from holding connections (slow-loris): headers within
+// 5 s, whole requests within 15 s, answers written within 30 s, idle
+// keep-alive connections closed after 2 min, and 16 KiB of headers at
+// most (431 beyond).
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,

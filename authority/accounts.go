@@ -26,8 +26,8 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", invalid("email", "is required")
 	case len(e) > MaxEmailBytes:
 		return "", invalid("email", "is too long")
-	case !utf8.ValidString(e) || strings.IndexFunc(e, unicode.IsControl) >= 0:
-		return "", invalid("email", "contains control characters")
+	case !utf8.ValidString(e) || strings.IndexFunc(e, invisible) >= 0:
+		return "", invalid("email", "contains control or invisible characters")
 	}
 	addr, err := mail.ParseAddress(e)
 	if err != nil || addr.Address != e || addr.Name != "" {
@@ -39,6 +39,11 @@ func NormalizeEmail(raw string) (string, error) {
 	}
 	return e, nil
 }
+
+// invisible reports control characters and format characters (zero-width
+// spaces and joiners, bidirectional overrides, byte-order marks): in an
+// email they only serve to make two addresses look alike.
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // ValidatePassword checks a new password's length in bytes.
 func ValidatePassword(pw string) error {
@@ -130,11 +135,16 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
 		return TokenPair{}, ErrInvalidCredentials
 	}
+	// The throttle is checked before any hashing, so a locked email costs
+	// one read; known and unknown emails take the same path.
+	throttle, err := s.checkThrottle(ctx, norm, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
 		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "unknown email"})
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, norm, "", meta, "unknown email")
 	}
 	if err != nil {
 		return TokenPair{}, err
@@ -145,8 +155,12 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	if !ok {
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "wrong password"})
-		return TokenPair{}, ErrInvalidCredentials
+		return TokenPair{}, s.loginFailed(ctx, norm, u.ID, meta, "wrong password")
+	}
+	if throttle.Failures > 0 {
+		if err := s.store.ResetLoginThrottle(ctx, norm); err != nil {
+			return TokenPair{}, err
+		}
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, password)

@@ -142,6 +142,8 @@ type Store interface {
 	DenyStore
 	ImportStore
 	Auditor
+	ThrottleStore
+	EventLog
 }
 
 // Config holds the authority's settings.
@@ -161,6 +163,9 @@ type Config struct {
 	// DenyListRefresh is how stale this instance's copy of the access-token
 	// deny list may get before Verify reloads it (default one second).
 	DenyListRefresh time.Duration
+	// LockoutThreshold is the number of failed logins in a row after
+	// which an email is refused for a while (0: never).
+	LockoutThreshold int
 }
 
 // Service implements signup, login and token verification.

@@ -159,8 +159,8 @@ func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, t
 // Logout revokes the family of a refresh token. An unknown, spent or
 // revoked token is no error: the answer reveals nothing about it.
 func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
-	if token == "" || len(token) > 512 {
-		return nil
+	if !plausibleRefreshToken(token) {
+		return invalid("refreshToken", "is not a refresh token")
 	}
 	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
 	if errors.Is(err, ErrNotFound) {
@@ -185,4 +185,20 @@ func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event strin
 		s.audit(ctx, Event{Type: event, Actor: actor, UserID: rt.UserID, IP: meta.IP, Detail: "refresh token family " + rt.FamilyID + " revoked"})
 	}
 	return nil
+}
+
+// plausibleRefreshToken reports whether tok could be a refresh token Sigil
+// issued (43 base64url characters); anything else is malformed input, told
+// apart from a well-formed token that is unknown, expired or revoked.
+func plausibleRefreshToken(tok string) bool {
+	if len(tok) != 43 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -37,14 +37,8 @@ func (d *DB) RecordEvent(ctx context.Context, e authority.Event) error {
 	return d.wrap(insertAudit(ctx, d.db, e))
 }
 
-// AuditQuery selects audit events: newest first, older than Before (an id
-// cursor; 0 means from the newest), of Type and UserID when set.
-type AuditQuery struct {
-	Before int64
-	Type   string
-	UserID string
-	Limit  int
-}
+// AuditQuery selects audit events; see authority.EventQuery.
+type AuditQuery = authority.EventQuery
 
 // ListEvents returns audit events matching q, newest first.
 func (d *DB) ListEvents(ctx context.Context, q AuditQuery) ([]authority.Event, error) {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func TestConformance(t *testing.T) {
 		{"ClientsStored", testClientsStored},
 		{"DenyList", testDenyList},
 		{"ImportIsAllOrNothing", testImportAllOrNothing},
+		{"LoginThrottleCountsAndResets", testLoginThrottle},
+		{"LoginThrottleConcurrentFailuresAreAllCounted", testLoginThrottleConcurrent},
+		{"LoginThrottlePrune", testLoginThrottlePrune},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -338,9 +342,13 @@ func TestConcurrentMigrations(t *testing.T) {
 		for v := range applied {
 			seen[v]++
 		}
-		db := openMigrated(t, url)
-		if len(seen) != db.LatestVersion() {
-			t.Fatalf("applied versions %v, want each of 1..%d once", seen, db.LatestVersion())
+		dialect, _, _ := store.ParseURL(url)
+		files, err := os.ReadDir("migrations/" + string(dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != len(files) || seen[openMigrated(t, url).LatestVersion()] != 1 {
+			t.Fatalf("applied versions %v, want each of the %d migrations once", seen, len(files))
 		}
 		for v, c := range seen {
 			if c != 1 {
@@ -422,4 +430,119 @@ func testKeyLockWaitTimeout(t *testing.T, db *store.DB) {
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("waiting for the key lock past the timeout: %v, want ErrUnavailable", err)
 	}
+}
+
+func lockAfter(threshold int, now time.Time) func(int) time.Time {
+	return func(n int) time.Time {
+		if d := authority.LockoutFor(n, threshold); d > 0 {
+			return now.Add(d)
+		}
+		return time.Time{}
+	}
+}
+
+func testLoginThrottle(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if th, err := db.LoginThrottle(ctx, "x@example.com"); err != nil || th != (authority.Throttle{}) {
+		t.Fatalf("unseen email = %+v, %v", th, err)
+	}
+	for i := 1; i <= 3; i++ {
+		th, err := db.RecordLoginFailure(ctx, "x@example.com", now, lockAfter(3, now))
+		if err != nil || th.Failures != i {
+			t.Fatalf("failure %d: %+v, %v", i, th, err)
+		}
+		if (i < 3) != th.LockedUntil.IsZero() {
+			t.Fatalf("failure %d: locked until %v", i, th.LockedUntil)
+		}
+	}
+	th, err := db.LoginThrottle(ctx, "x@example.com")
+	if err != nil || th.Failures != 3 || !th.LockedUntil.Equal(now.Add(time.Minute)) {
+		t.Fatalf("stored = %+v, %v; want 3 failures locked for a minute", th, err)
+	}
+	if other, _ := db.LoginThrottle(ctx, "y@example.com"); other.Failures != 0 {
+		t.Fatalf("another email shares the counter: %+v", other)
+	}
+	if err := db.ResetLoginThrottle(ctx, "x@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ := db.LoginThrottle(ctx, "x@example.com"); th != (authority.Throttle{}) {
+		t.Fatalf("after reset = %+v", th)
+	}
+}
+
+func testLoginThrottleConcurrent(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	const n = 20
+	var wg sync.WaitGroup
+	counts := make(chan int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, err := db.RecordLoginFailure(ctx, "race@example.com", now, lockAfter(5, now))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			counts <- th.Failures
+		}()
+	}
+	wg.Wait()
+	close(counts)
+	seen := map[int]bool{}
+	for c := range counts {
+		if seen[c] {
+			t.Fatalf("two failures both saw count %d: an increment was lost", c)
+		}
+		seen[c] = true
+	}
+	th, _ := db.LoginThrottle(ctx, "race@example.com")
+	if th.Failures != n || !th.LockedUntil.Equal(now.Add(authority.LockoutFor(n, 5))) {
+		t.Fatalf("stored = %+v; want %d failures locked for %s", th, n, authority.LockoutFor(n, 5))
+	}
+}
+
+func testLoginThrottlePrune(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	old := time.Now().Add(-48 * time.Hour).UTC()
+	now := time.Now().UTC()
+	_, _ = db.RecordLoginFailure(ctx, "old@example.com", old, lockAfter(5, old))
+	_, _ = db.RecordLoginFailure(ctx, "new@example.com", now, lockAfter(5, now))
+	n, err := db.PruneLoginThrottle(ctx, now.Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	if th, _ := db.LoginThrottle(ctx, "new@example.com"); th.Failures != 1 {
+		t.Fatalf("recent row pruned: %+v", th)
+	}
+}
+
+// The query deadline bounds every query (a database that does not answer
+// in time is ErrUnavailable) but not migrations, which may legitimately
+// run longer.
+func TestQueryDeadlineBoundsQueriesNotMigrations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.SetQueryTimeout(time.Nanosecond)
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatalf("migrate under a 1ns query deadline: %v", err)
+		}
+		if _, err := db.CountUsers(ctx); !errors.Is(err, authority.ErrUnavailable) {
+			t.Fatalf("query past its deadline: %v, want ErrUnavailable", err)
+		}
+		db.SetQueryTimeout(0) // back to the default
+		if got := db.QueryTimeout(); got != store.DefaultQueryTimeout {
+			t.Fatalf("QueryTimeout = %s, want the default", got)
+		}
+		if _, err := db.CountUsers(ctx); err != nil {
+			t.Fatalf("query with the default deadline: %v", err)
+		}
+	})
 }

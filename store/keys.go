@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -74,8 +75,8 @@ func (d *DB) UpdateKeys(ctx context.Context, fn func(current []keys.Record) (key
 	}
 	return d.inTxNoTimeout(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		if d.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, keyLockID); err != nil {
-				return fmt.Errorf("take key lock: %w", err)
+			if err := takeKeyLock(ctx, tx); err != nil {
+				return err
 			}
 		}
 		var rows []keyRow
@@ -151,4 +152,30 @@ func updateKey(ctx context.Context, tx *sqlx.Tx, r keys.Record) error {
 		return fmt.Errorf("update key %s: %w", r.KID, err)
 	}
 	return nil
+}
+
+// takeKeyLock takes the transaction-scoped key lock, polling with
+// pg_try_advisory_xact_lock rather than blocking in pg_advisory_xact_lock:
+// every statement must answer within the connection's I/O deadline (the
+// query timeout), while a key change may queue behind other instances'
+// changes for longer. The wait is bounded by ctx.
+func takeKeyLock(ctx context.Context, tx *sqlx.Tx) error {
+	wait := 5 * time.Millisecond
+	for {
+		var got bool
+		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock($1)`, keyLockID); err != nil {
+			return fmt.Errorf("take key lock: %w", err)
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("take key lock: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
+	}
 }

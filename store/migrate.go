@@ -74,7 +74,18 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := d.db.Connx(ctx)
+	pool := d.db
+	if d.dialect == Postgres {
+		// Migrations may legitimately run, or wait for another instance's
+		// migration lock, longer than the query deadline the main pool's
+		// connections enforce; they get a connection without it.
+		_, src, _ := ParseURL(d.url)
+		if pool, err = sqlx.Open("postgres", src); err != nil {
+			return nil, fmt.Errorf("open postgres for migrations: %w", err)
+		}
+		defer pool.Close()
+	}
+	conn, err := pool.Connx(ctx)
 	if err != nil {
 		return nil, d.wrap(err)
 	}

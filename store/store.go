@@ -9,14 +9,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // registers the "postgres" driver
+	"github.com/lib/pq"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/sigil-auth/sigil/authority"
@@ -39,14 +41,30 @@ type DB struct {
 	db      *sqlx.DB
 	dialect Dialect
 	url     string
-	// QueryTimeout bounds every query, so a hung database turns into an
-	// error rather than a hung request.
-	QueryTimeout time.Duration
+	// queryTimeout bounds every query (nanoseconds; see SetQueryTimeout).
+	queryTimeout atomic.Int64
 	// KeyLockTimeout bounds a key change, including the wait for the key
 	// lock: key changes from every instance queue on it, so they get
 	// longer than an ordinary query.
 	KeyLockTimeout time.Duration
 }
+
+// DefaultQueryTimeout bounds every query unless SetQueryTimeout says
+// otherwise.
+const DefaultQueryTimeout = 5 * time.Second
+
+// SetQueryTimeout sets the deadline of every query and of every network
+// read or write to Postgres, so a hung or unreachable database turns into
+// ErrUnavailable rather than a hung request. d <= 0 keeps the default.
+func (d *DB) SetQueryTimeout(t time.Duration) {
+	if t <= 0 {
+		t = DefaultQueryTimeout
+	}
+	d.queryTimeout.Store(int64(t))
+}
+
+// QueryTimeout returns the deadline of every query.
+func (d *DB) QueryTimeout() time.Duration { return time.Duration(d.queryTimeout.Load()) }
 
 // ParseURL splits a SIGIL_DATABASE_URL into its dialect and driver source.
 // "sqlite:PATH" (or "sqlite://PATH") is an SQLite file; "postgres://…" or
@@ -85,13 +103,17 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := &DB{dialect: dialect, url: rawURL}
+	d.SetQueryTimeout(DefaultQueryTimeout)
 	var db *sqlx.DB
 	switch dialect {
 	case Postgres:
-		db, err = sqlx.Open("postgres", src)
+		conn, err := pq.NewConnector(src)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		conn.Dialer(&deadlineDialer{timeout: &d.queryTimeout})
+		db = sqlx.NewDb(sql.OpenDB(conn), "postgres")
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -116,7 +138,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	d := &DB{db: db, dialect: dialect, url: rawURL, QueryTimeout: 5 * time.Second, KeyLockTimeout: 25 * time.Second}
+	d.db = db
+	d.KeyLockTimeout = 25 * time.Second
 	if err := d.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -145,10 +168,7 @@ func (d *DB) Ping(ctx context.Context) error {
 }
 
 func (d *DB) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d.QueryTimeout <= 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, d.QueryTimeout)
+	return context.WithTimeout(ctx, d.QueryTimeout())
 }
 
 // inTx runs fn in one transaction with the query timeout, committing if fn
@@ -181,7 +201,10 @@ func (d *DB) wrap(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driverBadConn) || isNetError(err) || isCanceled(err) {
+	// A connection closed under a query surfaces from lib/pq as a bare
+	// io.EOF.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driverBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err) || isCanceled(err) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err

@@ -99,7 +99,7 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // operators' checks and tests.
 func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "revoked_tokens":
+	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "revoked_tokens", "login_throttle":
 	default:
 		return 0, errors.New("unknown table " + table)
 	}

@@ -88,6 +88,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.SetQueryTimeout(cfg.DatabaseTimeout)
 	if migrate {
 		applied, err := db.Migrate(ctx)
 		if err != nil {
@@ -106,7 +107,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 	auth, err := authority.New(authority.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
-	}, db, ring, nil, log)
+		LockoutThreshold:  cfg.LockoutThreshold,
+	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()
 		return nil, err

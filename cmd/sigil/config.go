@@ -38,6 +38,10 @@ type Config struct {
 	Argon2            authority.Argon2Params
 	LogLevel          string
 	LogFormat         string
+	DatabaseTimeout   time.Duration
+
+	// now is the authority's clock; nil means time.Now. Only tests set it.
+	now func() time.Time
 }
 
 // setting is one configuration variable: its environment name, flag name,
@@ -173,6 +177,14 @@ var settings = []setting{
 			return fmt.Errorf("invalid value %q (an integer from 1 to 255)", v)
 		}
 		c.Argon2.Threads = uint8(n)
+		return nil
+	}},
+	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("invalid duration %q (a positive Go duration such as 5s)", v)
+		}
+		c.DatabaseTimeout = d
 		return nil
 	}},
 	{"SIGIL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {

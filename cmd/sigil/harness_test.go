@@ -70,9 +70,16 @@ var listenRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 // startServer runs `sigil serve` with env and waits until it listens.
 func startServer(t testing.TB, env map[string]string) *server {
 	t.Helper()
+	return startServerClock(t, env, nil)
+}
+
+// startServerClock is startServer with the authority's clock set to now.
+func startServerClock(t testing.TB, env map[string]string, now func() time.Time) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1), Issuer: env["SIGIL_ISSUER"]}
 	e := environ(env, s.stdout, s.stderr)
+	e.now = now
 	go func() { s.done <- run(ctx, e) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // env is what a command runs with: arguments, streams and the environment,
@@ -32,6 +33,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// now is the clock serve gives the authority (nil: time.Now), so
+	// tests can move time.
+	now func() time.Time
 }
 
 type command struct {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -20,22 +19,10 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-// buildSigil builds the sigil command into dir, for tests that need real,
-// separate OS processes.
-func buildSigil(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "sigil")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestSeparateProcesses runs Sigil as real OS processes sharing one
 // Postgres database, built once for all its subtests.
 func TestSeparateProcesses(t *testing.T) {
-	bin := buildSigil(t, t.TempDir())
+	bin := buildSigil(t)
 	t.Run("SeveralInstancesOnOnePostgres", func(t *testing.T) { testSeveralInstancesOnOnePostgres(t, bin) })
 	t.Run("InstancesFollowCLIRotation", func(t *testing.T) { testInstancesFollowCLIRotation(t, bin) })
 }

@@ -192,8 +192,12 @@ func TestAuthRefreshRotationReuseAndLogout(t *testing.T) {
 		if st, _, _ := s.postJSON(t, "/auth/refresh", map[string]string{"refreshToken": lr2.RefreshToken}); st != 401 {
 			t.Fatalf("refresh after logout: %d", st)
 		}
-		if st, _, _ := s.postJSON(t, "/auth/logout", map[string]string{"refreshToken": "no-such-token"}); st != 204 {
+		unknown := strings.Repeat("A", 43) // well formed, never issued
+		if st, _, _ := s.postJSON(t, "/auth/logout", map[string]string{"refreshToken": unknown}); st != 204 {
 			t.Fatalf("logout with an unknown token: %d", st)
+		}
+		if st, _, _ := s.postJSON(t, "/auth/logout", map[string]string{"refreshToken": "no such token"}); st != 422 {
+			t.Fatalf("logout with a malformed token: %d, want 422", st)
 		}
 		if countEvents(t, db, "logout") != 1 {
 			t.Fatal("no logout audit event")

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/sigil-auth/sigil/api"
+	"github.com/sigil-auth/sigil/keys"
 )
 
 func runServe(ctx context.Context, e env) error {
@@ -24,12 +26,17 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	cfg.now = e.now
 	log := newLogger(cfg, e.stderr)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	metrics := api.NewMetrics(a.keys.Ring())
+	a.keys.OnReload(metrics.KeyringReloads.Inc)
+	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
+	a.keys.OnEvent(func(ev keys.Event) { metrics.KeyEvents.WithLabelValues(ev.Type).Inc() })
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
@@ -43,10 +50,8 @@ func runServe(ctx context.Context, e env) error {
 		}
 	}
 
-	metrics := api.NewMetrics(a.keys.Ring())
-	a.keys.OnReload(metrics.KeyringReloads.Inc)
-	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
-	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader},
+	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
 		a.auth, a.keys, a.db, metrics, log)
 	httpSrv := srv.HTTPServer(cfg.Addr)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -65,6 +70,16 @@ func runServe(ctx context.Context, e env) error {
 	go func() {
 		defer wg.Done()
 		a.keys.Run(ctx, notify, cfg.KeyReloadInterval, min(10*time.Second, cfg.KeyReloadInterval))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pruneThrottle(ctx, a, log)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -85,6 +100,25 @@ func runServe(ctx context.Context, e env) error {
 		err = nil
 	}
 	return err
+}
+
+// pruneThrottle deletes, every hour, failed-login counters untouched for a
+// day and no longer locking, so guessed emails do not pile up.
+func pruneThrottle(ctx context.Context, a *app, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.db.PruneLoginThrottle(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+				log.Warn("prune login throttle", "err", err)
+			} else if n > 0 {
+				log.Info("pruned login throttle", "rows", n)
+			}
+		}
+	}
 }
 
 // announce prints where Sigil listens and how to try it.

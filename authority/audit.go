@@ -1,0 +1,37 @@
+package authority
+
+import "context"
+
+// EventQuery selects audit events: newest first, older than Before (an id
+// cursor; 0 means from the newest), of Type and UserID when set, at most
+// Limit (default 100, at most 500).
+type EventQuery struct {
+	Before int64
+	Type   string
+	UserID string
+	Limit  int
+}
+
+// EventLog reads the audit log.
+type EventLog interface {
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
+}
+
+// Events returns audit events matching q, newest first.
+func (s *Service) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+	return s.store.ListEvents(ctx, q)
+}
+
+// Audit records an event on behalf of another layer (the HTTP rate
+// limiter). Like every audit write, a failure is logged, not returned.
+func (s *Service) Audit(ctx context.Context, e Event) { s.audit(ctx, e) }
+
+// AuditEventTypes lists every audit event type Sigil writes, for operators
+// filtering GET /admin/audit?type=.
+var AuditEventTypes = []string{
+	"user.signup", "user.rehash",
+	"login.success", "login.failure", "login.throttled", "account.locked", "request.throttled",
+	"refresh.reuse",
+	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
+	"client.created", "client.deleted",
+}
