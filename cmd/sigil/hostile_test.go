@@ -41,7 +41,7 @@ var jsonEndpoints = []jsonEndpoint{
 // must not pass silently.
 func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		s.signupLogin(t, "taken@example.com", "password123")
 		admin := s.adminToken(t)
 		auth := func(ep jsonEndpoint) []string {
@@ -250,7 +250,7 @@ type formEndpoint struct {
 // RFC's normal answer for an unknown token, never a 500, and write no row.
 func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		admin := s.adminToken(t)
 		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api"})
 		endpoints := []formEndpoint{

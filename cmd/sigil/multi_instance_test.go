@@ -42,9 +42,7 @@ func waitUntilPublished(t *testing.T, s *server, kid string, timeout time.Durati
 
 func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	dbURL := storetest.PostgresURL(t)
-	env := testEnv(dbURL, map[string]string{
-		"SIGIL_ADMIN_EMAIL": "root@example.com", "SIGIL_ADMIN_PASSWORD": "admin password",
-	})
+	env := adminEnv(dbURL, nil)
 	// All three start at once on the empty database: they race to
 	// migrate, to create the first key and the administrator.
 	procs := make([]*sigilProc, 3)
@@ -82,7 +80,7 @@ func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	crossCheck(procs, tokens)
 
 	// After a rotate on one, every other publishes the new kid.
-	admin := procs[0].login(t, "root@example.com", "admin password").Token
+	admin := procs[0].adminToken(t)
 	var worst time.Duration
 	for i, p := range procs {
 		kid, _ := p.rotateKey(t, admin, `{"alg":"EdDSA"}`)

@@ -19,7 +19,7 @@ import (
 // changes nothing. The limiter lives in memory, so one store suffices.
 func TestRefreshAndTokenAreRateLimitedPerClient(t *testing.T) {
 	dbURL := storetest.SQLiteURL(t)
-	s := startServer(t, oauthEnv(dbURL, map[string]string{"SIGIL_RATE_LIMIT": "1/m", "SIGIL_CLIENT_IP_HEADER": "X-Forwarded-For"}))
+	s := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_RATE_LIMIT": "1/m", "SIGIL_CLIENT_IP_HEADER": "X-Forwarded-For"}))
 	from := func(ip string) []string { return []string{"X-Forwarded-For", "198.51.100.1, " + ip} }
 	// Setup requests come from their own addresses (each has a burst of 1).
 	st, _, b := s.postJSON(t, "/auth/signup", map[string]string{"email": "ada@example.com", "password": "password123"}, from("192.0.2.1")...)

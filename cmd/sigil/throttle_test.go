@@ -10,29 +10,8 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
-	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
-
-// testClock is a clock tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type problem struct {
 	Type, Title, Detail, Field string
@@ -54,18 +33,13 @@ func loginAttempt(t *testing.T, s *server, email, password string, hdr ...string
 	return st, h.Get("Retry-After"), p
 }
 
-func auditEvents(t *testing.T, dbURL string, q authority.EventQuery) []authority.Event {
+// auditEvents reads the audit log of the test's database.
+func auditEvents(t testing.TB, dbURL string, q authority.EventQuery) []authority.Event {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	if q.Limit == 0 {
 		q.Limit = 500
 	}
-	ev, err := db.ListEvents(ctx, q)
+	ev, err := openDB(t, dbURL).ListEvents(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
