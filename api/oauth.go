@@ -46,6 +46,12 @@ func oauthErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusBadRequest, "invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": ")}
 	case errors.Is(err, authority.ErrUnauthorizedClient):
 		return &oauthError{http.StatusBadRequest, "unauthorized_client", err.Error()}
+	case errors.Is(err, authority.ErrThrottled):
+		// RFC 6749 defines no rate-limit error for the token endpoint;
+		// temporarily_unavailable is the code OAuth client libraries
+		// already parse as "retry later", and the 429 with Retry-After
+		// says when.
+		return &oauthError{http.StatusTooManyRequests, "temporarily_unavailable", "too many requests from this client; retry after the number of seconds in Retry-After"}
 	case errors.Is(err, authority.ErrUnavailable):
 		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "the authority cannot reach its database; retry shortly"}
 	}
@@ -64,8 +70,11 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	if oe.status == http.StatusUnauthorized && basic {
 		h.Set("WWW-Authenticate", `Basic realm="sigil", charset="UTF-8"`)
 	}
-	if oe.status == http.StatusServiceUnavailable {
+	switch oe.status {
+	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.Itoa(5))
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	writeJSON(w, oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
 }

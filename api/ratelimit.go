@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,8 +146,10 @@ func (l *clientLimiter) run(ctx context.Context) {
 }
 
 // rateLimit refuses requests to the rate-limited paths beyond the client's
-// bucket with 429, Retry-After and a problem, counts them, and audits them
-// (at most once per client per minute).
+// bucket with 429 and Retry-After, counts them, and audits them (at most
+// once per client per minute). The body is a problem on /auth/*, and an
+// RFC 6749 error (temporarily_unavailable) on /oauth2/*, which OAuth
+// clients parse.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
@@ -166,6 +169,11 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		if audit {
 			s.auth.Audit(r.Context(), authority.Event{Type: "request.throttled", IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
 		}
-		s.writeProblem(w, r, &authority.ThrottledError{RetryAfter: wait, Reason: "rate"})
+		err := &authority.ThrottledError{RetryAfter: wait, Reason: "rate"}
+		if strings.HasPrefix(r.URL.Path, "/oauth2/") {
+			s.writeOAuthError(w, r, err, false)
+			return
+		}
+		s.writeProblem(w, r, err)
 	})
 }

@@ -126,12 +126,20 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReady answers 200 only when the database answers within two
-// seconds and a signing key is loaded.
+// seconds, a signing key is loaded, and the key set in the database is one
+// this instance can load (else it is serving a stale keyring: a new active
+// key it cannot unseal, say, after a rotation with other key-encryption
+// keys). The 503 answers give the reason, never key material.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	snap := s.keys.Ring().Load()
 	if snap == nil || snap.Active() == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "no signing key loaded"})
+		return
+	}
+	if u := s.keys.Unusable(); u != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable",
+			"reason": "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339) + ": " + u.Reason, "activeKid": snap.Active().KID})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

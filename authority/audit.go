@@ -19,6 +19,12 @@ type EventLog interface {
 
 // Events returns audit events matching q, newest first.
 func (s *Service) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+	if q.Type != "" && !plainID(q.Type) {
+		return nil, invalid("type", "is not an event type")
+	}
+	if q.UserID != "" && !plainID(q.UserID) {
+		return nil, invalid("userId", "is not a user id")
+	}
 	return s.store.ListEvents(ctx, q)
 }
 

@@ -155,7 +155,7 @@ func (s *Service) Clients(ctx context.Context) ([]Client, error) { return s.stor
 // tokens it already holds stay valid until they expire (at most the
 // access-token TTL). ErrNotFound for no such client.
 func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error {
-	if id == "" || len(id) > 128 {
+	if !plainID(id) {
 		return ErrNotFound
 	}
 	if err := s.store.DeleteClient(ctx, id, s.now().UTC()); err != nil {
@@ -165,10 +165,26 @@ func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error 
 	return nil
 }
 
+// plainID reports whether id could name a client: 1 to 128 bytes of
+// printable ASCII. Anything else (a NUL byte, which Postgres refuses in
+// text, invalid UTF-8, control characters) is no client, decided before
+// the database is asked.
+func plainID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // AuthenticateClient checks a client's id and secret, comparing the
 // secret's hash in constant time. Unknown ids cost the same comparison.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (Client, error) {
-	if id == "" || len(id) > 128 || secret == "" || len(secret) > 512 {
+	if !plainID(id) || secret == "" || len(secret) > 512 {
 		return Client{}, ErrInvalidClient
 	}
 	c, err := s.store.ClientByID(ctx, id)

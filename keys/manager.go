@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,7 +89,45 @@ type Manager struct {
 	mu      sync.Mutex    // serialises reloads within this process
 	reloads func()        // called after each snapshot swap (metrics)
 	gen     chan struct{} // one key generation at a time per process
+
+	// unusable is set while the key set in the database cannot be loaded
+	// (see Unusable); written under mu.
+	unusable atomic.Pointer[Unusable]
 }
+
+// Unusable describes a key set this instance cannot load: the active key
+// cannot be unsealed with its key-encryption keys, or no key is active.
+// The instance keeps signing and verifying with its last good snapshot,
+// but it is not ready (GET /readyz answers 503 with the reason).
+type Unusable struct {
+	// Reason says what is wrong, naming kids and key-encryption key ids,
+	// never key material.
+	Reason string
+	// Since is when the problem was first seen.
+	Since time.Time
+}
+
+// Unusable returns the current key-set problem, or nil when the last
+// reload that read the key set succeeded.
+func (m *Manager) Unusable() *Unusable { return m.unusable.Load() }
+
+// keySetProblem records that the key set read from the database cannot be
+// loaded. A running instance logs it when it first appears or changes, not
+// on every reload that meets it again; at start-up (no snapshot yet) the
+// caller reports the returned error instead. Call with mu held.
+func (m *Manager) keySetProblem(err error) error {
+	reason := err.Error()
+	if cur := m.unusable.Load(); cur == nil || cur.Reason != reason {
+		m.unusable.Store(&Unusable{Reason: reason, Since: m.now()})
+		if m.ring.Load() != nil {
+			m.log.Error("signing keys unusable; serving with the last loaded keyring and reporting not ready", "err", reason)
+		}
+	}
+	return fmt.Errorf("%w: %w", errKeySetReported, err)
+}
+
+// errKeySetReported marks a reload error keySetProblem has logged already.
+var errKeySetReported = errors.New("key set unusable")
 
 // NewManager returns a Manager. now is the clock; nil means time.Now.
 func NewManager(store Store, sealer *Sealer, ring *Ring, policy Policy, now func() time.Time, log *slog.Logger) *Manager {
@@ -145,14 +184,17 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return nil
 	}
 	snap, err := Build(recs, m.sealer, now)
-	if err != nil {
-		return err
+	if err == nil && snap.Active() == nil {
+		err = ErrNoActiveKey
 	}
-	if snap.Active() == nil {
-		return ErrNoActiveKey
+	if err != nil {
+		return m.keySetProblem(err)
 	}
 	m.ring.Store(snap)
 	m.reloads()
+	if was := m.unusable.Swap(nil); was != nil {
+		m.log.Info("signing keys usable again", "unusable_for", now.Sub(was.Since).Round(time.Millisecond))
+	}
 	m.log.Info("keyring loaded", "active_kid", snap.Active().KID, "alg", snap.Active().Alg, "published", len(snap.keys))
 	return nil
 }
@@ -542,7 +584,7 @@ func (m *Manager) untilNextExpiry(max time.Duration) time.Duration {
 }
 
 func (m *Manager) logErr(err error, what string) {
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errKeySetReported) {
 		m.log.Warn(what+" failed", "err", err)
 	}
 }

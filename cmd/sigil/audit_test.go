@@ -21,10 +21,8 @@ type auditPage struct {
 // type and userId, and is for administrators only.
 func TestAdminAuditPagingAndFilters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, testEnv(dbURL, map[string]string{
-			"SIGIL_ADMIN_EMAIL": "admin@example.com", "SIGIL_ADMIN_PASSWORD": "admin-password",
-		}))
-		admin := s.login(t, "admin@example.com", "admin-password")
+		s := startServer(t, adminEnv(dbURL, nil))
+		admin := s.login(t, adminEmail, adminPassword)
 		user := s.signupLogin(t, "user@example.com", "user-password")
 		loginAttempt(t, s, "user@example.com", "wrong-password")
 		loginAttempt(t, s, "nobody@example.com", "wrong-password")

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigil-auth/sigil/store"
 )
 
 // syncBuffer is a goroutine-safe bytes.Buffer for captured output.
@@ -54,6 +56,56 @@ func testEnv(dbURL string, extra map[string]string) map[string]string {
 }
 
 const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+const (
+	adminEmail    = "root@example.com"
+	adminPassword = "admin password 123"
+)
+
+// adminEnv is testEnv with a bootstrap administrator (SIGIL_ADMIN_EMAIL
+// and SIGIL_ADMIN_PASSWORD); s.adminToken logs it in.
+func adminEnv(dbURL string, extra map[string]string) map[string]string {
+	env := testEnv(dbURL, extra)
+	env["SIGIL_ADMIN_EMAIL"], env["SIGIL_ADMIN_PASSWORD"] = adminEmail, adminPassword
+	return env
+}
+
+// adminToken logs the bootstrap administrator of adminEnv in.
+func (s *server) adminToken(t testing.TB) string {
+	t.Helper()
+	return s.login(t, adminEmail, adminPassword).Token
+}
+
+// openDB opens the test's database, closed at the end of the test.
+func openDB(t testing.TB, dbURL string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // server is a Sigil started in-process by the real `serve` command.
 type server struct {

@@ -11,9 +11,7 @@ import (
 // Every answer that carries a token or account data says Cache-Control:
 // no-store.
 func TestTokenAnswersAreNotCached(t *testing.T) {
-	s := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{
-		"SIGIL_ADMIN_EMAIL": "admin@example.com", "SIGIL_ADMIN_PASSWORD": "admin-password",
-	}))
+	s := startServer(t, adminEnv(storetest.SQLiteURL(t), nil))
 	st, h, _ := s.postJSON(t, "/auth/signup", map[string]string{"email": "c@example.com", "password": "password123"})
 	check := func(what string, st int, h http.Header, want int) {
 		t.Helper()
@@ -27,7 +25,7 @@ func TestTokenAnswersAreNotCached(t *testing.T) {
 	lr := s.login(t, "c@example.com", "password123")
 	st, h, _ = s.get(t, "/auth/me", bearer(lr.Token)...)
 	check("me", st, h, 200)
-	admin := s.login(t, "admin@example.com", "admin-password")
+	admin := s.login(t, adminEmail, adminPassword)
 	st, h, _ = s.get(t, "/admin/audit", bearer(admin.Token)...)
 	check("admin audit", st, h, 200)
 	// Token-minting endpoints another branch serves: checked when present.

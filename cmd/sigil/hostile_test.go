@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -13,16 +16,23 @@ type jsonEndpoint struct {
 	path  string
 	valid string // a well-shaped body (its values need not succeed)
 	field string // a string field to put bad values in
+	// admin endpoints are called with an administrator's token, so the
+	// body is what gets judged.
+	admin bool
+	// emptyOK: an empty body is a valid request (POST /admin/keys/rotate).
+	emptyOK bool
 }
 
-// jsonEndpoints are every JSON-body endpoint of the API. Endpoints this
-// build does not serve (404) are skipped, so the table covers them as soon
-// as they exist.
+// jsonEndpoints are every endpoint of the API that reads a JSON body.
+// TestEveryBodyRouteIsInAHostileInputTable (package api) keeps the list in
+// step with the routes.
 var jsonEndpoints = []jsonEndpoint{
-	{"/auth/signup", `{"email":"h@example.com","password":"password123","name":"H"}`, "email"},
-	{"/auth/login", `{"email":"h@example.com","password":"password123"}`, "email"},
-	{"/auth/refresh", `{"refreshToken":"x"}`, "refreshToken"},
-	{"/auth/logout", `{"refreshToken":"x"}`, "refreshToken"},
+	{path: "/auth/signup", valid: `{"email":"h@example.com","password":"password123","name":"H"}`, field: "email"},
+	{path: "/auth/login", valid: `{"email":"h@example.com","password":"password123"}`, field: "email"},
+	{path: "/auth/refresh", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
+	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
+	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "name", admin: true},
+	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
@@ -31,17 +41,17 @@ var jsonEndpoints = []jsonEndpoint{
 // must not pass silently.
 func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, testEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		s.signupLogin(t, "taken@example.com", "password123")
-		var served []jsonEndpoint
-		for _, ep := range jsonEndpoints {
-			if st, _, _ := do(t, http.MethodPost, s.Base+ep.path, "application/json", ep.valid); st == 404 || st == 405 {
-				t.Logf("%s not served by this build: skipped", ep.path)
-				continue
+		admin := s.adminToken(t)
+		auth := func(ep jsonEndpoint) []string {
+			if ep.admin {
+				return bearer(admin)
 			}
-			served = append(served, ep)
+			return nil
 		}
-		tables := []string{"users", "refresh_tokens", "login_throttle"}
+		served := jsonEndpoints
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -79,7 +89,10 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 				{"form", "application/x-www-form-urlencoded", ep.field + "=x", 415, ""},
 			}
 			for _, c := range cases {
-				st, h, body := do(t, http.MethodPost, s.Base+ep.path, c.ctype, c.body)
+				if c.name == "empty body" && ep.emptyOK {
+					continue
+				}
+				st, h, body := do(t, http.MethodPost, s.Base+ep.path, c.ctype, c.body, auth(ep)...)
 				ok := st >= 400 && st < 500 && (c.status < 0 || st == c.status)
 				if !ok || h.Get("Content-Type") != "application/problem+json" {
 					t.Errorf("%s %s: %d %s %.200s; want %d problem+json", ep.path, c.name, st, h.Get("Content-Type"), body, c.status)
@@ -99,33 +112,64 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			name, path, body string
 			status           int
 			field            string
+			admin            bool
 		}{
-			{"field name with long s (folds to password)", "/auth/signup", `{"email":"ls@example.com","paſſword":"password123"}`, 422, "paſſword"},
-			{"duplicate by Unicode folding", "/auth/login", `{"email":"taken@example.com","password":"x","paſſword":"password123"}`, 400, ""},
-			{"email with NUL escape", "/auth/signup", `{"email":"a\u0000@example.com","password":"password123"}`, 422, "email"},
-			{"email with zero-width space", "/auth/signup", `{"email":"a@exa\u200bmple.com","password":"password123"}`, 422, "email"},
-			{"email with bidi override", "/auth/signup", `{"email":"\u202eadmin@example.com","password":"password123"}`, 422, "email"},
-			{"SQL in email", "/auth/signup", `{"email":"x@x.io' OR '1'='1","password":"password123"}`, 422, "email"},
-			{"SQL comment email", "/auth/signup", `{"email":"robert'); DROP TABLE users;--@example.com","password":"password123"}`, 422, "email"},
-			{"email with display name", "/auth/signup", `{"email":"Eve <eve@example.com>","password":"password123"}`, 422, "email"},
-			{"email too long", "/auth/signup", `{"email":"` + strings.Repeat("a", 250) + `@example.com","password":"password123"}`, 422, "email"},
-			{"huge email", "/auth/signup", `{"email":"` + huge + `@example.com","password":"password123"}`, 422, "email"},
-			{"name with NUL", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"a\u0000b"}`, 422, "name"},
-			{"name with escape sequence", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"\u001b[31mred"}`, 422, "name"},
-			{"huge name", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"` + huge + `"}`, 422, "name"},
-			{"password of 7 bytes", "/auth/signup", `{"email":"p@example.com","password":"1234567"}`, 422, "password"},
-			{"password of 7 bytes, 4 characters", "/auth/signup", `{"email":"p@example.com","password":"ééé1"}`, 422, "password"},
-			{"password of 1025 bytes", "/auth/signup", `{"email":"p@example.com","password":"` + long + `"}`, 422, "password"},
-			{"huge password", "/auth/signup", `{"email":"p@example.com","password":"` + huge + `"}`, 422, "password"},
-			{"empty password", "/auth/signup", `{"email":"p@example.com","password":""}`, 422, "password"},
-			{"email taken, other case", "/auth/signup", `{"email":"TAKEN@Example.COM","password":"password123"}`, 409, ""},
-			{"login: huge password", "/auth/login", `{"email":"taken@example.com","password":"` + huge + `"}`, 401, ""},
-			{"login: SQL in email", "/auth/login", `{"email":"' OR 1=1 --","password":"password123"}`, 401, ""},
-			{"login: missing email", "/auth/login", `{"password":"password123"}`, 422, "email"},
-			{"login: empty password", "/auth/login", `{"email":"taken@example.com","password":""}`, 422, "password"},
+			{"field name with long s (folds to password)", "/auth/signup", `{"email":"ls@example.com","paſſword":"password123"}`, 422, "paſſword", false},
+			{"duplicate by Unicode folding", "/auth/login", `{"email":"taken@example.com","password":"x","paſſword":"password123"}`, 400, "", false},
+			{"email with NUL escape", "/auth/signup", `{"email":"a\u0000@example.com","password":"password123"}`, 422, "email", false},
+			{"email with zero-width space", "/auth/signup", `{"email":"a@exa\u200bmple.com","password":"password123"}`, 422, "email", false},
+			{"email with bidi override", "/auth/signup", `{"email":"\u202eadmin@example.com","password":"password123"}`, 422, "email", false},
+			{"SQL in email", "/auth/signup", `{"email":"x@x.io' OR '1'='1","password":"password123"}`, 422, "email", false},
+			{"SQL comment email", "/auth/signup", `{"email":"robert'); DROP TABLE users;--@example.com","password":"password123"}`, 422, "email", false},
+			{"email with display name", "/auth/signup", `{"email":"Eve <eve@example.com>","password":"password123"}`, 422, "email", false},
+			{"email too long", "/auth/signup", `{"email":"` + strings.Repeat("a", 250) + `@example.com","password":"password123"}`, 422, "email", false},
+			{"huge email", "/auth/signup", `{"email":"` + huge + `@example.com","password":"password123"}`, 422, "email", false},
+			{"name with NUL", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"a\u0000b"}`, 422, "name", false},
+			{"name with escape sequence", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"\u001b[31mred"}`, 422, "name", false},
+			{"huge name", "/auth/signup", `{"email":"n@example.com","password":"password123","name":"` + huge + `"}`, 422, "name", false},
+			{"password of 7 bytes", "/auth/signup", `{"email":"p@example.com","password":"1234567"}`, 422, "password", false},
+			{"password of 7 bytes, 4 characters", "/auth/signup", `{"email":"p@example.com","password":"ééé1"}`, 422, "password", false},
+			{"password of 1025 bytes", "/auth/signup", `{"email":"p@example.com","password":"` + long + `"}`, 422, "password", false},
+			{"huge password", "/auth/signup", `{"email":"p@example.com","password":"` + huge + `"}`, 422, "password", false},
+			{"empty password", "/auth/signup", `{"email":"p@example.com","password":""}`, 422, "password", false},
+			{"email taken, other case", "/auth/signup", `{"email":"TAKEN@Example.COM","password":"password123"}`, 409, "", false},
+			{"login: huge password", "/auth/login", `{"email":"taken@example.com","password":"` + huge + `"}`, 401, "", false},
+			{"login: SQL in email", "/auth/login", `{"email":"' OR 1=1 --","password":"password123"}`, 401, "", false},
+			{"login: missing email", "/auth/login", `{"password":"password123"}`, 422, "email", false},
+			{"login: empty password", "/auth/login", `{"email":"taken@example.com","password":""}`, 422, "password", false},
+			{"refresh: huge token", "/auth/refresh", `{"refreshToken":"` + huge + `"}`, 401, "", false},
+			{"refresh: SQL token", "/auth/refresh", `{"refreshToken":"' OR 1=1 --"}`, 401, "", false},
+			{"refresh: empty token", "/auth/refresh", `{"refreshToken":""}`, 422, "refreshToken", false},
+			{"logout: empty token", "/auth/logout", `{"refreshToken":""}`, 422, "refreshToken", false},
+			{"client: missing name", "/admin/clients", `{"scopes":["a"],"audience":"api"}`, 422, "name", true},
+			{"client: name with NUL", "/admin/clients", `{"name":"a\u0000b","audience":"api"}`, 422, "name", true},
+			{"client: name with escape sequence", "/admin/clients", `{"name":"\u001b[31m","audience":"api"}`, 422, "name", true},
+			{"client: name of 201 characters", "/admin/clients", `{"name":"` + strings.Repeat("n", 201) + `","audience":"api"}`, 422, "name", true},
+			{"client: huge name", "/admin/clients", `{"name":"` + huge + `","audience":"api"}`, 422, "name", true},
+			{"client: missing audience", "/admin/clients", `{"name":"svc"}`, 422, "audience", true},
+			{"client: audience with a space", "/admin/clients", `{"name":"svc","audience":"a b"}`, 422, "audience", true},
+			{"client: huge audience", "/admin/clients", `{"name":"svc","audience":"` + huge + `"}`, 422, "audience", true},
+			{"client: scopes a number", "/admin/clients", `{"name":"svc","audience":"api","scopes":42}`, 422, "scopes", true},
+			{"client: scopes with an object", "/admin/clients", `{"name":"svc","audience":"api","scopes":[{"$ne":1}]}`, 422, "scopes", true},
+			{"client: scope with a quote", "/admin/clients", `{"name":"svc","audience":"api","scopes":["a\"b"]}`, 422, "scopes", true},
+			{"client: SQL scope", "/admin/clients", `{"name":"svc","audience":"api","scopes":["' OR 1=1 --"]}`, 422, "scopes", true},
+			{"client: negative tokenTtl", "/admin/clients", `{"name":"svc","audience":"api","tokenTtl":-5}`, 422, "tokenTtl", true},
+			{"client: fractional tokenTtl", "/admin/clients", `{"name":"svc","audience":"api","tokenTtl":1.5}`, 422, "tokenTtl", true},
+			{"client: tokenTtl over the access TTL", "/admin/clients", `{"name":"svc","audience":"api","tokenTtl":"48h"}`, 422, "tokenTtl", true},
+			{"client: tokenTtl not a duration", "/admin/clients", `{"name":"svc","audience":"api","tokenTtl":"soon"}`, 422, "tokenTtl", true},
+			{"client: tokenTtl 1e300", "/admin/clients", `{"name":"svc","audience":"api","tokenTtl":1e300}`, 422, "tokenTtl", true},
+			{"rotate: alg none", "/admin/keys/rotate", `{"alg":"none"}`, 422, "alg", true},
+			{"rotate: alg HS256", "/admin/keys/rotate", `{"alg":"HS256"}`, 422, "alg", true},
+			{"rotate: huge alg", "/admin/keys/rotate", `{"alg":"` + huge + `"}`, 422, "alg", true},
+			{"rotate: alg with NUL", "/admin/keys/rotate", `{"alg":"RS256\u0000"}`, 422, "alg", true},
+			{"rotate: whitespace body", "/admin/keys/rotate", "  \n ", 400, "", true},
 		}
 		for _, c := range domain {
-			st, h, body := do(t, http.MethodPost, s.Base+c.path, "application/json", c.body)
+			var hdr []string
+			if c.admin {
+				hdr = bearer(admin)
+			}
+			st, h, body := do(t, http.MethodPost, s.Base+c.path, "application/json", c.body, hdr...)
 			if st != c.status || h.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s: %d %.200s; want %d problem+json", c.name, st, body, c.status)
 				continue
@@ -179,6 +223,159 @@ func TestValidButHostileLookingValuesRoundTrip(t *testing.T) {
 		}
 		if n := countRows(t, dbURL, "users"); n != len(cases) {
 			t.Errorf("users = %d, want %d (the users table survived)", n, len(cases))
+		}
+	})
+}
+
+// formEndpoint is an /oauth2/* endpoint and where a hostile value goes.
+type formEndpoint struct {
+	path string
+	// base is a well-formed body without the hostile parameter.
+	base url.Values
+	// param carries the hostile value.
+	param string
+	// basic: the request authenticates the confidential client with HTTP
+	// Basic.
+	basic bool
+	// valueStatus and valueError are the answer to a well-formed request
+	// whose param value is garbage: RFC 6749 invalid_grant at the token
+	// endpoint, while RFC 7009 revocation answers 200 and RFC 7662
+	// introspection {"active":false} for any token they do not know.
+	valueStatus int
+	valueError  string
+}
+
+// Hostile form bodies on every /oauth2/* endpoint get an RFC 6749 error
+// (application/json {"error","error_description"}, no-store), or the
+// RFC's normal answer for an unknown token, never a 500, and write no row.
+func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, adminEnv(dbURL, nil))
+		admin := s.adminToken(t)
+		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api"})
+		endpoints := []formEndpoint{
+			{"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"sigil"}}, "refresh_token", false, 400, "invalid_grant"},
+			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
+			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
+		}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens"}
+		before := map[string]int{}
+		for _, tb := range tables {
+			before[tb] = countRows(t, dbURL, tb)
+		}
+		const form = "application/x-www-form-urlencoded"
+		huge := strings.Repeat("A", 60<<10)
+		for _, ep := range endpoints {
+			valid := func(v string) string {
+				f := url.Values{}
+				for k, vs := range ep.base {
+					f[k] = vs
+				}
+				f.Set(ep.param, v)
+				return f.Encode()
+			}
+			auth := func() []string {
+				if ep.basic {
+					return basic(id, secret)
+				}
+				return nil
+			}
+			cases := []struct {
+				name, method, ctype, body string
+				hdr                       []string
+				status                    int    // 0: the endpoint's answer to a garbage value
+				code                      string // the RFC 6749 error code
+			}{
+				{"empty body", "POST", form, ``, nil, 400, "invalid_request"},
+				{"malformed percent-encoding", "POST", form, valid("x") + "&%zz=1", nil, 400, "invalid_request"},
+				{"semicolon separator", "POST", form, valid("x") + ";a=b", nil, 400, "invalid_request"},
+				{"duplicate parameter", "POST", form, valid("x") + "&" + ep.param + "=y", nil, 400, "invalid_request"},
+				{"duplicate parameter, one empty", "POST", form, valid("x") + "&" + ep.param + "=", nil, 400, "invalid_request"},
+				{"JSON body", "POST", "application/json", `{"` + ep.param + `":"x"}`, nil, 400, "invalid_request"},
+				{"text/plain", "POST", "text/plain", valid("x"), nil, 400, "invalid_request"},
+				{"multipart", "POST", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\nx\r\n--b--\r\n", nil, 400, "invalid_request"},
+				{"no content type", "POST", "", valid("x"), nil, 400, "invalid_request"},
+				{"malformed content type", "POST", form + "; ===", valid("x"), nil, 400, "invalid_request"},
+				{"body over 64 KiB", "POST", form, valid(strings.Repeat("x", 65<<10)), nil, 413, "invalid_request"},
+				{"GET with the parameters in the URL", "GET", "", "", nil, 405, "invalid_request"},
+				{"Basic and client_secret together", "POST", form, valid("x") + "&client_secret=" + secret, basic(id, secret), 400, "invalid_request"},
+				{"Basic not base64", "POST", form, valid("x"), []string{"Authorization", "Basic !!!"}, 401, "invalid_client"},
+				{"Basic with NUL id and secret", "POST", form, valid("x"), basic("\x00", "\x00"), 401, "invalid_client"},
+				{"Basic without a colon", "POST", form, valid("x"), []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(id))}, 401, "invalid_client"},
+				{"Basic with a huge secret", "POST", form, valid("x"), basic(id, strings.Repeat("s", 8<<10)), 401, "invalid_client"},
+				{"Bearer instead of Basic", "POST", form, valid("x"), []string{"Authorization", "Bearer " + secret}, 401, "invalid_client"},
+				{"client_secret with NUL client_id", "POST", form, valid("x") + "&client_id=%00&client_secret=x", nil, 0, ""},
+				{"NUL byte in the value", "POST", form, valid("a\x00b"), nil, 0, ""},
+				{"raw NUL byte in the body", "POST", form, strings.Replace(valid("ab"), "ab", "a\x00b", 1), nil, 0, ""},
+				{"invalid UTF-8 in the value", "POST", form, valid("\xff\xfe"), nil, 0, ""},
+				{"huge value", "POST", form, valid(huge), nil, 0, ""},
+				{"SQL in the value", "POST", form, valid("' OR 1=1 --"), nil, 0, ""},
+				{"JWT-shaped garbage", "POST", form, valid("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."), nil, 0, ""},
+			}
+			for _, c := range cases {
+				hdr := c.hdr
+				if hdr == nil {
+					hdr = auth()
+				} else {
+					// The request authenticates with its own header alone.
+					c.body = strings.Replace(c.body, "client_id=sigil&", "", 1)
+				}
+				if c.name == "client_secret with NUL client_id" {
+					hdr = nil
+					c.status, c.code = 401, "invalid_client"
+					if ep.base.Has("client_id") {
+						c.status, c.code = 400, "invalid_request" // client_id given twice
+					}
+				}
+				if c.status == 0 {
+					c.status, c.code = ep.valueStatus, ep.valueError
+				}
+				st, h, body := do(t, c.method, s.Base+ep.path, c.ctype, c.body, hdr...)
+				what := ep.path + " " + c.name
+				if st != c.status {
+					t.Errorf("%s: %d %.200s, want %d %s", what, st, body, c.status, c.code)
+					continue
+				}
+				if c.code == "" {
+					// The RFC's answer to an unknown token: 200, and for
+					// introspection {"active":false}.
+					if ep.path == "/oauth2/introspect" && strings.TrimSpace(string(body)) != `{"active":false}` {
+						t.Errorf("%s: %s, want {\"active\":false}", what, body)
+					}
+					continue
+				}
+				var e oauthErr
+				if err := json.Unmarshal(body, &e); err != nil || e.Error != c.code || e.Description == "" ||
+					h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" {
+					t.Errorf("%s: %d %s %q %.200s, want an RFC 6749 %s error", what, st, h.Get("Content-Type"), h.Get("Cache-Control"), body, c.code)
+				}
+				if st == 401 && c.hdr != nil && strings.HasPrefix(c.hdr[1], "Basic") && !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+					t.Errorf("%s: invalid_client after Basic without WWW-Authenticate: Basic", what)
+				}
+			}
+		}
+		// Ids in admin URLs and queries that no database should see.
+		for _, c := range []struct {
+			method, path string
+			status       int
+		}{
+			{"DELETE", "/admin/clients/%00", 404},
+			{"DELETE", "/admin/clients/%FF%FE", 404},
+			{"DELETE", "/admin/clients/" + strings.Repeat("x", 200), 404},
+			{"POST", "/admin/keys/%00/revoke", 404},
+			{"GET", "/admin/audit?type=%00", 422},
+			{"GET", "/admin/audit?userId=%00", 422},
+			{"GET", "/admin/audit?userId=%FF", 422},
+		} {
+			st, h, body := do(t, c.method, s.Base+c.path, "", "", bearer(admin)...)
+			if st != c.status || h.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %s: %d %s %.200s, want %d problem+json", c.method, c.path, st, h.Get("Content-Type"), body, c.status)
+			}
+		}
+		for _, tb := range tables {
+			if n := countRows(t, dbURL, tb); n != before[tb] {
+				t.Errorf("hostile form input wrote %s rows: %d → %d", tb, before[tb], n)
+			}
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
-	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
@@ -68,25 +66,11 @@ func jwksPublishes(t testing.TB, s *server, kid string) bool {
 	return false
 }
 
-func keyAuditEvents(t testing.TB, dbURL, typ string) []authority.Event {
-	t.Helper()
-	db, err := store.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ev, err := db.ListEvents(context.Background(), store.AuditQuery{Type: typ, Limit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
-}
-
 func TestAdminKeysRotateListRevoke(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := testEnv(dbURL, map[string]string{"SIGIL_ADMIN_EMAIL": "root@example.com", "SIGIL_ADMIN_PASSWORD": "admin password"})
+		env := adminEnv(dbURL, nil)
 		s := startServer(t, env)
-		admin := s.login(t, "root@example.com", "admin password")
+		admin := s.login(t, adminEmail, adminPassword)
 		user := s.signupLogin(t, "ada@example.com", "correct horse battery")
 		first := tokenHeader(t, user.Token)["kid"].(string)
 
@@ -152,7 +136,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		if st, _, _ := s.get(t, "/admin/keys", bearer(admin.Token)...); st != http.StatusUnauthorized {
 			t.Fatalf("admin token of a revoked key: %d", st)
 		}
-		admin = s.login(t, "root@example.com", "admin password")
+		admin = s.login(t, adminEmail, adminPassword)
 		// Revoking twice is idempotent.
 		if st, _, body := do(t, http.MethodPost, s.Base+"/admin/keys/"+first+"/revoke", "", "", bearer(admin.Token)...); st != http.StatusOK {
 			t.Fatalf("second revoke: %d %s", st, body)
@@ -167,7 +151,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 			t.Fatalf("token of the revoked active key: %d", st)
 		}
 		// The admin's token was signed by the revoked active key: log in again.
-		admin = s.login(t, "root@example.com", "admin password")
+		admin = s.login(t, adminEmail, adminPassword)
 		list = s.listKeys(t, admin.Token)
 		active := 0
 		for _, k := range list {
@@ -189,7 +173,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 		var me struct{ UserID string }
 		_, _, body = s.get(t, "/auth/me", bearer(admin.Token)...)
 		decode(t, body, &me)
-		revoked := keyAuditEvents(t, dbURL, "key.revoked")
+		revoked := auditEvents(t, dbURL, authority.EventQuery{Type: "key.revoked"})
 		if len(revoked) != 2 {
 			t.Fatalf("key.revoked events: %+v", revoked)
 		}
@@ -198,7 +182,7 @@ func TestAdminKeysRotateListRevoke(t *testing.T) {
 				t.Fatalf("revocation event %+v, want actor %s", e, me.UserID)
 			}
 		}
-		activated := keyAuditEvents(t, dbURL, "key.activated")
+		activated := auditEvents(t, dbURL, authority.EventQuery{Type: "key.activated"})
 		if len(activated) != 4 { // bootstrap, two rotations, the replacement
 			t.Fatalf("key.activated events: %+v", activated)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -81,7 +82,7 @@ func TestKeysRotateFromCLIIsFollowedByRunningServer(t *testing.T) {
 		}
 		for _, typ := range []string{"key.activated", "key.revoked"} {
 			found := false
-			for _, e := range keyAuditEvents(t, dbURL, typ) {
+			for _, e := range auditEvents(t, dbURL, authority.EventQuery{Type: typ}) {
 				if e.Actor == "cli" && e.Detail != "" && (e.KID == kid || e.KID == old) {
 					found = true
 				}
@@ -133,7 +134,7 @@ func TestKeyEncryptionKeyRotation(t *testing.T) {
 		if err != nil || !strings.Contains(out, "rewrapped 0 key(s)") {
 			t.Fatalf("second rewrap: %q %v", out, err)
 		}
-		rewrapped := keyAuditEvents(t, dbURL, "key.rewrapped")
+		rewrapped := auditEvents(t, dbURL, authority.EventQuery{Type: "key.rewrapped"})
 		if len(rewrapped) != 2 || rewrapped[0].Actor != "cli" || !strings.Contains(rewrapped[0].Detail, "new") {
 			t.Fatalf("key.rewrapped events: %+v", rewrapped)
 		}
@@ -222,7 +223,7 @@ func TestScheduledRotationPublishesBeforeSigning(t *testing.T) {
 	}
 	for _, typ := range []string{"key.created", "key.activated", "key.retired"} {
 		found := false
-		for _, e := range keyAuditEvents(t, env["SIGIL_DATABASE_URL"], typ) {
+		for _, e := range auditEvents(t, env["SIGIL_DATABASE_URL"], authority.EventQuery{Type: typ}) {
 			found = found || (e.Actor == "schedule" && (e.KID == k1 || e.KID == k2))
 		}
 		if !found {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -27,64 +26,7 @@ func TestSeparateProcesses(t *testing.T) {
 	t.Run("InstancesFollowCLIRotation", func(t *testing.T) { testInstancesFollowCLIRotation(t, bin) })
 }
 
-// sigilProc is a `sigil serve` running as its own OS process.
-type sigilProc struct {
-	*server
-	name   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// startProc starts the binary with env (and nothing of the test's own
-// environment but PATH and HOME) and waits until it listens.
-func startSigilProc(t *testing.T, name, bin string, env map[string]string) *sigilProc {
-	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	p := &sigilProc{server: &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, Issuer: env["SIGIL_ISSUER"]}, name: name, cmd: cmd, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.exited:
-			case <-time.After(15 * time.Second):
-				cmd.Process.Kill()
-				<-p.exited
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", name, p.stderr.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := listenRE.FindStringSubmatch(p.stdout.String()); m != nil {
-			p.Base = m[1]
-			return p
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited before listening:\n%s", name, p.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start:\n%s", name, p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// waitForKID polls s's JWKS until it publishes kid and returns how long
+// waitUntilPublished polls s's JWKS until it publishes kid and returns how long
 // that took.
 func waitUntilPublished(t *testing.T, s *server, kid string, timeout time.Duration) time.Duration {
 	t.Helper()
@@ -100,9 +42,7 @@ func waitUntilPublished(t *testing.T, s *server, kid string, timeout time.Durati
 
 func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	dbURL := storetest.PostgresURL(t)
-	env := testEnv(dbURL, map[string]string{
-		"SIGIL_ADMIN_EMAIL": "root@example.com", "SIGIL_ADMIN_PASSWORD": "admin password",
-	})
+	env := adminEnv(dbURL, nil)
 	// All three start at once on the empty database: they race to
 	// migrate, to create the first key and the administrator.
 	procs := make([]*sigilProc, 3)
@@ -140,7 +80,7 @@ func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	crossCheck(procs, tokens)
 
 	// After a rotate on one, every other publishes the new kid.
-	admin := procs[0].login(t, "root@example.com", "admin password").Token
+	admin := procs[0].adminToken(t)
 	var worst time.Duration
 	for i, p := range procs {
 		kid, _ := p.rotateKey(t, admin, `{"alg":"EdDSA"}`)
@@ -242,32 +182,7 @@ func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := keys.CheckInvariants(recs); err != nil {
-		t.Fatalf("key set after the storm: %v", err)
-	}
-	var activated []keys.Record
-	var active keys.Record
-	for _, r := range recs {
-		if r.State == keys.Active {
-			active = r
-		}
-		if !r.ActivatedAt.IsZero() {
-			activated = append(activated, r)
-		}
-		if len(r.PublicJWK) == 0 || (r.State == keys.Active && r.Sealed == "") {
-			t.Fatalf("half-written key %s: %+v", r.KID, r.State)
-		}
-	}
-	sort.Slice(activated, func(i, j int) bool { return activated[i].ActivatedAt.Before(activated[j].ActivatedAt) })
-	for i := 0; i+1 < len(activated); i++ {
-		cur, next := activated[i], activated[i+1]
-		if cur.State != keys.Retired || !cur.RetiredAt.Equal(next.ActivatedAt) {
-			t.Fatalf("gap in history: %s (%s) retired %s, next %s activated %s", cur.KID, cur.State, cur.RetiredAt, next.KID, next.ActivatedAt)
-		}
-	}
-	if last := activated[len(activated)-1]; last.KID != active.KID {
-		t.Fatalf("the newest activation %s is not the active key %s", last.KID, active.KID)
-	}
+	active, activated := checkKeyHistory(t, recs)
 	committed := len(activated) - 1 - len(procs) // minus bootstrap and the three rotations
 	if committed < ok || committed > storm {
 		t.Fatalf("%d storm rotations committed, %d answered 201", committed, ok)
@@ -326,6 +241,42 @@ func testSeveralInstancesOnOnePostgres(t *testing.T, bin string) {
 	crossCheck(alive, tokens)
 }
 
+// checkKeyHistory checks a key set as the database holds it: the lifecycle
+// invariants, no half-written key, and a history without gaps (each key
+// ever activated was retired at the moment the next one was activated, and
+// the newest activation is the one active key). It returns the active key
+// and the keys ever activated, oldest first.
+func checkKeyHistory(t *testing.T, recs []keys.Record) (keys.Record, []keys.Record) {
+	t.Helper()
+	if err := keys.CheckInvariants(recs); err != nil {
+		t.Fatalf("key set: %v", err)
+	}
+	var activated []keys.Record
+	var active keys.Record
+	for _, r := range recs {
+		if r.State == keys.Active {
+			active = r
+		}
+		if !r.ActivatedAt.IsZero() {
+			activated = append(activated, r)
+		}
+		if len(r.PublicJWK) == 0 || (r.State == keys.Active && r.Sealed == "") {
+			t.Fatalf("half-written key %s: %+v", r.KID, r.State)
+		}
+	}
+	sort.Slice(activated, func(i, j int) bool { return activated[i].ActivatedAt.Before(activated[j].ActivatedAt) })
+	for i := 0; i+1 < len(activated); i++ {
+		cur, next := activated[i], activated[i+1]
+		if cur.State != keys.Retired || !cur.RetiredAt.Equal(next.ActivatedAt) {
+			t.Fatalf("gap in history: %s (%s) retired %s, next %s activated %s", cur.KID, cur.State, cur.RetiredAt, next.KID, next.ActivatedAt)
+		}
+	}
+	if len(activated) == 0 || activated[len(activated)-1].KID != active.KID {
+		t.Fatalf("the newest activation is not the active key %s", active.KID)
+	}
+	return active, activated
+}
+
 func historyHas(recs []keys.Record, kid string) bool {
 	for _, r := range recs {
 		if r.KID == kid {
@@ -343,10 +294,7 @@ func testInstancesFollowCLIRotation(t *testing.T, bin string) {
 	env := testEnv(dbURL, nil)
 	procs := []*sigilProc{startSigilProc(t, "sigil-a", bin, env), startSigilProc(t, "sigil-b", bin, env)}
 	cmd := exec.Command(bin, "keys", "rotate", "--alg", "ES256")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = processEnv(env)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "rotated: ") {

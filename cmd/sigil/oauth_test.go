@@ -20,23 +20,6 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-const (
-	adminEmail    = "root@example.com"
-	adminPassword = "admin password 123"
-)
-
-// oauthEnv is testEnv with a bootstrap administrator.
-func oauthEnv(dbURL string, extra map[string]string) map[string]string {
-	env := testEnv(dbURL, extra)
-	env["SIGIL_ADMIN_EMAIL"], env["SIGIL_ADMIN_PASSWORD"] = adminEmail, adminPassword
-	return env
-}
-
-func (s *server) adminToken(t *testing.T) string {
-	t.Helper()
-	return s.login(t, adminEmail, adminPassword).Token
-}
-
 // createClient registers a client through the admin API.
 func (s *server) createClient(t *testing.T, admin string, body map[string]any) (id, secret string) {
 	t.Helper()
@@ -105,16 +88,6 @@ func tokenOK(t *testing.T, what string, st int, h http.Header, body []byte) toke
 	return a
 }
 
-func openDB(t *testing.T, dbURL string) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // liveInFamily counts the live tokens of the family of refresh token tok.
 func liveInFamily(t *testing.T, db *store.DB, tok string) int {
 	t.Helper()
@@ -150,7 +123,7 @@ func countEvents(t *testing.T, db *store.DB, typ string) int {
 // revokes the family and answers 204 even for tokens it does not know.
 func TestAuthRefreshRotationReuseAndLogout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, map[string]string{"SIGIL_REFRESH_REUSE_GRACE": "0"}))
+		s := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_REFRESH_REUSE_GRACE": "0"}))
 		db := openDB(t, dbURL)
 		lr := s.signupLogin(t, "rot@example.com", "correct horse battery")
 
@@ -306,7 +279,7 @@ func TestRefreshRetryWithinGraceOverHTTP(t *testing.T) {
 // once and never listed, delete 204 then 404.
 func TestAdminClients(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		db := openDB(t, dbURL)
 		admin := s.adminToken(t)
 		user := s.signupLogin(t, "plain@example.com", "correct horse battery")
@@ -404,7 +377,7 @@ func TestAdminClients(t *testing.T) {
 // RFC 6749 §5.2 error of the token endpoint.
 func TestClientCredentialsGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		admin := s.adminToken(t)
 		id, secret := s.createClient(t, admin, map[string]any{"name": "Billing", "scopes": []string{"read", "write"}, "audience": "billing-api", "tokenTtl": "10m"})
 		form := func(kv ...string) url.Values {
@@ -519,7 +492,7 @@ func hex2(b byte) string {
 // either authentication style, and the token verifies from the JWKS.
 func TestClientCredentialsWithOAuth2Library(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Library", "scopes": []string{"a", "b"}, "audience": "lib-api"})
 		for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 			cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: s.Base + "/oauth2/token", Scopes: []string{"b"}, AuthStyle: style}
@@ -549,7 +522,7 @@ func TestClientCredentialsWithOAuth2Library(t *testing.T) {
 // a token issued to another client; reuse is invalid_grant.
 func TestRefreshTokenGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, map[string]string{"SIGIL_REFRESH_REUSE_GRACE": "0"}))
+		s := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_REFRESH_REUSE_GRACE": "0"}))
 		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "C", "audience": "c"})
 		lr := s.signupLogin(t, "grant@example.com", "correct horse battery")
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,24 +36,8 @@ func freeAddr(t *testing.T) string {
 func startIssuerServer(t *testing.T, dbURL string) (*server, loginResult) {
 	t.Helper()
 	addr := freeAddr(t)
-	s := startServer(t, testEnv(dbURL, map[string]string{
-		"SIGIL_ADDR": addr, "SIGIL_ISSUER": "http://" + addr,
-		"SIGIL_ADMIN_EMAIL": "admin@example.com", "SIGIL_ADMIN_PASSWORD": "admin password",
-	}))
-	return s, s.login(t, "admin@example.com", "admin password")
-}
-
-// clock is a settable time source for the verifier's cache.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	s := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_ADDR": addr, "SIGIL_ISSUER": "http://" + addr}))
+	return s, s.login(t, adminEmail, adminPassword)
 }
 
 // A resource server using package verify against a real Sigil: tokens
@@ -64,7 +47,7 @@ func TestResourceServerFollowsRotationAndRevocation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s, admin := startIssuerServer(t, dbURL)
 		user := s.signupLogin(t, "reader@example.com", "password123")
-		clk := &clock{now: time.Now()}
+		clk := newTestClock()
 		ctx := context.Background()
 		v, err := verify.New(ctx, s.Issuer, verify.WithAudience("sigil"), verify.WithClock(clk.Now))
 		if err != nil {
@@ -105,7 +88,7 @@ func TestResourceServerFollowsRotationAndRevocation(t *testing.T) {
 		if st, _ := call(user.Token); st != 200 {
 			t.Fatalf("revoked key dropped before the cache expired: %d", st)
 		}
-		clk.Add(6 * time.Minute) // past SIGIL_JWKS_MAX_AGE (5m)
+		clk.Advance(6 * time.Minute) // past SIGIL_JWKS_MAX_AGE (5m)
 		if st, body := call(user.Token); st != 401 || !strings.Contains(body, `error="invalid_token"`) {
 			t.Fatalf("token of a revoked key after the cache refreshed: %d %s", st, body)
 		}
@@ -113,11 +96,11 @@ func TestResourceServerFollowsRotationAndRevocation(t *testing.T) {
 		// Revoking the active key: the replacement's first token takes the
 		// unknown-kid path, which drops the revoked key at once. (The admin's
 		// first token died with the key that signed it.)
-		admin = s.login(t, "admin@example.com", "admin password")
+		admin = s.login(t, adminEmail, adminPassword)
 		if st, _, body := do(t, http.MethodPost, s.Base+"/admin/keys/"+newKID+"/revoke", "application/json", "", bearer(admin.Token)...); st != 200 {
 			t.Fatalf("revoke active: %d %s", st, body)
 		}
-		clk.Add(11 * time.Second) // past the unknown-kid interval
+		clk.Advance(11 * time.Second) // past the unknown-kid interval
 		replacement := s.login(t, "reader@example.com", "password123")
 		if st, body := call(replacement.Token); st != 200 {
 			t.Fatalf("token of the replacement key: %d %s", st, body)

@@ -33,7 +33,7 @@ func wantInactive(t *testing.T, what string, m map[string]any) {
 // interval; other tokens still pass. Unknown tokens answer 200.
 func TestRevokedAccessTokenIsRejected(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := oauthEnv(dbURL, nil)
+		env := adminEnv(dbURL, nil)
 		s := startServer(t, env)
 		other := startServer(t, env) // a second instance on the same database
 		rsID, rsSecret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Resource server", "audience": "rs"})
@@ -95,7 +95,7 @@ func TestRevokedAccessTokenIsRejected(t *testing.T) {
 // client's; revoking a refresh token revokes its family.
 func TestRevokeIsScopedToTheClient(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		admin := s.adminToken(t)
 		aID, aSecret := s.createClient(t, admin, map[string]any{"name": "A", "audience": "a"})
 		bID, bSecret := s.createClient(t, admin, map[string]any{"name": "B", "audience": "b"})
@@ -151,7 +151,7 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 // refresh token; exactly {"active":false} for anything else.
 func TestIntrospection(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		s := startServer(t, oauthEnv(dbURL, nil))
+		s := startServer(t, adminEnv(dbURL, nil))
 		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "RS", "scopes": []string{"x", "y"}, "audience": "rs"})
 		lr := s.signupLogin(t, "intro@example.com", "correct horse battery")
 

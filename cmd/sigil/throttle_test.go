@@ -10,29 +10,8 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
-	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
-
-// testClock is a clock tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type problem struct {
 	Type, Title, Detail, Field string
@@ -54,18 +33,13 @@ func loginAttempt(t *testing.T, s *server, email, password string, hdr ...string
 	return st, h.Get("Retry-After"), p
 }
 
-func auditEvents(t *testing.T, dbURL string, q authority.EventQuery) []authority.Event {
+// auditEvents reads the audit log of the test's database.
+func auditEvents(t testing.TB, dbURL string, q authority.EventQuery) []authority.Event {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	if q.Limit == 0 {
 		q.Limit = 500
 	}
-	ev, err := db.ListEvents(ctx, q)
+	ev, err := openDB(t, dbURL).ListEvents(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,21 +172,17 @@ func TestPerClientRateLimit(t *testing.T) {
 	// 1/m: a burst of 1 (at least one), then one a minute.
 	for i, path := range []string{"/auth/login", "/auth/signup", "/auth/refresh", "/oauth2/token"} {
 		ip := "203.0.113." + strconv.Itoa(10+i)
-		first, _, _ := do(t, http.MethodPost, s.Base+path, "application/json", `{}`, from(ip)...)
+		ctype, body := "application/json", `{}`
+		if path == "/oauth2/token" {
+			ctype, body = "application/x-www-form-urlencoded", "grant_type=client_credentials"
+		}
+		first, _, _ := do(t, http.MethodPost, s.Base+path, ctype, body, from(ip)...)
 		if first == 429 {
 			t.Fatalf("%s: first request refused", path)
 		}
 		for i := 0; i < 3; i++ {
-			st, h, body := do(t, http.MethodPost, s.Base+path, "application/json", `{}`, from(ip)...)
-			var p problem
-			if st != 429 || h.Get("Content-Type") != "application/problem+json" {
-				t.Fatalf("%s over the limit: %d %s", path, st, body)
-			}
-			decode(t, body, &p)
-			ra, err := strconv.Atoi(h.Get("Retry-After"))
-			if p.Type != "urn:sigil:problem:throttled" || err != nil || ra < 1 || ra > 60 {
-				t.Fatalf("%s: Retry-After %q, problem %+v", path, h.Get("Retry-After"), p)
-			}
+			st, h, b := do(t, http.MethodPost, s.Base+path, ctype, body, from(ip)...)
+			wantThrottled(t, path, st, h, b, 60)
 		}
 	}
 	// Spellings of the path that might slip past the limiter never reach
@@ -249,6 +219,29 @@ func TestPerClientRateLimit(t *testing.T) {
 	_, _, m := s.get(t, "/metrics")
 	if !strings.Contains(string(m), `sigil_throttled_requests_total{reason="rate"} 14`) {
 		t.Errorf("metrics:\n%s", grepLines(string(m), "sigil_throttled"))
+	}
+}
+
+// wantThrottled checks a rate-limit refusal: 429 with a Retry-After of 1
+// to maxWait seconds, and a body the caller can parse: a problem on
+// /auth/*, an RFC 6749 error (temporarily_unavailable) on /oauth2/*.
+func wantThrottled(t *testing.T, path string, st int, h http.Header, body []byte, maxWait int) {
+	t.Helper()
+	ra, err := strconv.Atoi(h.Get("Retry-After"))
+	if st != http.StatusTooManyRequests || err != nil || ra < 1 || ra > maxWait {
+		t.Fatalf("%s over the limit: %d Retry-After %q %s", path, st, h.Get("Retry-After"), body)
+	}
+	if strings.HasPrefix(path, "/oauth2/") {
+		wantOAuthError(t, path+" over the limit", st, h, body, http.StatusTooManyRequests, "temporarily_unavailable")
+		return
+	}
+	var p problem
+	if h.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%s over the limit: Content-Type %q", path, h.Get("Content-Type"))
+	}
+	decode(t, body, &p)
+	if p.Type != "urn:sigil:problem:throttled" || p.Status != http.StatusTooManyRequests {
+		t.Fatalf("%s over the limit: problem %+v", path, p)
 	}
 }
 

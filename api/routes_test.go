@@ -1,0 +1,44 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/keys"
+)
+
+// Every route that takes a request body is classified, so a new one cannot
+// miss the hostile-input tables: the JSON ones are the jsonEndpoints table
+// in cmd/sigil/hostile_test.go, the form ones the formEndpoints table
+// there. Adding a route here means adding it there.
+func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
+	json := []string{"/admin/clients", "/admin/keys/rotate", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup"}
+	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
+	noBody := []string{"/admin/keys/{kid}/revoke"}
+
+	s := &Server{metrics: NewMetrics(&keys.Ring{})}
+	var got []string
+	err := s.routes().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		path, err := route.GetPathTemplate()
+		if err != nil {
+			return err
+		}
+		methods, err := route.GetMethods()
+		if err != nil || slices.Contains(methods, http.MethodPost) { // no methods: any, POST included
+			got = append(got, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Concat(json, form, noBody)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("routes accepting POST: %q\nclassified: %q\nput the new route in a hostile-input table in cmd/sigil/hostile_test.go and here", got, want)
+	}
+}
