@@ -130,6 +130,26 @@ type caller struct {
 // client_secret_basic (the id and secret form-urlencoded, then Basic, as
 // RFC 6749 §2.3.1 says), client_secret_post, or none for the public login
 // client. Using both Basic and client_secret is invalid_request.
+// clientRequest reads an /oauth2/* form and authenticates its client,
+// answering the RFC 6749 error itself when either fails (ok is then false).
+// allowPublic admits the public login client, which has no secret.
+func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request, allowPublic bool) (url.Values, caller, bool) {
+	form, err := readForm(w, r)
+	if err != nil {
+		s.writeOAuthError(w, r, err, false)
+		return nil, caller{}, false
+	}
+	who, err := s.authenticateClient(r, form)
+	if err == nil && who.public && !allowPublic {
+		err = errOAuthClient
+	}
+	if err != nil {
+		s.writeOAuthError(w, r, err, who.basic)
+		return nil, caller{}, false
+	}
+	return form, who, true
+}
+
 func (s *Server) authenticateClient(r *http.Request, form url.Values) (caller, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")
@@ -185,17 +205,14 @@ type tokenAnswer struct {
 // token was issued to (the public login client for tokens from
 // /auth/login).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
-	if err != nil {
-		s.writeOAuthError(w, r, err, false)
+	form, who, ok := s.clientRequest(w, r, true)
+	if !ok {
 		return
 	}
-	who, err := s.authenticateClient(r, form)
-	if err != nil {
-		s.writeOAuthError(w, r, err, who.basic)
-		return
-	}
-	var ans tokenAnswer
+	var (
+		ans tokenAnswer
+		err error
+	)
 	switch form.Get("grant_type") {
 	case "":
 		err = oauthInvalidRequest("grant_type is required")
@@ -235,14 +252,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // access token's jti until it expires. A token that is unknown, invalid or
 // another client's gets 200 like any other.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
-	if err != nil {
-		s.writeOAuthError(w, r, err, false)
-		return
-	}
-	who, err := s.authenticateClient(r, form)
-	if err != nil {
-		s.writeOAuthError(w, r, err, who.basic)
+	form, who, ok := s.clientRequest(w, r, true)
+	if !ok {
 		return
 	}
 	tok := form.Get("token")
@@ -261,17 +272,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // handleIntrospect is RFC 7662 introspection, for confidential clients
 // only (a resource server holding client credentials).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
-	if err != nil {
-		s.writeOAuthError(w, r, err, false)
-		return
-	}
-	who, err := s.authenticateClient(r, form)
-	if err == nil && who.public {
-		err = errOAuthClient
-	}
-	if err != nil {
-		s.writeOAuthError(w, r, err, who.basic)
+	form, who, ok := s.clientRequest(w, r, false)
+	if !ok {
 		return
 	}
 	tok := form.Get("token")
