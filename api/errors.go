@@ -76,6 +76,8 @@ func problemFor(err error) *Problem {
 		return &cp
 	case errors.Is(err, authority.ErrConflict):
 		return newProblem(http.StatusConflict, "conflict", "Conflict", "a concurrent change won; retry")
+	case errors.Is(err, authority.ErrOverloaded):
+		return newProblem(http.StatusServiceUnavailable, "overloaded", "Server busy", "too many password checks are in progress; retry in a second")
 	case errors.Is(err, authority.ErrUnavailable):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the authority cannot reach its database; retry shortly")
 	}
@@ -99,7 +101,12 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 			h.Set("WWW-Authenticate", `Bearer`)
 		}
 	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(5))
+		retry := 5
+		if p.Type == problemBase+"overloaded" {
+			// Hashing slots free up within a hash or two.
+			retry = 1
+		}
+		h.Set("Retry-After", strconv.Itoa(retry))
 	}
 	writeJSONType(w, p.Status, "application/problem+json", p)
 }

@@ -98,6 +98,17 @@ type Config struct {
 	Argon2     Argon2Params
 	// LoginClientID is the client_id of tokens issued by /auth/login.
 	LoginClientID string
+
+	// MaxConcurrentHashes bounds the password hashes (login, signup, and
+	// the dummy hash for unknown emails) that run at once; 0 means
+	// runtime.GOMAXPROCS(0), one per core.
+	MaxConcurrentHashes int
+	// MaxHashQueue bounds the requests waiting for a hashing slot; 0 means
+	// as many as MaxConcurrentHashes, a negative value means none wait.
+	MaxHashQueue int
+	// HashQueueWait is the longest a request waits for a hashing slot
+	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
+	HashQueueWait time.Duration
 }
 
 // Service implements signup, login and token verification.
@@ -113,6 +124,7 @@ type Service struct {
 	dummyHash string
 	profiles  profileCache
 	onIssue   func(alg, grant string)
+	hashes    *hashGate
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -136,7 +148,8 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy}, nil
+	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
+		hashes: newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait)}, nil
 }
 
 // Config returns the service's settings.
