@@ -77,7 +77,7 @@ func (m *memStore) UserByID(ctx context.Context, id string) (authority.User, err
 }
 
 func (m *memStore) ReplacePasswordHash(ctx context.Context, id, old, new string) error { return nil }
-func (m *memStore) AdminExists(ctx context.Context) (bool, error)                       { return false, nil }
+func (m *memStore) AdminExists(ctx context.Context) (bool, error)                      { return false, nil }
 func (m *memStore) CreateRefreshToken(ctx context.Context, t authority.RefreshToken) error {
 	return nil
 }

@@ -47,7 +47,10 @@ func TestHashSlotsBusyRefusesLoginAndSignup(t *testing.T) {
 		"login":         func() error { _, err := s.Login(ctx, testEmail, testPassword, Meta{}); return err },
 		"unknown email": func() error { _, err := s.Login(ctx, "nobody@example.com", testPassword, Meta{}); return err },
 		"malformed":     func() error { _, err := s.Login(ctx, "not an email", testPassword, Meta{}); return err },
-		"signup":        func() error { _, err := s.Signup(ctx, Signup{Email: "bob@example.com", Password: testPassword}, Meta{}); return err },
+		"signup": func() error {
+			_, err := s.Signup(ctx, Signup{Email: "bob@example.com", Password: testPassword}, Meta{})
+			return err
+		},
 	} {
 		if err := call(); !errors.Is(err, ErrOverloaded) {
 			t.Errorf("%s while the slot is busy: got %v, want ErrOverloaded", name, err)
