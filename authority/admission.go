@@ -46,10 +46,15 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 // past ctx) if all are busy. It returns the function that gives the slot
 // back, or ErrOverloaded.
 func (g *hashGate) acquire(ctx context.Context) (func(), error) {
-	select {
-	case g.slots <- struct{}{}:
-		return g.release, nil
-	default:
+	// Take a free slot at once only when nobody is waiting, so a waiter
+	// is not overtaken by every newcomer (blocked channel senders are
+	// served in order).
+	if g.waiting.Load() == 0 {
+		select {
+		case g.slots <- struct{}{}:
+			return g.release, nil
+		default:
+		}
 	}
 	if g.waiting.Add(1) > g.maxQueue {
 		g.waiting.Add(-1)

@@ -25,6 +25,7 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
+	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
 		return err
