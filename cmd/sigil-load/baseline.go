@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -206,93 +208,129 @@ func sampleClaims() []byte {
 	return b
 }
 
-// joseRates measures raw go-jose compact signing and verification (parse
-// plus signature check) for alg with one goroutine per core.
-func joseRates(d time.Duration, alg string) (sign, verify float64, err error) {
+// joseBench holds a key of one algorithm and a token it signed, to
+// measure raw go-jose compact signing and verification (parse plus
+// signature check) with one goroutine per core.
+type joseBench struct {
+	alg     jose.SignatureAlgorithm
+	signer  jose.Signer
+	pub     crypto.PublicKey
+	payload []byte
+	token   string
+}
+
+func newJoseBench(alg string) (*joseBench, error) {
 	var priv crypto.Signer
+	var err error
 	switch alg {
 	case "RS256":
 		priv, err = rsa.GenerateKey(rand.Reader, 2048)
 	case "EdDSA":
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
-		return 0, 0, fmt.Errorf("no raw baseline for %s", alg)
+		return nil, fmt.Errorf("no raw baseline for alg %q", alg)
 	}
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: "k1", Algorithm: alg}},
 		(&jose.SignerOptions{}).WithType("at+jwt"))
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	payload := sampleClaims()
-	sign, err = rate(d, runtime.GOMAXPROCS(0), func() error {
-		obj, err := signer.Sign(payload)
-		if err == nil {
-			_, err = obj.CompactSerialize()
-		}
-		return err
-	})
+	j := &joseBench{alg: jose.SignatureAlgorithm(alg), signer: signer, pub: priv.Public(), payload: sampleClaims()}
+	if j.token, err = j.sign(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *joseBench) sign() (string, error) {
+	obj, err := j.signer.Sign(j.payload)
 	if err != nil {
-		return 0, 0, err
+		return "", err
 	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		return 0, 0, err
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		return 0, 0, err
-	}
-	pub := priv.Public()
-	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}
-	verify, err = rate(d, runtime.GOMAXPROCS(0), func() error {
-		jws, err := jose.ParseSignedCompact(tok, algs)
+	return obj.CompactSerialize()
+}
+
+func (j *joseBench) signRate(d time.Duration) (float64, error) {
+	return rate(d, runtime.GOMAXPROCS(0), func() error { _, err := j.sign(); return err })
+}
+
+func (j *joseBench) verifyRate(d time.Duration) (float64, error) {
+	algs := []jose.SignatureAlgorithm{j.alg}
+	return rate(d, runtime.GOMAXPROCS(0), func() error {
+		jws, err := jose.ParseSignedCompact(j.token, algs)
 		if err != nil {
 			return err
 		}
-		_, err = jws.Verify(pub)
+		_, err = jws.Verify(j.pub)
 		return err
 	})
-	return sign, verify, err
 }
 
-// dbWriteRate measures the database's own rate for the write an issuance
-// adds: one refresh-token row through the store, from conc goroutines.
-// dbURL "" means a fresh SQLite file in a temporary directory.
-func dbWriteRate(ctx context.Context, d time.Duration, conc int, dbURL string) (float64, string, error) {
+// dbBench is a scratch database for the database's own rate of the write
+// an issuance adds: one refresh-token row through the store.
+type dbBench struct {
+	db      *store.DB
+	dialect string
+	userID  string
+	dir     string
+}
+
+// openDBBench opens dbURL ("" means a fresh SQLite file in a temporary
+// directory) and migrates it.
+func openDBBench(ctx context.Context, dbURL string) (*dbBench, error) {
+	b := &dbBench{}
 	if dbURL == "" {
 		dir, err := os.MkdirTemp("", "sigil-load-db")
 		if err != nil {
-			return 0, "", err
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
+		b.dir = dir
 		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
 	dialect, _, err := store.ParseURL(dbURL)
 	if err != nil {
-		return 0, "", err
+		b.close()
+		return nil, err
 	}
-	db, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return 0, "", err
+	b.dialect = string(dialect)
+	if b.db, err = store.Open(ctx, dbURL); err != nil {
+		b.close()
+		return nil, err
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return 0, "", err
+	if _, err := b.db.Migrate(ctx); err != nil {
+		b.close()
+		return nil, err
 	}
 	now := time.Now().UTC()
-	uid := "load-" + randomHex(8)
-	if err := db.CreateUser(ctx, authority.User{ID: uid, Email: uid + "@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
-		return 0, "", err
+	b.userID = "load-" + randomHex(8)
+	if err := b.db.CreateUser(ctx, authority.User{ID: b.userID, Email: b.userID + "@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.close()
+		return nil, err
 	}
-	r, err := rate(d, conc, func() error {
+	return b, nil
+}
+
+// writeRate inserts refresh-token rows from conc goroutines for d.
+func (b *dbBench) writeRate(ctx context.Context, d time.Duration, conc int) (float64, error) {
+	return rate(d, conc, func() error {
 		now := time.Now().UTC()
-		return db.CreateRefreshToken(ctx, authority.RefreshToken{
-			Hash: authority.HashToken(randomHex(32)), FamilyID: randomHex(16), UserID: uid, ClientID: "sigil",
+		return b.db.CreateRefreshToken(ctx, authority.RefreshToken{
+			Hash: authority.HashToken(randomHex(32)), FamilyID: randomHex(16), UserID: b.userID, ClientID: "sigil",
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 		})
 	})
-	return r, string(dialect), err
+}
+
+func (b *dbBench) close() {
+	if b.db != nil {
+		b.db.Close()
+	}
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+	}
 }

@@ -56,6 +56,7 @@ type options struct {
 	spawnEnv      []string
 	argon2        authority.Argon2Params
 	refusedPause  time.Duration
+	rounds        int
 }
 
 type listFlag []string
@@ -79,7 +80,8 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
 	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
 	fs.StringVar(&o.adminPassword, "admin-password", "", "password of -admin-email")
-	fs.BoolVar(&o.baselines, "baselines", false, "also measure the baselines (bare JWKS handler, argon2id, go-jose sign/verify, DB write) and print ratios")
+	fs.BoolVar(&o.baselines, "baselines", false, "also measure what each scenario is bounded by (bare JWKS handler, argon2id, go-jose sign/verify, DB write), alternating with it, and print ratios")
+	fs.IntVar(&o.rounds, "rounds", 5, "with -baselines: rounds each scenario and its limits alternate in (each round lasts duration/rounds)")
 	fs.StringVar(&o.dbURL, "db-url", "", "scratch database for the DB-write baseline (default: a temporary SQLite file); it is migrated")
 	fs.IntVar(&o.pid, "pid", 0, "process id of the Sigil under load, to report its resident memory (Linux /proc)")
 	fs.StringVar(&o.spawn, "spawn", "", "path of a sigil binary to start on 127.0.0.1 with a temporary SQLite database, load, and stop")
@@ -117,6 +119,9 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(scenarioNames, ", "))
 		}
 		o.scenarios = append(o.scenarios, s)
+	}
+	if o.rounds < 1 || o.rounds > 100 {
+		return o, false, fmt.Errorf("-rounds %d: use 1 to 100", o.rounds)
 	}
 	if o.refusedPause < 0 || o.refusedPause > time.Minute {
 		return o, false, fmt.Errorf("-refused-pause %s: use 0 to 1m", o.refusedPause)
@@ -174,6 +179,14 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	fmt.Fprintln(stdout)
+	var lim *limits
+	if o.baselines {
+		if lim, err = newLimits(ctx, l, &o, maxConc); err != nil {
+			return err
+		}
+		defer lim.close()
+		fmt.Fprintf(stdout, "each scenario alternates %d rounds with rounds of the limits it is compared with\n\n", o.rounds)
+	}
 	rep := &report{out: stdout, pid: o.pid}
 	rep.header()
 	for _, name := range o.scenarios {
@@ -181,16 +194,13 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			rep.add(runScenario(ctx, l, name, c, o.duration, o.refusedPause))
+			rounds := 1
+			if lim != nil {
+				rounds = o.rounds
+			}
+			rep.measureScenario(ctx, l, lim, name, c, rounds, o.duration, o.refusedPause)
 		}
 	}
-	if !o.baselines {
-		return nil
-	}
-	b := &baselines{}
-	if err := b.measure(ctx, l, &o, stdout); err != nil {
-		return err
-	}
-	rep.ratios(b, l.alg)
+	rep.summary()
 	return nil
 }

@@ -338,16 +338,12 @@ func (l *loader) createClient(ctx context.Context) error {
 	return nil
 }
 
-// runScenario prepares and runs one scenario.
-func runScenario(ctx context.Context, l *loader, name string, conc int, d, pause time.Duration) result {
-	sc := scenarios[name]
-	mk, err := sc.prepare(ctx, l, conc)
+// prepareStatic returns the worker maker of a scenario that needs no
+// set-up (jwks).
+func (s scenario) prepareStatic(l *loader) func(int) request {
+	mk, err := s.prepare(context.Background(), l, 1)
 	if err != nil {
-		reason := err.Error()
-		if errors.Is(err, errUnavailable) {
-			reason = "not measured: " + reason
-		}
-		return result{Name: name, Conc: conc, Skipped: reason}
+		panic(err) // jwks needs no set-up and cannot fail to prepare
 	}
-	return run(ctx, name, conc, d, pause, sc.want, mk)
+	return mk
 }
