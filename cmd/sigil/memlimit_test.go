@@ -38,7 +38,17 @@ func TestServeMemoryLimit(t *testing.T) {
 			t.Errorf("%s: limit set %v, want %v", tc.name, got != -1, tc.want)
 		}
 	}
-	if got, want := memoryLimit(19456, 2), int64(24<<20+3*19456<<10); got != want {
-		t.Fatalf("memoryLimit = %d, want %d", got, want)
+	for _, tc := range []struct {
+		kib   uint32
+		slots int
+		want  int64
+	}{
+		{19456, 2, 8<<20 + 3*19456<<10},
+		{19456, 16, 8<<20 + 17*19456<<10},
+		{1024, 2, 64 << 20},
+	} {
+		if got := memoryLimit(tc.kib, tc.slots); got != tc.want {
+			t.Errorf("memoryLimit(%d, %d) = %d, want %d", tc.kib, tc.slots, got, tc.want)
+		}
 	}
 }

@@ -24,7 +24,8 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, e.stderr)
+	log, stopLog := newServeLogger(cfg, e.stderr)
+	defer stopLog()
 	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
