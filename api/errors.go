@@ -89,7 +89,7 @@ func problemFor(err error) *Problem {
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.RequestID = requestID(r.Context())
-	if p.Status >= 500 {
+	if p.Status >= 500 && p.Type != problemBase+"overloaded" { // shedding load is not a failure
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", p.RequestID), slog.String("err", err.Error()))
 	}
 	h := w.Header()

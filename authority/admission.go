@@ -3,7 +3,7 @@ package authority
 import (
 	"context"
 	"runtime"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -20,10 +20,15 @@ const (
 // every one slower and the process bigger. Requests beyond the slots and
 // the short queue are refused at once instead, so the admitted ones keep
 // their latency as offered load grows and memory stays bounded.
+//
+// A freed slot is handed straight to the longest waiter, under the lock,
+// so the queue length is exact even while that waiter is not yet running
+// (on a machine busy hashing it may not run for a while).
 type hashGate struct {
-	slots    chan struct{}
-	waiting  atomic.Int64
-	maxQueue int64
+	mu       sync.Mutex
+	free     int
+	queue    []chan struct{} // waiters, oldest first; closed when handed a slot
+	maxQueue int
 	wait     time.Duration
 }
 
@@ -39,38 +44,62 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 	if wait <= 0 {
 		wait = DefaultHashQueueWait
 	}
-	return &hashGate{slots: make(chan struct{}, slots), maxQueue: int64(queue), wait: wait}
+	return &hashGate{free: slots, maxQueue: queue, wait: wait}
 }
 
 // acquire takes a hashing slot, waiting at most the queue wait (and never
 // past ctx) if all are busy. It returns the function that gives the slot
 // back, or ErrOverloaded.
 func (g *hashGate) acquire(ctx context.Context) (func(), error) {
-	// Take a free slot at once only when nobody is waiting, so a waiter
-	// is not overtaken by every newcomer (blocked channel senders are
-	// served in order).
-	if g.waiting.Load() == 0 {
-		select {
-		case g.slots <- struct{}{}:
-			return g.release, nil
-		default:
-		}
+	g.mu.Lock()
+	if g.free > 0 {
+		g.free--
+		g.mu.Unlock()
+		return g.release, nil
 	}
-	if g.waiting.Add(1) > g.maxQueue {
-		g.waiting.Add(-1)
+	if len(g.queue) >= g.maxQueue {
+		g.mu.Unlock()
 		return nil, ErrOverloaded
 	}
-	defer g.waiting.Add(-1)
+	ready := make(chan struct{})
+	g.queue = append(g.queue, ready)
+	g.mu.Unlock()
+
 	t := time.NewTimer(g.wait)
 	defer t.Stop()
 	select {
-	case g.slots <- struct{}{}:
+	case <-ready:
 		return g.release, nil
 	case <-t.C:
-		return nil, ErrOverloaded
 	case <-ctx.Done():
-		return nil, ErrOverloaded
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.queue {
+		if q == ready {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return nil, ErrOverloaded
+		}
+	}
+	// The slot was handed over just as the wait ended: keep it.
+	return g.release, nil
 }
 
-func (g *hashGate) release() { <-g.slots }
+// release gives a slot back: to the longest waiter if there is one.
+func (g *hashGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) > 0 {
+		close(g.queue[0])
+		g.queue = g.queue[1:]
+		return
+	}
+	g.free++
+}
+
+// waiting returns the number of requests waiting for a slot.
+func (g *hashGate) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}

@@ -86,7 +86,7 @@ func TestHashQueueAdmitsWaitersAndRefusesTheExcess(t *testing.T) {
 	<-entered
 
 	second := startLogin(s, ctx, testEmail)
-	for s.hashes.waiting.Load() != 1 {
+	for s.hashes.waiting() != 1 {
 		select {
 		case r := <-second:
 			t.Fatalf("second login finished while the slot was busy: %+v", r)
@@ -111,7 +111,7 @@ func TestHashQueueAdmitsWaitersAndRefusesTheExcess(t *testing.T) {
 	<-entered
 	cctx, cancel := context.WithCancel(ctx)
 	waiter := startLogin(s, cctx, testEmail)
-	for s.hashes.waiting.Load() != 1 {
+	for s.hashes.waiting() != 1 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
@@ -140,4 +140,46 @@ func TestHashQueueWaitExpires(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	rel2()
+}
+
+// A slot handed to a waiter leaves the queue at once, so the next request
+// queues rather than being refused while that waiter has yet to run.
+func TestHandedSlotFreesItsQueuePlace(t *testing.T) {
+	g := newHashGate(1, 1, time.Hour)
+	ctx := context.Background()
+	rel, err := g.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		rel func()
+		err error
+	}
+	start := func() <-chan got {
+		ch := make(chan got, 1)
+		go func() { r, err := g.acquire(ctx); ch <- got{r, err} }()
+		return ch
+	}
+	a := start()
+	for g.waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	rel() // handed to a
+	if n := g.waiting(); n != 0 {
+		t.Fatalf("%d waiting after the hand-over, want 0", n)
+	}
+	b := start()
+	for g.waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ra := <-a
+	if ra.err != nil {
+		t.Fatal(ra.err)
+	}
+	ra.rel()
+	rb := <-b
+	if rb.err != nil {
+		t.Fatalf("second waiter: %v", rb.err)
+	}
+	rb.rel()
 }

@@ -67,13 +67,16 @@ func (r result) StatusSummary() string {
 	return strings.Join(parts, " ")
 }
 
-// run drives conc workers, each calling its request in a loop, for d. A
-// request cut off by the end of the run is not counted. A worker whose
+// run drives conc workers, each calling its request in a loop, for d. No
+// request starts after d; one still in flight then is let finish (so the
+// server is idle when run returns, and the next measurement does not
+// inherit its work) but not counted. A worker whose
 // request was refused (429, 503) pauses for pause before the next one, as
 // a client honouring Retry-After does; 0 retries at once. newWorker makes
 // worker i's request function.
 func run(ctx context.Context, name string, conc int, d, pause time.Duration, want int, newWorker func(i int) request) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	deadline := time.Now().Add(d)
+	wait, cancel := context.WithDeadline(ctx, deadline) // ends pauses, not requests
 	defer cancel()
 	type part struct {
 		ok, refused, errs int
@@ -96,12 +99,12 @@ func run(ctx context.Context, name string, conc int, d, pause time.Duration, wan
 			p.statuses = map[int]int{}
 			p.lat = make([]time.Duration, 0, 1024)
 			do := workers[i]
-			for ctx.Err() == nil {
+			for wait.Err() == nil {
 				t0 := time.Now()
 				status, err := do(ctx)
 				lat := time.Since(t0)
-				if ctx.Err() != nil {
-					return // cut off by the end of the run
+				if !t0.Add(lat).Before(deadline) {
+					return // finished after the end of the run
 				}
 				p.statuses[status]++
 				if status == want && err == nil {
@@ -114,7 +117,7 @@ func run(ctx context.Context, name string, conc int, d, pause time.Duration, wan
 					if pause > 0 {
 						t := time.NewTimer(pause)
 						select {
-						case <-ctx.Done():
+						case <-wait.Done():
 						case <-t.C:
 						}
 						t.Stop()
@@ -133,7 +136,7 @@ func run(ctx context.Context, name string, conc int, d, pause time.Duration, wan
 		}()
 	}
 	wg.Wait()
-	res := result{Name: name, Conc: conc, Elapsed: time.Since(start), Statuses: map[int]int{}}
+	res := result{Name: name, Conc: conc, Elapsed: deadline.Sub(start), Statuses: map[int]int{}}
 	for _, p := range parts {
 		res.OK += p.ok
 		res.Errors += p.errs
