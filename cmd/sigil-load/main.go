@@ -152,7 +152,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return serveBare(stdin, stdout)
 	}
 	if o.spawn != "" {
-		sp, err := spawnSigil(ctx, &o)
+		sp, err := spawnSigil(&o)
 		if err != nil {
 			return err
 		}

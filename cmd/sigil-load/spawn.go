@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +25,7 @@ func (s *spawned) stop() {
 // client is the whole load), automatic rotation off, and an administrator
 // (so the client_credentials scenario can create its client). It points
 // o.addr, o.pid, the admin credentials and the argon2 baseline at it.
-func spawnSigil(ctx context.Context, o *options) (*spawned, error) {
+func spawnSigil(o *options) (*spawned, error) {
 	dir, err := os.MkdirTemp("", "sigil-load")
 	if err != nil {
 		return nil, err
@@ -84,7 +83,6 @@ func spawnSigil(ctx context.Context, o *options) (*spawned, error) {
 	if o.adminEmail == "" {
 		o.adminEmail, o.adminPassword = "load-admin@example.com", adminPass
 	}
-	_ = ctx
 	return &spawned{child: c, dir: dir}, nil
 }
 
