@@ -15,12 +15,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,6 +299,12 @@ func openDBBench(ctx context.Context, dbURL string) (*dbBench, error) {
 		b.close()
 		return nil, err
 	}
+	if dialect == store.Postgres {
+		if err := checkLocalDB(ctx, dbURL, systemLookup); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
 	b.dialect = string(dialect)
 	if b.db, err = store.Open(ctx, dbURL); err != nil {
 		b.close()
@@ -313,6 +321,27 @@ func openDBBench(ctx context.Context, dbURL string) (*dbBench, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkLocalDB refuses a Postgres URL whose host is not this machine: the
+// DB-write baseline writes to it as hard as it can.
+func checkLocalDB(ctx context.Context, dbURL string, lookup lookupFunc) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return errors.New("-db-url: malformed URL")
+	}
+	host := u.Hostname()
+	if host == "" || strings.HasPrefix(host, "/") {
+		return nil // a Unix socket
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	if _, err := resolveTarget(ctx, net.JoinHostPort(host, port), lookup); err != nil {
+		return fmt.Errorf("-db-url: %w", err)
+	}
+	return nil
 }
 
 // writeRate inserts refresh-token rows from conc goroutines for d.

@@ -84,3 +84,19 @@ func TestRefusalNamesTheAddress(t *testing.T) {
 		t.Fatalf("error %v should name the non-loopback address", err)
 	}
 }
+
+// The DB-write baseline's Postgres must be on this machine too.
+func TestDBURLMustBeLocal(t *testing.T) {
+	lookup := fakeLookup(map[string][]string{"localhost": {"127.0.0.1"}, "db.example": {"192.0.2.7"}})
+	for url, ok := range map[string]bool{
+		"postgres://postgres@127.0.0.1:5432/test?sslmode=disable": true,
+		"postgres://postgres@localhost/test":                      true,
+		"postgres:///test?host=/var/run/postgresql":               true,
+		"postgres://postgres@db.example:5432/test":                false,
+		"postgres://postgres@10.1.2.3/test":                       false,
+	} {
+		if err := checkLocalDB(context.Background(), url, lookup); (err == nil) != ok {
+			t.Errorf("%s: err %v, want ok=%v", url, err, ok)
+		}
+	}
+}
