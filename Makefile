@@ -4,16 +4,20 @@ GO        ?= go
 FUZZTIME  ?= 5s
 PKGS      := ./...
 
-.PHONY: all build test check vet fmt-check unit fuzz-smoke bench bench-smoke clean
+.PHONY: all build build-load test check vet fmt-check unit fuzz-smoke bench bench-smoke load clean
 
 all: build
 
 build:
 	$(GO) build -o bin/sigil ./cmd/sigil
 
+build-load:
+	$(GO) build -o bin/sigil-load ./cmd/sigil-load
+
 ## test: the whole suite: formatting, vet, every test with the race detector
-## (SQLite and Postgres), then a short bounded run of every fuzz target.
-test: check unit fuzz-smoke
+## (SQLite and Postgres), a short bounded run of every fuzz target, and a
+## short load-generator run against a real server.
+test: check unit fuzz-smoke bench-smoke
 
 check: fmt-check vet
 
@@ -38,6 +42,19 @@ fuzz-smoke:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+# bench-smoke starts bin/sigil on 127.0.0.1 with a temporary SQLite
+# database, runs every scenario and baseline for a second at low
+# concurrency, and stops it: it proves the tooling works (no thresholds).
+bench-smoke: build build-load
+	bin/sigil-load -spawn bin/sigil -duration 1s -c 2 -scenario all -baselines
+
+# load is the full measurement of docs/benchmarks.md. LOAD_FLAGS adds
+# flags, e.g. LOAD_FLAGS='-spawn-env SIGIL_SIGNING_ALG=EdDSA'.
+LOAD_DURATION ?= 10s
+LOAD_C        ?= 16
+load: build build-load
+	bin/sigil-load -spawn bin/sigil -duration $(LOAD_DURATION) -c $(LOAD_C) -scenario all -baselines $(LOAD_FLAGS)
 
 clean:
 	rm -rf bin

@@ -81,6 +81,8 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusConflict, "conflict", "Conflict", "a concurrent change won; retry")
 	case errors.Is(err, authority.ErrThrottled):
 		return newProblem(http.StatusTooManyRequests, "throttled", "Too many requests", "too many attempts; retry after the number of seconds in Retry-After")
+	case errors.Is(err, authority.ErrOverloaded):
+		return newProblem(http.StatusServiceUnavailable, "overloaded", "Server busy", "too many password checks are in progress; retry in a second")
 	case errors.Is(err, authority.ErrUnavailable):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the authority cannot reach its database; retry shortly")
 	}
@@ -92,7 +94,7 @@ func problemFor(err error) *Problem {
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.RequestID = requestID(r.Context())
-	if p.Status >= 500 {
+	if p.Status >= 500 && p.Type != problemBase+"overloaded" { // shedding load is not a failure
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", p.RequestID), slog.String("err", err.Error()))
 	}
 	h := w.Header()
@@ -104,7 +106,12 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 			h.Set("WWW-Authenticate", `Bearer`)
 		}
 	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(5))
+		retry := 5
+		if p.Type == problemBase+"overloaded" {
+			// Hashing slots free up within a hash or two.
+			retry = 1
+		}
+		h.Set("Retry-After", strconv.Itoa(retry))
 	case http.StatusTooManyRequests:
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}

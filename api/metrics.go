@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,17 @@ type Metrics struct {
 	KeyEvents      *prometheus.CounterVec
 	jwksRequests   *prometheus.CounterVec
 	KeyringReloads prometheus.Counter
+
+	// jwksOK and jwksNotModified are jwksRequests' two children, resolved
+	// once; durations caches httpDuration's children by route, method and
+	// status, so a request does not hash its labels again.
+	jwksOK, jwksNotModified prometheus.Counter
+	durations               sync.Map // durationKey → prometheus.Observer
+}
+
+type durationKey struct {
+	route, method string
+	status        int
 }
 
 // NewMetrics registers Sigil's metrics; ring feeds the active-key age gauge.
@@ -66,6 +78,8 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		}
 		return 0
 	})
+	m.jwksOK = m.jwksRequests.WithLabelValues("200")
+	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
 	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
 		m.jwksRequests, m.KeyringReloads, activeAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -78,13 +92,28 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	k := durationKey{route, method, status}
+	if o, ok := m.durations.Load(k); ok {
+		o.(prometheus.Observer).Observe(d.Seconds())
+		return
+	}
+	o := m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status))
+	if knownMethods[method] {
+		// Cache only what a client cannot vary without bound.
+		m.durations.Store(k, o)
+	}
+	o.Observe(d.Seconds())
+}
+
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
 }
 
 func (m *Metrics) jwks(notModified bool) {
 	if notModified {
-		m.jwksRequests.WithLabelValues("304").Inc()
+		m.jwksNotModified.Inc()
 		return
 	}
-	m.jwksRequests.WithLabelValues("200").Inc()
+	m.jwksOK.Inc()
 }

@@ -7,36 +7,59 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigil-auth/sigil/keys"
 )
 
+// jwksPath is where the key set is published.
+const jwksPath = "/.well-known/jwks.json"
+
 // handleJWKS serves the precomputed JWKS of the current keyring snapshot:
-// no database read and no JSON encoding per request.
+// no database read and no JSON encoding per request, and the header
+// values are built once per snapshot.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	snap := s.keys.Ring().Load()
 	if snap == nil {
 		s.writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", "no signing keys loaded yet"))
 		return
 	}
-	body, etag := snap.JWKS()
+	jh := s.jwksHeadersFor(snap)
 	h := w.Header()
 	h["Cache-Control"] = s.jwksCacheControl
-	h["Etag"] = []string{etag}
+	h["Etag"] = jh.etag
 	h["Vary"] = varyOrigin
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, jh.etag[0]) {
 		s.metrics.jwks(true)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	s.metrics.jwks(false)
 	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = jh.length
 	if r.Method == http.MethodHead {
 		return
 	}
-	w.Write(body)
+	w.Write(jh.body)
+}
+
+// jwksHeaders are the JWKS answer's body and header values for one
+// snapshot. The slices are shared by every answer and never modified.
+type jwksHeaders struct {
+	snap         *keys.Snapshot
+	body         []byte
+	etag, length []string
+}
+
+func (s *Server) jwksHeadersFor(snap *keys.Snapshot) *jwksHeaders {
+	if jh := s.jwksCache.Load(); jh != nil && jh.snap == snap {
+		return jh
+	}
+	body, etag := snap.JWKS()
+	jh := &jwksHeaders{snap: snap, body: body, etag: []string{etag}, length: []string{strconv.Itoa(len(body))}}
+	s.jwksCache.Store(jh)
+	return jh
 }
 
 var (
@@ -49,7 +72,9 @@ func etagMatch(header, etag string) bool {
 	if strings.TrimSpace(header) == "*" {
 		return true
 	}
-	for _, t := range strings.Split(header, ",") {
+	for rest := header; rest != ""; {
+		var t string
+		t, rest, _ = strings.Cut(rest, ",")
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == etag {
 			return true
@@ -151,7 +176,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "activeKid": snap.Active().KID})
 }
 
+// discoveryCache holds what the well-known handlers compute once: the
+// discovery document, and the JWKS header values of the latest snapshot.
 type discoveryCache struct {
 	discoveryOnce  sync.Once
 	discoveryBytes []byte
+	jwksCache      atomic.Pointer[jwksHeaders]
 }

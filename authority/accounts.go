@@ -83,7 +83,8 @@ type Meta struct {
 }
 
 // Signup validates the input, hashes the password with argon2id and creates
-// the account. It returns ErrEmailTaken if the email is registered.
+// the account. It returns ErrEmailTaken if the email is registered, and
+// ErrOverloaded if no hashing slot came free in time.
 func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
@@ -96,7 +97,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := s.cfg.Argon2.Hash(in.Password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return User{}, err
 	}
@@ -125,45 +126,13 @@ type TokenPair struct {
 
 // Login checks email and password and issues an access token and a refresh
 // token. An unknown email and a wrong password both give
-// ErrInvalidCredentials after the same argon2id work.
+// ErrInvalidCredentials after the same argon2id work. When every hashing
+// slot is busy and the queue for them is full, it gives ErrOverloaded
+// without reading the account or hashing anything.
 func (s *Service) Login(ctx context.Context, email, password string, meta Meta) (TokenPair, error) {
-	norm, err := NormalizeEmail(email)
-	if err != nil || len(password) == 0 || len(password) > MaxPasswordBytes {
-		// Still spend the hashing time: a fast answer would tell which
-		// inputs never reach the database.
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
-		return TokenPair{}, ErrInvalidCredentials
-	}
-	// The throttle is checked before any hashing, so a locked email costs
-	// one read; known and unknown emails take the same path.
-	throttle, err := s.checkThrottle(ctx, norm, meta)
+	u, err := s.checkCredentials(ctx, email, password, meta)
 	if err != nil {
 		return TokenPair{}, err
-	}
-	u, err := s.store.UserByEmail(ctx, norm)
-	if errors.Is(err, ErrNotFound) {
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		return TokenPair{}, s.loginFailed(ctx, norm, "", meta, "unknown email")
-	}
-	if err != nil {
-		return TokenPair{}, err
-	}
-	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
-	if err != nil {
-		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
-		return TokenPair{}, ErrInvalidCredentials
-	}
-	if !ok {
-		return TokenPair{}, s.loginFailed(ctx, norm, u.ID, meta, "wrong password")
-	}
-	if throttle.Failures > 0 {
-		if err := s.store.ResetLoginThrottle(ctx, norm); err != nil {
-			return TokenPair{}, err
-		}
-	}
-	if rehash {
-		s.upgradeHash(ctx, u, password)
 	}
 	s.profiles.put(u.ID, Profile{Name: u.Name})
 	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID)
@@ -172,6 +141,71 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	}
 	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return pair, nil
+}
+
+// checkCredentials returns the account whose email and password match. It
+// holds a hashing slot for the whole check, taken before the account is
+// read, so every path (malformed input, unknown email, wrong or right
+// password) is admitted or refused alike and costs the same hash.
+func (s *Service) checkCredentials(ctx context.Context, email, password string, meta Meta) (User, error) {
+	norm, err := NormalizeEmail(email)
+	malformed := err != nil || len(password) == 0 || len(password) > MaxPasswordBytes
+	// The throttle is checked before any hashing (and before waiting for a
+	// hashing slot), so a locked email costs one read; known and unknown
+	// emails take the same path.
+	var throttle Throttle
+	if !malformed {
+		if throttle, err = s.checkThrottle(ctx, norm, meta); err != nil {
+			return User{}, err
+		}
+	}
+	release, err := s.hashes.acquire(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	defer release()
+	if malformed {
+		// Still spend the hashing time: a fast answer would tell which
+		// inputs never reach the database.
+		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
+		return User{}, ErrInvalidCredentials
+	}
+	u, err := s.store.UserByEmail(ctx, norm)
+	if errors.Is(err, ErrNotFound) {
+		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		return User{}, s.loginFailed(ctx, norm, "", meta, "unknown email")
+	}
+	if err != nil {
+		return User{}, err
+	}
+	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	if err != nil {
+		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
+		return User{}, ErrInvalidCredentials
+	}
+	if !ok {
+		return User{}, s.loginFailed(ctx, norm, u.ID, meta, "wrong password")
+	}
+	if throttle.Failures > 0 {
+		if err := s.store.ResetLoginThrottle(ctx, norm); err != nil {
+			return User{}, err
+		}
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	return u, nil
+}
+
+// hashPassword hashes a new password under a hashing slot.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.hashes.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return s.cfg.Argon2.Hash(password)
 }
 
 // upgradeHash replaces a bcrypt or outdated argon2id hash by one under the

@@ -166,6 +166,17 @@ type Config struct {
 	// LockoutThreshold is the number of failed logins in a row after
 	// which an email is refused for a while (0: never).
 	LockoutThreshold int
+
+	// MaxConcurrentHashes bounds the password hashes (login, signup, and
+	// the dummy hash for unknown emails) that run at once; 0 means
+	// runtime.GOMAXPROCS(0), one per core.
+	MaxConcurrentHashes int
+	// MaxHashQueue bounds the requests waiting for a hashing slot; 0 means
+	// as many as MaxConcurrentHashes, a negative value means none wait.
+	MaxHashQueue int
+	// HashQueueWait is the longest a request waits for a hashing slot
+	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
+	HashQueueWait time.Duration
 }
 
 // Service implements signup, login and token verification.
@@ -185,6 +196,7 @@ type Service struct {
 	// dummySecretHash is compared for unknown client ids, so an unknown
 	// client costs the same as a wrong secret.
 	dummySecretHash string
+	hashes          *hashGate
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -215,7 +227,8 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
-		dummySecretHash: HashToken(randomHex(32))}, nil
+		dummySecretHash: HashToken(randomHex(32)),
+		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait)}, nil
 }
 
 // Config returns the service's settings.

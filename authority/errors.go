@@ -17,6 +17,10 @@ var (
 	// ErrUnavailable means the database did not answer in time; the
 	// request may be retried.
 	ErrUnavailable = errors.New("service temporarily unavailable")
+	// ErrOverloaded means every password-hashing slot is busy and the
+	// queue for them is full: the request was refused without being
+	// worked on and may be retried shortly.
+	ErrOverloaded = errors.New("too many concurrent password checks")
 	// ErrConflict means a concurrent change won; the caller may retry.
 	ErrConflict = errors.New("conflicting concurrent change")
 

@@ -1,7 +1,6 @@
 package authority
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -245,8 +244,7 @@ func (s *Service) verifySignature(raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}
 	var c Claims
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if err := dec.Decode(&c); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: malformed claims", ErrInvalidToken)
 	}
 	c.KID = h.KeyID

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -36,6 +37,9 @@ type env struct {
 	// now is the clock serve gives the authority (nil: time.Now), so
 	// tests can move time.
 	now func() time.Time
+	// setMemoryLimit sets the process's soft memory limit; nil (in-process
+	// tests, which share one runtime) leaves it alone.
+	setMemoryLimit func(int64) int64
 }
 
 type command struct {
@@ -57,7 +61,7 @@ func init() {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}
 	err := run(ctx, e)
 	stop()
 	if err != nil {

@@ -27,7 +27,9 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	cfg.now = e.now
-	log := newLogger(cfg, e.stderr)
+	log, stopLog := newServeLogger(cfg, e.stderr)
+	defer stopLog()
+	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
 		return err

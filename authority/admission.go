@@ -1,0 +1,105 @@
+package authority
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Defaults of the password-hashing admission control.
+const (
+	// DefaultHashQueueWait is how long a login or signup waits for a hashing
+	// slot before it is refused with ErrOverloaded.
+	DefaultHashQueueWait = time.Second
+)
+
+// hashGate bounds how many password hashes run at once, and how many
+// requests wait for one. A hash is pure CPU and memory (argon2id takes
+// tens of MiB), so running more of them than there are cores only makes
+// every one slower and the process bigger. Requests beyond the slots and
+// the short queue are refused at once instead, so the admitted ones keep
+// their latency as offered load grows and memory stays bounded.
+//
+// A freed slot is handed straight to the longest waiter, under the lock,
+// so the queue length is exact even while that waiter is not yet running
+// (on a machine busy hashing it may not run for a while).
+type hashGate struct {
+	mu       sync.Mutex
+	free     int
+	queue    []chan struct{} // waiters, oldest first; closed when handed a slot
+	maxQueue int
+	wait     time.Duration
+}
+
+func newHashGate(slots, queue int, wait time.Duration) *hashGate {
+	if slots <= 0 {
+		slots = runtime.GOMAXPROCS(0)
+	}
+	if queue < 0 {
+		queue = 0
+	} else if queue == 0 {
+		queue = slots
+	}
+	if wait <= 0 {
+		wait = DefaultHashQueueWait
+	}
+	return &hashGate{free: slots, maxQueue: queue, wait: wait}
+}
+
+// acquire takes a hashing slot, waiting at most the queue wait (and never
+// past ctx) if all are busy. It returns the function that gives the slot
+// back, or ErrOverloaded.
+func (g *hashGate) acquire(ctx context.Context) (func(), error) {
+	g.mu.Lock()
+	if g.free > 0 {
+		g.free--
+		g.mu.Unlock()
+		return g.release, nil
+	}
+	if len(g.queue) >= g.maxQueue {
+		g.mu.Unlock()
+		return nil, ErrOverloaded
+	}
+	ready := make(chan struct{})
+	g.queue = append(g.queue, ready)
+	g.mu.Unlock()
+
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return g.release, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.queue {
+		if q == ready {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return nil, ErrOverloaded
+		}
+	}
+	// The slot was handed over just as the wait ended: keep it.
+	return g.release, nil
+}
+
+// release gives a slot back: to the longest waiter if there is one.
+func (g *hashGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) > 0 {
+		close(g.queue[0])
+		g.queue = g.queue[1:]
+		return
+	}
+	g.free++
+}
+
+// waiting returns the number of requests waiting for a slot.
+func (g *hashGate) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}

@@ -1,0 +1,206 @@
+// Command sigil-load drives a running Sigil on this machine with a fixed
+// concurrency for a fixed time and prints requests per second, p50 and
+// p99 latency and the error count of each scenario: JWKS GET, JWKS GET
+// answered 304, login, refresh, client_credentials and /auth/me. With
+// -baselines it also measures, in the same run, what each path is bounded
+// by (a bare net/http handler serving the same JWKS bytes, raw argon2id,
+// raw go-jose signing and verification, one database write) and prints the
+// ratios. It refuses any target outside 127.0.0.0/8 and ::1.
+//
+//	sigil-load -addr 127.0.0.1:8080 -duration 10s -c 16 -scenario all -baselines
+//	sigil-load -spawn bin/sigil -duration 2s -c 4 -baselines   # starts and stops its own Sigil
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sigil-load:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	addr          string
+	duration      time.Duration
+	conc          []int
+	scenarios     []string
+	clientID      string
+	clientSecret  string
+	adminEmail    string
+	adminPassword string
+	baselines     bool
+	dbURL         string
+	pid           int
+	spawn         string
+	spawnEnv      []string
+	argon2        authority.Argon2Params
+	refusedPause  time.Duration
+	rounds        int
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
+	fs := flag.NewFlagSet("sigil-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var conc, scenario string
+	var bare bool
+	var spawnEnv listFlag
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
+	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all, or a comma-separated list")
+	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
+	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
+	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
+	fs.StringVar(&o.adminPassword, "admin-password", "", "password of -admin-email")
+	fs.BoolVar(&o.baselines, "baselines", false, "also measure what each scenario is bounded by (bare JWKS handler, argon2id, go-jose sign/verify, DB write), alternating with it, and print ratios")
+	fs.IntVar(&o.rounds, "rounds", 5, "with -baselines: rounds each scenario and its limits alternate in (each round lasts duration/rounds)")
+	fs.StringVar(&o.dbURL, "db-url", "", "scratch database for the DB-write baseline (default: a temporary SQLite file); it is migrated")
+	fs.IntVar(&o.pid, "pid", 0, "process id of the Sigil under load, to report its resident memory (Linux /proc)")
+	fs.StringVar(&o.spawn, "spawn", "", "path of a sigil binary to start on 127.0.0.1 with a temporary SQLite database, load, and stop")
+	fs.Var(&spawnEnv, "spawn-env", "KEY=VALUE added to the spawned Sigil's environment (repeatable), e.g. SIGIL_SIGNING_ALG=EdDSA")
+	fs.BoolVar(&bare, "bare-serve", false, "internal: serve the bytes on stdin with a bare net/http handler (the JWKS baseline)")
+	m := fs.Uint("argon2-memory", uint(authority.DefaultArgon2.Memory), "argon2id memory (KiB) of the raw baseline: the target's SIGIL_ARGON2_MEMORY")
+	t := fs.Uint("argon2-time", uint(authority.DefaultArgon2.Time), "argon2id passes of the raw baseline: the target's SIGIL_ARGON2_TIME")
+	p := fs.Uint("argon2-threads", uint(authority.DefaultArgon2.Threads), "argon2id lanes of the raw baseline: the target's SIGIL_ARGON2_THREADS")
+	if err := fs.Parse(args); err != nil {
+		return o, false, err
+	}
+	if fs.NArg() > 0 {
+		return o, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if bare {
+		return o, true, nil
+	}
+	if o.duration <= 0 || o.duration > time.Hour {
+		return o, false, fmt.Errorf("-duration %s: use a duration from 1ms to 1h", o.duration)
+	}
+	for _, s := range strings.Split(conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 20000 {
+			return o, false, fmt.Errorf("-c %q: use whole numbers from 1 to 20000", conc)
+		}
+		o.conc = append(o.conc, n)
+	}
+	for _, s := range strings.Split(scenario, ",") {
+		s = strings.TrimSpace(s)
+		if s == "all" {
+			o.scenarios = append(o.scenarios, scenarioNames...)
+			continue
+		}
+		if _, ok := scenarios[s]; !ok {
+			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(scenarioNames, ", "))
+		}
+		o.scenarios = append(o.scenarios, s)
+	}
+	if o.rounds < 1 || o.rounds > 100 {
+		return o, false, fmt.Errorf("-rounds %d: use 1 to 100", o.rounds)
+	}
+	if o.refusedPause < 0 || o.refusedPause > time.Minute {
+		return o, false, fmt.Errorf("-refused-pause %s: use 0 to 1m", o.refusedPause)
+	}
+	if (o.clientID == "") != (o.clientSecret == "") {
+		return o, false, errors.New("-client-id and -client-secret go together")
+	}
+	if (o.adminEmail == "") != (o.adminPassword == "") {
+		return o, false, errors.New("-admin-email and -admin-password go together")
+	}
+	if o.spawn != "" && o.pid != 0 {
+		return o, false, errors.New("-pid is implied by -spawn")
+	}
+	o.spawnEnv = spawnEnv
+	o.argon2 = authority.Argon2Params{Memory: uint32(*m), Time: uint32(*t), Threads: uint8(*p), SaltLen: 16, KeyLen: 32}
+	if *p > 255 || o.argon2.Validate() != nil {
+		return o, false, errors.New("-argon2-*: parameters out of range")
+	}
+	return o, false, nil
+}
+
+func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, bare, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	if bare {
+		return serveBare(stdin, stdout)
+	}
+	if o.spawn != "" {
+		sp, err := spawnSigil(&o)
+		if err != nil {
+			return err
+		}
+		defer sp.stop()
+	}
+	tgt, err := resolveTarget(ctx, o.addr, systemLookup)
+	if err != nil {
+		return err
+	}
+	maxConc := 0
+	for _, c := range o.conc {
+		maxConc = max(maxConc, c)
+	}
+	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
+		adminEmail: o.adminEmail, adminPass: o.adminPassword}
+	if err := l.setup(ctx); err != nil {
+		return fmt.Errorf("set up against %s: %w", tgt.base, err)
+	}
+	fmt.Fprintf(stdout, "target %s, signing alg %s, GOMAXPROCS %d, %d CPUs, %s per run\n",
+		tgt.base, l.alg, runtime.GOMAXPROCS(0), runtime.NumCPU(), o.duration)
+	if o.pid != 0 {
+		if mem, err := readMemory(o.pid); err == nil {
+			fmt.Fprintf(stdout, "sigil pid %d: resident %.1f MB (peak %.1f MB) before load\n", o.pid, mem.rssMB, mem.hwmMB)
+		}
+	}
+	fmt.Fprintln(stdout)
+	var lim *limits
+	if o.baselines {
+		if lim, err = newLimits(ctx, l, &o, maxConc); err != nil {
+			return err
+		}
+		defer lim.close()
+		fmt.Fprintf(stdout, "each scenario alternates %d rounds with rounds of the limits it is compared with\n\n", o.rounds)
+	}
+	rep := &report{out: stdout, pid: o.pid}
+	rep.header()
+	for _, name := range o.scenarios {
+		for _, c := range o.conc {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rounds := 1
+			if lim != nil {
+				rounds = o.rounds
+			}
+			rep.measureScenario(ctx, l, lim, name, c, rounds, o.duration, o.refusedPause)
+		}
+	}
+	rep.summary()
+	return nil
+}
