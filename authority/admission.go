@@ -39,7 +39,10 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 	if queue < 0 {
 		queue = 0
 	} else if queue == 0 {
-		queue = slots
+		// Enough to absorb an ordinary burst (a page of users logging in
+		// at once) within the queue wait, short enough that the waiters
+		// of an overload are refused within a second.
+		queue = 8 * slots
 	}
 	if wait <= 0 {
 		wait = DefaultHashQueueWait

@@ -172,7 +172,7 @@ type Config struct {
 	// runtime.GOMAXPROCS(0), one per core.
 	MaxConcurrentHashes int
 	// MaxHashQueue bounds the requests waiting for a hashing slot; 0 means
-	// as many as MaxConcurrentHashes, a negative value means none wait.
+	// eight per hashing slot, a negative value means none wait.
 	MaxHashQueue int
 	// HashQueueWait is the longest a request waits for a hashing slot
 	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
