@@ -150,6 +150,21 @@ func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request, allowPubl
 	return form, who, true
 }
 
+// tokenRequest is clientRequest for the endpoints that act on one token
+// (revocation, introspection): it also requires the token parameter.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request, allowPublic bool) (string, caller, bool) {
+	form, who, ok := s.clientRequest(w, r, allowPublic)
+	if !ok {
+		return "", who, false
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		s.writeOAuthError(w, r, oauthInvalidRequest("token is required"), who.basic)
+		return "", who, false
+	}
+	return tok, who, true
+}
+
 func (s *Server) authenticateClient(r *http.Request, form url.Values) (caller, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")
@@ -252,13 +267,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // access token's jti until it expires. A token that is unknown, invalid or
 // another client's gets 200 like any other.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, who, ok := s.clientRequest(w, r, true)
+	tok, who, ok := s.tokenRequest(w, r, true)
 	if !ok {
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		s.writeOAuthError(w, r, oauthInvalidRequest("token is required"), who.basic)
 		return
 	}
 	if err := s.auth.Revoke(r.Context(), who.id, tok, s.meta(r)); err != nil {
@@ -272,13 +282,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // handleIntrospect is RFC 7662 introspection, for confidential clients
 // only (a resource server holding client credentials).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, who, ok := s.clientRequest(w, r, false)
+	tok, who, ok := s.tokenRequest(w, r, false)
 	if !ok {
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		s.writeOAuthError(w, r, oauthInvalidRequest("token is required"), who.basic)
 		return
 	}
 	in, err := s.auth.Introspect(r.Context(), tok)
