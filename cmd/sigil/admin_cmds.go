@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -52,24 +53,7 @@ func runKeys(ctx context.Context, e env) error {
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
-	switch sub {
-	case "list", "rotate", "rewrap":
-		if fs.NArg() != 0 {
-			return fmt.Errorf("keys %s takes no arguments", sub)
-		}
-	case "revoke":
-		if fs.NArg() != 1 {
-			return errors.New("usage: sigil keys revoke KID")
-		}
-	default:
-		fs.Usage()
-		return fmt.Errorf("unknown keys command %q (list, rotate, revoke, rewrap)", sub)
-	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, newLogger(cfg, e.stderr), false)
+	a, err := openVerb(ctx, e, fs, load, "keys", sub, []verb{{"list", ""}, {"rotate", ""}, {"revoke", "KID"}, {"rewrap", ""}})
 	if err != nil {
 		return err
 	}
@@ -191,4 +175,34 @@ func readPassword(e env, fromStdin bool) (string, error) {
 		return "", errors.New("users create: no password on standard input")
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// verb is one subcommand of a command group (keys, clients) and the
+// argument it takes ("" for none).
+type verb struct{ name, arg string }
+
+// openVerb checks that sub is one of verbs with the right number of
+// arguments, then loads the configuration and opens the database (without
+// migrating) for it.
+func openVerb(ctx context.Context, e env, fs *flag.FlagSet, load func() (Config, error), group, sub string, verbs []verb) (*app, error) {
+	names := make([]string, len(verbs))
+	for i, v := range verbs {
+		names[i] = v.name
+		if v.name != sub {
+			continue
+		}
+		switch {
+		case v.arg == "" && fs.NArg() != 0:
+			return nil, fmt.Errorf("%s %s takes no arguments", group, sub)
+		case v.arg != "" && fs.NArg() != 1:
+			return nil, fmt.Errorf("usage: sigil %s %s %s", group, sub, v.arg)
+		}
+		cfg, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return openApp(ctx, cfg, newLogger(cfg, e.stderr), false)
+	}
+	fs.Usage()
+	return nil, fmt.Errorf("unknown %s command %q (%s)", group, sub, strings.Join(names, ", "))
 }

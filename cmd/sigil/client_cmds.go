@@ -35,24 +35,7 @@ func runClients(ctx context.Context, e env) error {
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
-	switch sub {
-	case "create", "list":
-		if fs.NArg() != 0 {
-			return fmt.Errorf("clients %s takes no arguments", sub)
-		}
-	case "delete":
-		if fs.NArg() != 1 {
-			return errors.New("usage: sigil clients delete ID")
-		}
-	default:
-		fs.Usage()
-		return fmt.Errorf("unknown clients command %q (create, list, delete)", sub)
-	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, newLogger(cfg, e.stderr), false)
+	a, err := openVerb(ctx, e, fs, load, "clients", sub, []verb{{"create", ""}, {"list", ""}, {"delete", "ID"}})
 	if err != nil {
 		return err
 	}
@@ -78,7 +61,7 @@ func runClients(ctx context.Context, e env) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tAUDIENCE\tTOKEN TTL\tCREATED")
 		for _, c := range cs {
-			t := cfg.AccessTTL
+			t := a.cfg.AccessTTL
 			if c.TokenTTL > 0 && c.TokenTTL < t {
 				t = c.TokenTTL
 			}
