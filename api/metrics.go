@@ -86,6 +86,21 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 	return m
 }
 
+// WatchKeySet exports sigil_keyring_unusable: 1 while unusable reports
+// that the key set in the database cannot be loaded (the instance then
+// serves from its last keyring and /readyz fails), 0 otherwise. It is the
+// signal to alert on.
+func (m *Metrics) WatchKeySet(unusable func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sigil_keyring_unusable", Help: "1 while the key set in the database cannot be loaded by this instance.",
+	}, func() float64 {
+		if unusable() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -79,6 +79,9 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 		if st, _, body := s.get(t, "/auth/me", bearer(lr.Token)...); st != http.StatusOK {
 			t.Fatalf("/auth/me with a token signed meanwhile: %d %s", st, body)
 		}
+		if _, _, metrics := s.get(t, "/metrics"); !strings.Contains(string(metrics), "\nsigil_keyring_unusable 1\n") {
+			t.Fatalf("/metrics does not report the unusable key set:\n%s", grepLines(string(metrics), "sigil_keyring"))
+		}
 		if n := strings.Count(s.stderr.String(), "signing keys unusable"); n != 1 {
 			t.Fatalf("the problem was logged %d times, want once:\n%s", n, grepLines(s.stderr.String(), "unusable"))
 		}
@@ -100,6 +103,9 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 				t.Fatalf("/readyz after a rotation this instance can unseal: %d %v", st, m)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+		if _, _, metrics := s.get(t, "/metrics"); !strings.Contains(string(metrics), "\nsigil_keyring_unusable 0\n") {
+			t.Fatalf("/metrics still reports an unusable key set:\n%s", grepLines(string(metrics), "sigil_keyring"))
 		}
 		if n := strings.Count(s.stderr.String(), "signing keys usable again"); n != 1 {
 			t.Fatalf("recovery logged %d times, want once", n)

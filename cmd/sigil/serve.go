@@ -37,6 +37,7 @@ func runServe(ctx context.Context, e env) error {
 	defer a.Close()
 	metrics := api.NewMetrics(a.keys.Ring())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
+	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
 	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
 	a.keys.OnEvent(func(ev keys.Event) { metrics.KeyEvents.WithLabelValues(ev.Type).Inc() })
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
