@@ -50,6 +50,8 @@ type DB struct {
 	// writer is SQLite's write lock held in this process (nil on
 	// Postgres); see inTxNoTimeout.
 	writer chan struct{}
+	// stmts holds the hot paths' prepared statements (nil on Postgres).
+	stmts *stmtCache
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says
@@ -141,6 +143,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 		d.writer = make(chan struct{}, 1)
+		d.stmts = &stmtCache{m: map[string]*sqlx.Stmt{}}
 	}
 	d.db = db
 	d.KeyLockTimeout = 25 * time.Second
@@ -159,7 +162,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the connection pool.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.closeStmts()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers within the query timeout.
 func (d *DB) Ping(ctx context.Context) error {
