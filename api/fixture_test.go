@@ -87,6 +87,11 @@ func (m *memStore) CreateRefreshToken(ctx context.Context, t authority.RefreshTo
 func (m *memStore) RecordEvent(ctx context.Context, e authority.Event) error { return nil }
 func (m *memStore) Ping(ctx context.Context) error                           { return nil }
 
+// DeniedSince reports an empty deny list: Verify reloads it every second.
+func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]authority.DeniedToken, error) {
+	return nil, nil
+}
+
 const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // newTestServer wires a Server over st with one active key of alg; edit

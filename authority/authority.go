@@ -197,6 +197,7 @@ type Service struct {
 	// client costs the same as a wrong secret.
 	dummySecretHash string
 	hashes          *hashGate
+	headers         knownHeaders
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

@@ -107,6 +107,11 @@ func (m *memStore) CreateRefreshToken(ctx context.Context, t RefreshToken) error
 
 func (m *memStore) RecordEvent(ctx context.Context, e Event) error { return nil }
 
+// DeniedSince reports an empty deny list: Verify reloads it every second.
+func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error) {
+	return nil, nil
+}
+
 // cheapArgon2 keeps tests fast; the production cost has its own benchmark.
 var cheapArgon2 = Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 

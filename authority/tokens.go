@@ -217,6 +217,15 @@ func (s *Service) verifySignature(raw string) (*Claims, error) {
 	if len(raw) > 16<<10 {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
+	if c, ok, err := s.verifyKnownHeader(raw); ok {
+		return c, err
+	}
+	return s.verifyJOSE(raw)
+}
+
+// verifyJOSE parses and verifies raw with go-jose, and remembers its
+// header when it is valid (see knownHeaders).
+func (s *Service) verifyJOSE(raw string) (*Claims, error) {
 	jws, err := jose.ParseSignedCompact(raw, signatureAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
@@ -248,5 +257,6 @@ func (s *Service) verifySignature(raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: malformed claims", ErrInvalidToken)
 	}
 	c.KID = h.KeyID
+	s.headers.learn(raw, h)
 	return &c, nil
 }

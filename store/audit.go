@@ -20,12 +20,12 @@ type auditRow struct {
 	Detail string `db:"detail"`
 }
 
-func insertAudit(ctx context.Context, ex sqlx.ExtContext, e authority.Event) error {
+func (d *DB) insertAudit(ctx context.Context, ex sqlx.ExtContext, e authority.Event) error {
 	at := e.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	_, err := ex.ExecContext(ctx, ex.Rebind(`INSERT INTO audit_events (at, type, actor, user_id, kid, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.execHot(ctx, ex, `INSERT INTO audit_events (at, type, actor, user_id, kid, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		at.UnixMilli(), e.Type, e.Actor, e.UserID, e.KID, e.IP, e.Detail)
 	return err
 }
@@ -34,7 +34,7 @@ func insertAudit(ctx context.Context, ex sqlx.ExtContext, e authority.Event) err
 func (d *DB) RecordEvent(ctx context.Context, e authority.Event) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	return d.wrap(insertAudit(ctx, d.db, e))
+	return d.wrap(d.insertAudit(ctx, d.db, e))
 }
 
 // AuditQuery selects audit events; see authority.EventQuery.

@@ -47,7 +47,7 @@ func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r clientRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+clientColumns+` FROM clients WHERE id = ?`), id)
+	err := d.getHot(ctx, &r, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authority.Client{}, authority.ErrNotFound
 	}

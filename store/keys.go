@@ -120,7 +120,7 @@ func (d *DB) UpdateKeys(ctx context.Context, fn func(current []keys.Record) (key
 			return err
 		}
 		for _, e := range ch.Events {
-			if err := insertAudit(ctx, tx, authority.Event{At: e.At, Type: e.Type, Actor: e.Actor, KID: e.KID, Detail: e.Reason}); err != nil {
+			if err := d.insertAudit(ctx, tx, authority.Event{At: e.At, Type: e.Type, Actor: e.Actor, KID: e.KID, Detail: e.Reason}); err != nil {
 				return err
 			}
 		}

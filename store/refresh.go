@@ -33,8 +33,8 @@ func (r refreshRow) token() authority.RefreshToken {
 		RevokedAt: fromNullMS(r.RevokedAt), ReplacedBy: r.ReplacedBy.String, GraceUsedAt: fromNullMS(r.GraceUsedAt)}
 }
 
-func insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshToken) error {
-	_, err := ex.ExecContext(ctx, ex.Rebind(`INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+func (d *DB) insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshToken) error {
+	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt))
 	return err
 }
@@ -43,7 +43,7 @@ func insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshT
 func (d *DB) CreateRefreshToken(ctx context.Context, t authority.RefreshToken) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	return d.wrap(insertRefresh(ctx, d.db, t))
+	return d.wrap(d.insertRefresh(ctx, d.db, t))
 }
 
 // RefreshTokenByHash returns the stored token with hash, or
@@ -52,7 +52,7 @@ func (d *DB) RefreshTokenByHash(ctx context.Context, hash string) (authority.Ref
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r refreshRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+refreshColumns+` FROM refresh_tokens WHERE token_hash = ?`), hash)
+	err := d.getHot(ctx, &r, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE token_hash = ?`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authority.RefreshToken{}, authority.ErrNotFound
 	}
@@ -121,12 +121,12 @@ func (d *DB) SpendRefreshToken(ctx context.Context, oldHash string, next authori
 			return err
 		}
 		at := ms(next.CreatedAt)
-		if err := affected(tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET spent_at = ?, replaced_by = ?
-			WHERE token_hash = ? AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?`),
+		if err := affected(d.execHot(ctx, tx, `UPDATE refresh_tokens SET spent_at = ?, replaced_by = ?
+			WHERE token_hash = ? AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
 			at, next.Hash, oldHash, at)); err != nil {
 			return err
 		}
-		return insertRefresh(ctx, tx, next)
+		return d.insertRefresh(ctx, tx, next)
 	})
 }
 
@@ -151,7 +151,7 @@ func (d *DB) RetryRefreshToken(ctx context.Context, oldHash, prevNext string, gr
 			WHERE token_hash = ? AND spent_at IS NULL AND revoked_at IS NULL`), at, prevNext)); err != nil {
 			return err
 		}
-		return insertRefresh(ctx, tx, next)
+		return d.insertRefresh(ctx, tx, next)
 	})
 }
 

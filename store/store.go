@@ -47,6 +47,11 @@ type DB struct {
 	// lock: key changes from every instance queue on it, so they get
 	// longer than an ordinary query.
 	KeyLockTimeout time.Duration
+	// writer is SQLite's write lock held in this process (nil on
+	// Postgres); see inTxNoTimeout.
+	writer chan struct{}
+	// stmts holds the hot paths' prepared statements (nil on Postgres).
+	stmts *stmtCache
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says
@@ -137,6 +142,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
+		d.writer = make(chan struct{}, 1)
+		d.stmts = &stmtCache{m: map[string]*sqlx.Stmt{}}
 	}
 	d.db = db
 	d.KeyLockTimeout = 25 * time.Second
@@ -155,7 +162,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the connection pool.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.closeStmts()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers within the query timeout.
 func (d *DB) Ping(ctx context.Context) error {
@@ -180,7 +190,24 @@ func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx)
 }
 
 // inTxNoTimeout is inTx bounded only by ctx.
+//
+// On SQLite, transactions take the database's write lock when they begin
+// (BEGIN IMMEDIATE), so only one runs at a time anyway. They first queue
+// here, in the process, for their turn: a transaction that finds the lock
+// taken inside SQLite waits in its busy handler, which polls with sleeps
+// of 1 to 100 ms, so under concurrent writes the lock would sit free while
+// the next writer sleeps. Queued here, the next writer starts the moment
+// the previous one commits. SQLite's own lock and busy timeout still
+// order this process against single-statement writes and other processes.
 func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	if d.writer != nil {
+		select {
+		case d.writer <- struct{}{}:
+			defer func() { <-d.writer }()
+		case <-ctx.Done():
+			return d.wrap(ctx.Err())
+		}
+	}
 	tx, err := d.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return d.wrap(err)

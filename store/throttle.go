@@ -20,7 +20,7 @@ func (d *DB) LoginThrottle(ctx context.Context, email string) (authority.Throttl
 		Failures    int   `db:"failures"`
 		LockedUntil int64 `db:"locked_until"`
 	}
-	err := d.db.GetContext(ctx, &row, d.db.Rebind(`SELECT failures, locked_until FROM login_throttle WHERE email = ?`), email)
+	err := d.getHot(ctx, &row, `SELECT failures, locked_until FROM login_throttle WHERE email = ?`, email)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authority.Throttle{}, nil
 	}

@@ -41,7 +41,7 @@ func (d *DB) getUser(ctx context.Context, where string, arg any) (authority.User
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r userRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+` = ?`), arg)
+	err := d.getHot(ctx, &r, `SELECT `+userColumns+` FROM users WHERE `+where+` = ?`, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authority.User{}, authority.ErrNotFound
 	}

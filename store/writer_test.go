@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// TestSQLiteTransactionsQueueInProcess: SQLite transactions wait for one
+// another in the process, every one of a burst commits, and one whose
+// context ends while it waits writes nothing and reports the database as
+// unavailable.
+func TestSQLiteTransactionsQueueInProcess(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, storetest.SQLiteURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (at, type) VALUES (1, 'test.queue')`)
+		return err
+	}
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- db.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+			close(entered)
+			<-release
+			return insert(ctx, tx)
+		})
+	}()
+	<-entered
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	called := false
+	err = db.inTx(short, func(ctx context.Context, tx *sqlx.Tx) error {
+		called = true
+		return insert(ctx, tx)
+	})
+	if !errors.Is(err, authority.ErrUnavailable) || called {
+		t.Fatalf("queued past its deadline: err %v, ran %v; want ErrUnavailable without running", err, called)
+	}
+	// A waiting transaction holds no connection and has not begun: only
+	// the holder's connection is in use.
+	waiter := make(chan error, 1)
+	go func() { waiter <- db.inTx(ctx, insert) }()
+	time.Sleep(20 * time.Millisecond)
+	if n := db.db.Stats().InUse; n != 1 {
+		t.Fatalf("%d connections in use while one transaction holds the lock, want 1", n)
+	}
+	close(release)
+	for _, ch := range []chan error{holder, waiter} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.inTx(ctx, insert)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM audit_events WHERE type = 'test.queue'`); err != nil {
+		t.Fatal(err)
+	}
+	if n != 34 {
+		t.Fatalf("%d rows written, want 34 (the holder, the waiter and the burst of 32)", n)
+	}
+}
