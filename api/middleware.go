@@ -102,7 +102,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe assigns a request id, recovers panics into a 500 problem (the
 // stack goes to the log, never to the client), and writes one access-log
-// line per request: method, route, status, duration. It never logs bodies,
+// line per request: method, route, status, duration (at debug level for
+// the successful answers of quietRoutes). It never logs bodies,
 // query strings or the Authorization header, so passwords and tokens stay
 // out of the logs.
 func (s *Server) observe(next http.Handler) http.Handler {
@@ -128,7 +129,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.observeRequest(info.route, r.Method, sw.status, elapsed)
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			level := slog.LevelInfo
+			if quietRoutes[info.route] && sw.status < 400 {
+				level = slog.LevelDebug
+			}
+			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", info.route),
 				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
 				slog.Duration("duration", elapsed), slog.String("remote", s.clientIP(r)))
@@ -144,6 +149,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// quietRoutes are the public, cacheable endpoints that resource servers,
+// load balancers and scrapers poll all day. Their successful answers are
+// logged at debug level, so the access log at info level holds the
+// requests that act on accounts and tokens; their failures stay at info,
+// and every request still counts in the metrics.
+var quietRoutes = map[string]bool{
+	jwksPath: true, "/.well-known/openid-configuration": true,
+	"/healthz": true, "/readyz": true, "/metrics": true,
 }
 
 var errInternal = newProblem(http.StatusInternalServerError, "internal", "Internal error", "the request could not be completed")

@@ -69,3 +69,32 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	})
 }
+
+// Successful answers of the polled public endpoints (JWKS, discovery,
+// health, metrics) are logged at debug level only; requests that act on
+// accounts and tokens are logged at info.
+func TestAccessLogLevels(t *testing.T) {
+	for _, level := range []string{"info", "debug"} {
+		t.Run(level, func(t *testing.T) {
+			s := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_LOG_LEVEL": level, "SIGIL_LOG_FORMAT": "json"}))
+			s.signupLogin(t, "levels@example.com", "password123")
+			for _, p := range []string{"/.well-known/jwks.json", "/.well-known/openid-configuration", "/healthz", "/readyz", "/metrics"} {
+				if st, _, _ := s.get(t, p); st != http.StatusOK {
+					t.Fatalf("GET %s: %d", p, st)
+				}
+			}
+			s.stop()
+			logs := s.stderr.String()
+			if !strings.Contains(logs, `"route":"/auth/login"`) {
+				t.Fatalf("login not in the access log:\n%.2000s", logs)
+			}
+			quiet := strings.Contains(logs, `"route":"/.well-known/jwks.json"`) || strings.Contains(logs, `"route":"/healthz"`) || strings.Contains(logs, `"route":"/metrics"`)
+			if level == "info" && quiet {
+				t.Errorf("polled endpoints logged at info level:\n%.2000s", logs)
+			}
+			if level == "debug" && !quiet {
+				t.Errorf("polled endpoints missing from the debug log:\n%.2000s", logs)
+			}
+		})
+	}
+}
