@@ -179,10 +179,17 @@ func ParsePublic(r Record) (jose.JSONWebKey, error) {
 	return jwk, nil
 }
 
+// newKID returns 96 random bits in base64url. It never starts with '-' or
+// '_', so a kid passed on the command line (`sigil keys revoke KID`) is
+// never taken for a flag.
 func newKID() (string, error) {
 	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate kid: %w", err)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("generate kid: %w", err)
+		}
+		if kid := base64.RawURLEncoding.EncodeToString(b); kid[0] != '-' && kid[0] != '_' {
+			return kid, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -105,3 +105,17 @@ func TestGeneratedKeysRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A kid is an argument of `sigil keys revoke`: it must never look like a
+// flag.
+func TestKIDsNeverLookLikeFlags(t *testing.T) {
+	for i := 0; i < 5000; i++ {
+		kid, err := newKID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kid[0] == '-' || kid[0] == '_' || len(kid) != 16 {
+			t.Fatalf("kid %q", kid)
+		}
+	}
+}
