@@ -122,7 +122,7 @@ var settings = []setting{
 	{"SIGIL_ROTATION_PERIOD", "rotation-period", "720h", "rotate an active key older than this; 0 turns automatic rotation off", durationInto(func(c *Config) *time.Duration { return &c.RotationPeriod })},
 	{"SIGIL_PUBLISH_AHEAD", "publish-ahead", "1h", "how long a new key is published before it signs", durationInto(func(c *Config) *time.Duration { return &c.PublishAhead })},
 	{"SIGIL_JWKS_MAX_AGE", "jwks-max-age", "5m", "Cache-Control max-age of the JWKS", durationInto(func(c *Config) *time.Duration { return &c.JWKSMaxAge })},
-	{"SIGIL_KEY_RELOAD_INTERVAL", "key-reload-interval", "30s", "advanced: how often the key set is re-read from the database to catch a missed change notification (the only way on SQLite to see a change made by `sigil keys`)", func(c *Config, v string) error {
+	{"SIGIL_KEY_RELOAD_INTERVAL", "key-reload-interval", "30s", "advanced: how often the key set is re-read from the database to catch a missed change notification (the only way on SQLite to see a change made by the keys command)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 100*time.Millisecond {
 			return fmt.Errorf("invalid duration %q (at least 100ms, Go syntax such as 30s)", v)

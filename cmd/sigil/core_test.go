@@ -641,3 +641,18 @@ func TestUsersCreateCommand(t *testing.T) {
 		t.Fatalf("admin me = %s", body)
 	}
 }
+
+// `sigil --help` lists every command and every configuration variable.
+func TestHelpDescribesEverything(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "help"} {
+		out, _, err := runCLI(t, map[string]string{}, "", arg)
+		if err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		for _, want := range []string{"serve", "migrate", "keys", "users", "clients", "SIGIL_DATABASE_URL", "SIGIL_KEY_ENCRYPTION_KEY", "SIGIL_ROTATION_PERIOD", "SIGIL_CORS_ORIGINS"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s output lacks %s:\n%s", arg, want, out)
+			}
+		}
+	}
+}

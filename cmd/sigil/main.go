@@ -82,8 +82,12 @@ func run(ctx context.Context, e env) error {
 	if len(e.args) > 0 && e.args[0] != "" && e.args[0][0] != '-' {
 		name, e.args = e.args[0], e.args[1:]
 	}
-	if name == "help" {
+	if name == "help" || (name == "serve" && len(e.args) == 1 && isHelpFlag(e.args[0])) {
 		usage(e.stdout)
+		fs, _ := newFlags(e, "serve", "[serve] [flags]")
+		fs.SetOutput(e.stdout)
+		fmt.Fprintln(e.stdout, "\nConfiguration flags (each also read from its SIGIL_* variable):")
+		fs.PrintDefaults()
 		return nil
 	}
 	for _, c := range commands {
@@ -98,6 +102,8 @@ func run(ctx context.Context, e env) error {
 	usage(e.stderr)
 	return fmt.Errorf("unknown command %q", name)
 }
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Sigil: an asymmetric-key token authority.")
