@@ -14,10 +14,11 @@ build:
 build-load:
 	$(GO) build -o bin/sigil-load ./cmd/sigil-load
 
-## test: the whole suite: formatting, vet, every test with the race detector
-## (SQLite and Postgres), a short bounded run of every fuzz target, and a
-## short load-generator run against a real server.
-test: check unit fuzz-smoke bench-smoke
+## test: the whole suite: formatting, vet, a short bounded run of every
+## fuzz target, a short load-generator run against a real server, and
+## every test with the race detector (SQLite and Postgres), last so that
+## its summary closes the output.
+test: check fuzz-smoke bench-smoke unit
 
 check: fmt-check vet
 
