@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 )
 
 // memStore is an in-memory authority.Store for the HTTP layer's tests and
@@ -92,28 +93,11 @@ func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Tim
 	return nil, nil
 }
 
-const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
 // newTestServer wires a Server over st with one active key of alg; edit
 // adjusts the authority's configuration.
 func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authority.Config)) (*Server, *authority.Service) {
 	t.Helper()
-	sealer, err := keys.ParseKEKs(testKEK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	rec, err := keys.NewRecord(alg, sealer, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.State, rec.ActivatedAt = keys.Active, now
-	snap, err := keys.Build([]keys.Record{rec}, sealer, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring := &keys.Ring{}
-	ring.Store(snap)
+	ring := keystest.Ring(t, alg, time.Now())
 	cfg := authority.Config{
 		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
 		Argon2: authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
@@ -125,6 +109,6 @@ func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authorit
 	if err != nil {
 		t.Fatal(err)
 	}
-	km := keys.NewManager(nil, sealer, ring, keys.Policy{Alg: alg}, nil, nil)
+	km := keys.NewManager(nil, nil, ring, keys.Policy{Alg: alg}, nil, nil)
 	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, km, st, nil, nil), auth
 }

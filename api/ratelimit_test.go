@@ -3,31 +3,15 @@ package api
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigil-auth/sigil/keys/keystest"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestClientLimiterBurstIsTwiceTheRateThenRefills(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	l := newClientLimiter(2, clk.now)
+	clk := keystest.NewClock(time.Unix(1_700_000_000, 0))
+	l := newClientLimiter(2, clk.Now)
 	for i := 0; i < 4; i++ {
 		if ok, _, _ := l.allow("a"); !ok {
 			t.Fatalf("request %d of the burst of 4 refused", i+1)
@@ -43,18 +27,18 @@ func TestClientLimiterBurstIsTwiceTheRateThenRefills(t *testing.T) {
 	if ok, _, _ := l.allow("b"); !ok {
 		t.Fatal("another client refused")
 	}
-	clk.advance(500 * time.Millisecond)
+	clk.Advance(500 * time.Millisecond)
 	if ok, _, _ := l.allow("a"); !ok {
 		t.Fatal("no token after the refill interval")
 	}
 }
 
 func TestClientLimiterMemoryIsBounded(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	l := newClientLimiter(1, clk.now)
+	clk := keystest.NewClock(time.Unix(1_700_000_000, 0))
+	l := newClientLimiter(1, clk.Now)
 	l.max = 100
 	for i := 0; i < 1000; i++ {
-		clk.advance(time.Millisecond)
+		clk.Advance(time.Millisecond)
 		l.allow("10.0.0." + strconv.Itoa(i))
 	}
 	if n := l.size(); n != 100 {
@@ -68,7 +52,7 @@ func TestClientLimiterMemoryIsBounded(t *testing.T) {
 	if !newest || oldest {
 		t.Fatalf("eviction kept the oldest (%v) or dropped the newest (%v)", oldest, !newest)
 	}
-	clk.advance(l.idle + time.Second)
+	clk.Advance(l.idle + time.Second)
 	l.allow("fresh")
 	l.sweep()
 	if n := l.size(); n != 1 {

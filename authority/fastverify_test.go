@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 )
 
 // signedForTest returns a service of alg and a token it signed, whose
@@ -97,7 +98,7 @@ func TestKnownHeaderJudgesLikeGoJose(t *testing.T) {
 // whether that key is still published is read from the keyring each time.
 func TestKnownHeaderFollowsTheKeyring(t *testing.T) {
 	s, tok := signedForTest(t, keys.EdDSA)
-	other := testRing(t, keys.EdDSA) // a different key only
+	other := keystest.Ring(t, keys.EdDSA, time.Now()) // a different key only
 	s.ring.Store(other.Load())
 	_, ok, err := s.verifyKnownHeader(tok)
 	if !ok || !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "unknown or revoked kid") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 )
 
 // memStore is an in-memory Store. When gate is set, UserByEmail reports on
@@ -115,30 +116,6 @@ func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Tim
 // cheapArgon2 keeps tests fast; the production cost has its own benchmark.
 var cheapArgon2 = Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-// testRing returns a keyring whose active key signs with alg.
-func testRing(t testing.TB, alg keys.Alg) *keys.Ring {
-	t.Helper()
-	sealer, err := keys.ParseKEKs(testKEK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	rec, err := keys.NewRecord(alg, sealer, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.State, rec.ActivatedAt = keys.Active, now
-	snap, err := keys.Build([]keys.Record{rec}, sealer, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring := &keys.Ring{}
-	ring.Store(snap)
-	return ring
-}
-
 // newTestService returns a Service over st signing with EdDSA; edit
 // adjusts its configuration.
 func newTestService(t testing.TB, st Store, alg keys.Alg, edit func(*Config)) *Service {
@@ -147,7 +124,7 @@ func newTestService(t testing.TB, st Store, alg keys.Alg, edit func(*Config)) *S
 	if edit != nil {
 		edit(&cfg)
 	}
-	s, err := New(cfg, st, testRing(t, alg), nil, nil)
+	s, err := New(cfg, st, keystest.Ring(t, alg, time.Now()), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,34 +10,17 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fixture is an authority on a real, migrated database with a signing key,
 // driven by a test clock.
 type fixture struct {
 	svc *authority.Service
 	db  *store.DB
-	clk *clock
+	clk *keystest.Clock
 }
 
 func newFixture(t testing.TB, dbURL string, grace time.Duration) *fixture {
@@ -56,9 +39,9 @@ func newFixture(t testing.TB, dbURL string, grace time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	clk := keystest.NewClock(time.Now().UTC().Truncate(time.Millisecond))
 	ring := &keys.Ring{}
-	km := keys.NewManager(db, sealer, ring, keys.Policy{Alg: keys.EdDSA, PublishAhead: time.Hour, TokenTTL: 15 * time.Minute}, clk.now, nil)
+	km := keys.NewManager(db, sealer, ring, keys.Policy{Alg: keys.EdDSA, PublishAhead: time.Hour, TokenTTL: 15 * time.Minute}, clk.Now, nil)
 	if err := km.Bootstrap(ctx, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +49,7 @@ func newFixture(t testing.TB, dbURL string, grace time.Duration) *fixture {
 		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour,
 		Argon2:            authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 		RefreshReuseGrace: grace,
-	}, db, ring, clk.now, nil)
+	}, db, ring, clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +111,7 @@ func TestRefreshRetryInsideGraceSucceedsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.clk.add(4 * time.Second) // still inside the 5 s grace
+		f.clk.Advance(4 * time.Second) // still inside the 5 s grace
 		p2, err := f.refresh(p0.RefreshToken)
 		if err != nil {
 			t.Fatalf("retry inside the grace: %v", err)
@@ -192,7 +175,7 @@ func TestRefreshReuseAfterGraceRevokesFamily(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.clk.add(grace + time.Millisecond)
+				f.clk.Advance(grace + time.Millisecond)
 				if _, err := f.refresh(p0.RefreshToken); !errors.Is(err, authority.ErrRefreshReuse) {
 					t.Fatalf("reuse: %v, want ErrRefreshReuse", err)
 				}
@@ -216,13 +199,13 @@ func TestRefreshFamilyExpiresAbsolutely(t *testing.T) {
 		f := newFixture(t, dbURL, 0)
 		p := f.login(t, "abs@example.com")
 		for i := 0; i < 3; i++ {
-			f.clk.add(7 * time.Hour)
+			f.clk.Advance(7 * time.Hour)
 			var err error
 			if p, err = f.refresh(p.RefreshToken); err != nil {
 				t.Fatalf("refresh %d: %v", i, err)
 			}
 		}
-		f.clk.add(4 * time.Hour) // 25 h after login, RefreshTTL is 24 h
+		f.clk.Advance(4 * time.Hour) // 25 h after login, RefreshTTL is 24 h
 		if _, err := f.refresh(p.RefreshToken); !errors.Is(err, authority.ErrInvalidGrant) || errors.Is(err, authority.ErrRefreshReuse) {
 			t.Fatalf("refresh past the family's lifetime: %v", err)
 		}

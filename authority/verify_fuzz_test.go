@@ -10,6 +10,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -21,22 +22,8 @@ const fuzzIssuer = "http://sigil.test"
 func fuzzAuthority(f *testing.F, alg keys.Alg) (*authority.Service, *keys.Snapshot, time.Time) {
 	f.Helper()
 	now := time.Unix(1_800_000_000, 0)
-	kek, _ := keys.NewKEK()
-	sealer, err := keys.ParseKEKs(kek)
-	if err != nil {
-		f.Fatal(err)
-	}
-	rec, err := keys.NewRecord(alg, sealer, now.Add(-time.Hour))
-	if err != nil {
-		f.Fatal(err)
-	}
-	rec.State, rec.ActivatedAt = keys.Active, now.Add(-time.Hour)
-	snap, err := keys.Build([]keys.Record{rec}, sealer, now)
-	if err != nil {
-		f.Fatal(err)
-	}
-	ring := &keys.Ring{}
-	ring.Store(snap)
+	ring := keystest.Ring(f, alg, now.Add(-time.Hour))
+	snap := ring.Load()
 	// A real (empty) store behind the access-token deny list.
 	db, err := store.Open(context.Background(), storetest.SQLiteURL(f))
 	if err != nil {

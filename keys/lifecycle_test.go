@@ -12,28 +12,10 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
-
-// fakeClock is a movable clock shared by every manager and authority of a
-// test, so the lifecycle runs through days in milliseconds.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // instance is one Sigil process as far as keys are concerned: its own ring,
 // manager and authority over the shared store.
@@ -43,7 +25,7 @@ type instance struct {
 	auth *authority.Service
 }
 
-func newInstance(t *testing.T, name string, db *store.DB, sealer *keys.Sealer, policy keys.Policy, clk *fakeClock) *instance {
+func newInstance(t *testing.T, name string, db *store.DB, sealer *keys.Sealer, policy keys.Policy, clk *keystest.Clock) *instance {
 	t.Helper()
 	ring := &keys.Ring{}
 	km := keys.NewManager(db, sealer, ring, policy, clk.Now, nil)
@@ -71,7 +53,7 @@ type lifecycleRun struct {
 	t       *testing.T
 	ctx     context.Context
 	db      *store.DB
-	clk     *fakeClock
+	clk     *keystest.Clock
 	sealer  *keys.Sealer
 	policy  keys.Policy
 	a, b    *instance // a runs the schedule; b only reloads, like a second server
@@ -174,7 +156,7 @@ func newLifecycleRun(t *testing.T, dbURL string, policy keys.Policy) *lifecycleR
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := keystest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	r := &lifecycleRun{t: t, ctx: ctx, db: db, clk: clk, sealer: sealer, policy: policy, seenAt: map[string]time.Time{}, revoked: map[string]bool{}}
 	r.a = newInstance(t, "a", db, sealer, policy, clk)
 	r.b = newInstance(t, "b", db, sealer, policy, clk)

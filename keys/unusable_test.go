@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -47,7 +48,7 @@ func TestReloadReportsAnUnusableKeySetOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := newKEK(t, "a"), newKEK(t, "b")
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := keystest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	policy := keys.Policy{Alg: keys.EdDSA, TokenTTL: 15 * time.Minute}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -70,7 +71,7 @@ func TestReloadReportsAnUnusableKeySetOnce(t *testing.T) {
 		}
 	}
 	u := km.Unusable()
-	if u == nil || !strings.Contains(u.Reason, rec.KID) || !strings.Contains(u.Reason, `"b"`) || !u.Since.Equal(clk.t.Add(-4*time.Second)) {
+	if u == nil || !strings.Contains(u.Reason, rec.KID) || !strings.Contains(u.Reason, `"b"`) || !u.Since.Equal(clk.Now().Add(-4*time.Second)) {
 		t.Fatalf("Unusable() = %+v, want the kid %s, KEK b, since the first failed reload", u, rec.KID)
 	}
 	if got := km.Ring().Load().Active().KID; got != first {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store/storetest"
 	"github.com/sigil-auth/sigil/verify"
 )
@@ -47,7 +48,7 @@ func TestResourceServerFollowsRotationAndRevocation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s, admin := startIssuerServer(t, dbURL)
 		user := s.signupLogin(t, "reader@example.com", "password123")
-		clk := newTestClock()
+		clk := keystest.NewClock(time.Now())
 		ctx := context.Background()
 		v, err := verify.New(ctx, s.Issuer, verify.WithAudience("sigil"), verify.WithClock(clk.Now))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys/keystest"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
@@ -52,7 +53,7 @@ func auditEvents(t testing.TB, dbURL string, q authority.EventQuery) []authority
 // like known ones. Time moves by the authority's clock.
 func TestFailedLoginsLockTheEmailWithBackoff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		clock := newTestClock()
+		clock := keystest.NewClock(time.Now())
 		s := startServerClock(t, testEnv(dbURL, nil), clock.Now)
 		s.signupLogin(t, "known@example.com", "right-password")
 
