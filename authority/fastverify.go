@@ -104,16 +104,9 @@ func (s *Service) verifyKnownHeader(raw string) (*Claims, bool, error) {
 		return nil, false, nil
 	}
 	// From here on, exactly what verifyJOSE does after parsing.
-	snap := s.ring.Load()
-	if snap == nil {
-		return nil, true, fmt.Errorf("%w: no keys loaded", ErrUnavailable)
-	}
-	key, found := snap.Key(h.kid)
-	if !found {
-		return nil, true, fmt.Errorf("%w: unknown or revoked kid", ErrInvalidToken)
-	}
-	if h.alg != key.Algorithm {
-		return nil, true, fmt.Errorf("%w: alg does not match the key", ErrInvalidToken)
+	key, err := s.publishedKey(h.kid, h.alg)
+	if err != nil {
+		return nil, true, err
 	}
 	input := make([]byte, 0, len(h.signed)+1+base64.RawURLEncoding.EncodedLen(len(payload)))
 	input = append(input, h.signed...)

@@ -223,6 +223,23 @@ func (s *Service) verifySignature(raw string) (*Claims, error) {
 	return s.verifyJOSE(raw)
 }
 
+// publishedKey returns the published, non-revoked key named kid, provided
+// alg is that key's own algorithm: a token never chooses how it is checked.
+func (s *Service) publishedKey(kid, alg string) (*jose.JSONWebKey, error) {
+	snap := s.ring.Load()
+	if snap == nil {
+		return nil, fmt.Errorf("%w: no keys loaded", ErrUnavailable)
+	}
+	key, ok := snap.Key(kid)
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown or revoked kid", ErrInvalidToken)
+	}
+	if alg != key.Algorithm {
+		return nil, fmt.Errorf("%w: alg does not match the key", ErrInvalidToken)
+	}
+	return key, nil
+}
+
 // verifyJOSE parses and verifies raw with go-jose, and remembers its
 // header when it is valid (see knownHeaders).
 func (s *Service) verifyJOSE(raw string) (*Claims, error) {
@@ -237,16 +254,9 @@ func (s *Service) verifyJOSE(raw string) (*Claims, error) {
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
 		return nil, fmt.Errorf("%w: typ is not at+jwt", ErrInvalidToken)
 	}
-	snap := s.ring.Load()
-	if snap == nil {
-		return nil, fmt.Errorf("%w: no keys loaded", ErrUnavailable)
-	}
-	key, ok := snap.Key(h.KeyID)
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown or revoked kid", ErrInvalidToken)
-	}
-	if h.Algorithm != key.Algorithm {
-		return nil, fmt.Errorf("%w: alg does not match the key", ErrInvalidToken)
+	key, err := s.publishedKey(h.KeyID, h.Algorithm)
+	if err != nil {
+		return nil, err
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {
