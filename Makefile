@@ -1,10 +1,11 @@
 # Sigil's build and test entry points. `make test` is what CI runs.
 
 GO        ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 PKGS      := ./...
 
-.PHONY: all build build-load test check vet fmt-check unit fuzz-smoke bench bench-smoke load clean
+.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean
 
 all: build
 
@@ -20,13 +21,16 @@ build-load:
 ## its summary closes the output.
 test: check fuzz-smoke bench-smoke unit
 
-check: fmt-check vet
+check: fmt-check vet staticcheck
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(STATICCHECK) $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

@@ -37,12 +37,6 @@ func (c *profileCache) put(id string, p Profile) {
 	c.m[id] = p
 }
 
-func (c *profileCache) forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, id)
-}
-
 // Profile returns the profile of the user a verified token names. It reads
 // the database only on a cache miss; if the database is unavailable then,
 // it answers with what the token itself says. A deleted user is

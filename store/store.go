@@ -88,7 +88,7 @@ func ParseURL(raw string) (Dialect, string, error) {
 		}
 		return SQLite, path, nil
 	}
-	return "", "", errors.New("SIGIL_DATABASE_URL must start with postgres:// or sqlite:")
+	return "", "", errors.New("SIGIL_DATABASE_URL must start with postgres:// or sqlite: (e.g. sqlite:sigil.db)")
 }
 
 // SQLitePath returns the file path of an sqlite: URL, or "" for another URL.

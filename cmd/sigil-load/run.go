@@ -152,11 +152,3 @@ func run(ctx context.Context, name string, conc int, d, pause time.Duration, wan
 	slices.Sort(res.okLat)
 	return res
 }
-
-// statusOf maps a response to its status for run; transport errors are 0.
-func statusOf(resp *http.Response, err error) (int, error) {
-	if err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
-}

@@ -37,7 +37,7 @@ func verifyWithJWKS(t *testing.T, s *server, token string) map[string]any {
 	}
 	var set jose.JSONWebKeySet
 	decode(t, body, &set)
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.EdDSA, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.EdDSA, jose.ES256})
 	if err != nil {
 		t.Fatalf("parse token: %v", err)
 	}
