@@ -15,9 +15,9 @@ import (
 // in cmd/sigil/hostile_test.go, the form ones the formEndpoints table
 // there. Adding a route here means adding it there.
 func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
-	json := []string{"/admin/clients", "/admin/keys/rotate", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup"}
+	json := []string{"/admin/clients", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup"}
 	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
-	noBody := []string{"/admin/keys/{kid}/revoke"}
+	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret"}
 
 	s := &Server{metrics: NewMetrics(&keys.Ring{})}
 	var got []string

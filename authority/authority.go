@@ -144,6 +144,8 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	ClientSecretStore
+	CountStore
 }
 
 // Config holds the authority's settings.

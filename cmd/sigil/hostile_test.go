@@ -33,6 +33,7 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "name", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
+	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
