@@ -255,6 +255,7 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api"})
 		endpoints := []formEndpoint{
 			{"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"sigil"}}, "refresh_token", false, 400, "invalid_grant"},
+			{"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"http://127.0.0.1:9/cb"}}, "code", true, 400, "invalid_grant"},
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}
