@@ -155,8 +155,10 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	switch {
 	case len(aud) > MaxAudienceBytes:
 		return Client{}, "", invalid("audience", "must be at most 200 bytes")
-	case !utf8.ValidString(aud) || strings.IndexFunc(aud, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
-		return Client{}, "", invalid("audience", "must not contain spaces or control characters")
+	case strings.IndexFunc(aud, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		// Audiences are identifiers that resource servers compare byte
+		// for byte: printable ASCII keeps look-alikes out.
+		return Client{}, "", invalid("audience", "must be printable ASCII without spaces (a name or a URI)")
 	}
 	switch {
 	case in.TokenTTL < 0 || (in.TokenTTL > 0 && in.TokenTTL < time.Second):

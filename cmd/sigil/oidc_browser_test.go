@@ -113,3 +113,73 @@ func TestOIDCBrowserSignInSSOAndLogout(t *testing.T) {
 		}
 	})
 }
+
+// GET /login on its own signs a person in to Sigil itself and lands on
+// their account page; /account without a session goes to /login; the
+// sign-up page creates an account and signs it in; the account page's
+// sign-out ends the session. Also: the form is usable with the keyboard
+// alone (tab order email, password, submit; Enter submits).
+func TestBrowserAccountSignUpAndSignOut(t *testing.T) {
+	env := browserEnv(t, storetest.SQLiteURL(t), nil)
+	s := startServer(t, env)
+	iss := env["SIGIL_ISSUER"]
+	tab := newTab(t)
+	var loc, text string
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/account"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.Location(&loc),
+	)
+	if loc != iss+"/login" {
+		t.Fatalf("/account without a session went to %s", loc)
+	}
+	runBrowser(t, tab,
+		chromedp.Click(`a[href^="/signup"]`),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Lin"),
+		chromedp.SendKeys(`input[name=email]`, "lin@example.com"),
+		chromedp.SendKeys(`input[name=password]`, "short"),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`[role=alert]`),
+		chromedp.Text(`[role=alert]`, &text),
+	)
+	screenshot(t, tab, "signup-error")
+	if !strings.Contains(text, "Password") {
+		t.Errorf("signup error %q", text)
+	}
+	runBrowser(t, tab,
+		chromedp.SendKeys(`input[name=password]`, "long enough password"),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`dl.profile`),
+		chromedp.Text(`main`, &text),
+		chromedp.Location(&loc),
+	)
+	screenshot(t, tab, "account")
+	if loc != iss+"/account" || !strings.Contains(text, "lin@example.com") || !strings.Contains(text, "Lin") {
+		t.Fatalf("after sign-up: %s\n%s", loc, text)
+	}
+	runBrowser(t, tab,
+		chromedp.Click(`form[action="/oauth2/logout"] button[type=submit]`),
+		chromedp.WaitVisible(`a[href="/login"]`),
+		chromedp.Text(`main`, &text),
+	)
+	if !strings.Contains(text, "signed out") {
+		t.Errorf("after sign-out: %s", text)
+	}
+	// Keyboard only: focus starts in the email field; Tab reaches the
+	// password, Enter submits.
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/login"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.KeyEvent("lin@example.com"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("long enough password"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(`dl.profile`),
+		chromedp.Location(&loc),
+	)
+	if loc != iss+"/account" {
+		t.Errorf("keyboard sign-in went to %s", loc)
+	}
+	_ = s
+}

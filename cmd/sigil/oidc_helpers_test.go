@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"html"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/sigil-auth/sigil/store"
 )
 
 // oidcClient registers an authorization-code client through the admin API
@@ -328,4 +331,28 @@ func verifyAccessToken(t *testing.T, s *server, tok, aud string) accessClaims {
 		}
 	}
 	return out
+}
+
+// countRowsWhere counts the rows of table matching a condition written by
+// the test itself (never from input).
+func countRowsWhere(t *testing.T, dbURL, table, cond string) int {
+	t.Helper()
+	dialect, src, err := store.ParseURL(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver := "postgres"
+	if dialect == store.SQLite {
+		driver = "sqlite"
+	}
+	db, err := sql.Open(driver, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + table + " WHERE " + cond).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
 }
