@@ -1,11 +1,15 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -182,4 +186,65 @@ func TestBrowserAccountSignUpAndSignOut(t *testing.T) {
 		t.Errorf("keyboard sign-in went to %s", loc)
 	}
 	_ = s
+}
+
+// The README's example: examples/oidc-webapp, built and run as a separate
+// program, signs a person in through Sigil in the browser and out again.
+func TestExampleWebAppSignsIn(t *testing.T) {
+	env := browserEnv(t, storetest.SQLiteURL(t), nil)
+	s := startServer(t, env)
+	iss := env["SIGIL_ISSUER"]
+	admin := s.adminToken(t)
+	s.signupLogin(t, "ada@example.com", "correct horse battery")
+
+	bin := filepath.Join(t.TempDir(), "oidc-webapp")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/oidc-webapp").CombinedOutput(); err != nil {
+		t.Fatalf("build the example: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	id, secret := s.oidcClient(t, admin, map[string]any{"name": "Example app", "firstParty": true,
+		"redirectUris": []string{"http://" + addr + "/callback"}, "postLogoutRedirectUris": []string{"http://" + addr + "/"}})
+	cmd := exec.Command(bin, "-issuer", iss, "-client-id", id, "-client-secret", secret, "-addr", addr)
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(t, addr)
+
+	tab := newTab(t)
+	var who string
+	runBrowser(t, tab,
+		chromedp.Navigate("http://"+addr+"/"),
+		chromedp.Click(`#login`),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, "ada@example.com"),
+		chromedp.SendKeys(`input[name=password]`, "correct horse battery"),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`#logout`),
+		chromedp.Text(`#who`, &who),
+	)
+	if who != "Signed in as ada@example.com (Test User)" {
+		t.Fatalf("example app says %q\n%s", who, logs.String())
+	}
+	runBrowser(t, tab, chromedp.Click(`#logout`), chromedp.WaitVisible(`#login`), chromedp.Text(`#who`, &who))
+	if who != "Not signed in." {
+		t.Fatalf("after sign-out: %q", who)
+	}
+	// Sigil's session ended too: signing in again shows the form.
+	runBrowser(t, tab, chromedp.Click(`#login`), chromedp.WaitVisible(`input[name=password]`))
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }
