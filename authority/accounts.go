@@ -80,6 +80,9 @@ type Signup struct {
 type Meta struct {
 	IP    string
 	Actor string
+	// UserAgent is the browser's User-Agent, kept with browser sessions
+	// so that a user can tell them apart.
+	UserAgent string
 }
 
 // Signup validates the input, hashes the password with argon2id and creates

@@ -22,8 +22,11 @@ type User struct {
 	Name         string
 	PasswordHash string
 	Admin        bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerified is set once the user has proven they receive mail at
+	// Email.
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Roles returns the roles carried in the user's access tokens.
@@ -50,6 +53,9 @@ type RefreshToken struct {
 	// GraceUsedAt is when the one retry allowed within the reuse grace
 	// interval was spent.
 	GraceUsedAt time.Time
+	// SessionID is the browser session the family was issued through
+	// (empty for /auth/login); ending that session revokes the family.
+	SessionID string
 }
 
 // Event is one audit-log entry. It never carries a secret.
@@ -144,6 +150,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	BrowserStore
 	ClientSecretStore
 	CountStore
 }
@@ -179,6 +186,10 @@ type Config struct {
 	// HashQueueWait is the longest a request waits for a hashing slot
 	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
 	HashQueueWait time.Duration
+
+	// SessionTTL is the lifetime of a browser session of the hosted
+	// pages (default 24h).
+	SessionTTL time.Duration
 }
 
 // Service implements signup, login and token verification.
@@ -218,6 +229,9 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	}
 	if cfg.RefreshReuseGrace < 0 {
 		return nil, errors.New("authority: the refresh reuse grace must not be negative")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 24 * time.Hour
 	}
 	if cfg.DenyListRefresh <= 0 {
 		cfg.DenyListRefresh = time.Second

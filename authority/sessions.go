@@ -61,7 +61,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	refresh, next := s.newRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
-	next.CreatedAt, next.ExpiresAt = now, rt.ExpiresAt
+	next.CreatedAt, next.ExpiresAt, next.SessionID = now, rt.ExpiresAt, rt.SessionID
 	retried := false
 	if rt.SpentAt.IsZero() {
 		err = s.store.SpendRefreshToken(ctx, hash, next)

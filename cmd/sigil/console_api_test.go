@@ -50,6 +50,15 @@ func TestAdminRotatesClientSecret(t *testing.T) {
 		if st, _, _ := s.postJSON(t, "/admin/clients/no-such-client/secret", nil, bearer(admin.Token)...); st != http.StatusNotFound {
 			t.Fatalf("unknown client: %d", st)
 		}
+		st, _, b = s.postJSON(t, "/admin/clients", map[string]any{"name": "spa", "public": true, "redirectUris": []string{"http://127.0.0.1:9/cb"}}, bearer(admin.Token)...)
+		var pub struct{ ClientID string }
+		decode(t, b, &pub)
+		if st != http.StatusCreated || pub.ClientID == "" {
+			t.Fatalf("public client: %d %s", st, b)
+		}
+		if st, _, b := s.postJSON(t, "/admin/clients/"+pub.ClientID+"/secret", nil, bearer(admin.Token)...); st != http.StatusUnprocessableEntity {
+			t.Fatalf("public client secret: %d %s", st, b)
+		}
 		user := s.signupLogin(t, "plain@example.com", "user-password")
 		if st, _, _ := s.postJSON(t, "/admin/clients/"+id+"/secret", nil, bearer(user.Token)...); st != http.StatusForbidden {
 			t.Fatalf("non-admin: %d", st)
