@@ -75,6 +75,19 @@ type BrowserStore interface {
 	ConsentedScopes(ctx context.Context, userID, clientID string) ([]string, error)
 	// GrantConsent adds scopes to those the user has granted the client.
 	GrantConsent(ctx context.Context, userID, clientID string, scopes []string, at time.Time) error
+	// Consents lists the clients the user has granted scopes, newest first.
+	Consents(ctx context.Context, userID string) ([]Consent, error)
+	// DeleteConsent forgets the user's consent for the client; ErrNotFound
+	// if there was none.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+// Consent is what a user has allowed a third-party client.
+type Consent struct {
+	ClientID   string
+	ClientName string
+	Scopes     []string
+	UpdatedAt  time.Time
 }
 
 // SessionCookieBytes is the size of a session cookie's random value.

@@ -64,3 +64,22 @@ func ScopeDescription(scope string) string {
 	}
 	return "Use the \u201c" + scope + "\u201d permission"
 }
+
+// Consents lists the third-party clients the user has allowed.
+func (s *Service) Consents(ctx context.Context, userID string) ([]Consent, error) {
+	return s.store.Consents(ctx, userID)
+}
+
+// RevokeConsent takes back the user's consent for a client: its next
+// request shows the consent page again. Tokens already issued stay valid
+// until they expire or are revoked. ErrNotFound if there was none.
+func (s *Service) RevokeConsent(ctx context.Context, userID, clientID string, meta Meta) error {
+	if !plainID(clientID) {
+		return ErrNotFound
+	}
+	if err := s.store.DeleteConsent(ctx, userID, clientID); err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: "consent.revoke", Actor: userID, UserID: userID, IP: meta.IP, Detail: "consent for client " + clientID + " revoked"})
+	return nil
+}

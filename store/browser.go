@@ -220,3 +220,41 @@ func (d *DB) GrantConsent(ctx context.Context, userID, clientID string, scopes [
 		return err
 	})
 }
+
+// Consents lists the user's consents with their clients' names.
+func (d *DB) Consents(ctx context.Context, userID string) ([]authority.Consent, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var rows []struct {
+		ClientID   string `db:"client_id"`
+		ClientName string `db:"name"`
+		Scopes     string `db:"scopes"`
+		UpdatedAt  int64  `db:"updated_at"`
+	}
+	err := d.db.SelectContext(ctx, &rows, d.db.Rebind(`SELECT c.client_id, k.name, c.scopes, c.updated_at
+		FROM consents c JOIN clients k ON k.id = c.client_id WHERE c.user_id = ? ORDER BY c.updated_at DESC, c.client_id`), userID)
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	out := make([]authority.Consent, len(rows))
+	for i, r := range rows {
+		out[i] = authority.Consent{ClientID: r.ClientID, ClientName: r.ClientName, Scopes: strings.Fields(r.Scopes), UpdatedAt: fromMS(r.UpdatedAt)}
+	}
+	return out, nil
+}
+
+// DeleteConsent forgets a consent.
+func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return d.wrap(err)
+	} else if n == 0 {
+		return authority.ErrNotFound
+	}
+	return nil
+}

@@ -210,5 +210,43 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.renderFailure(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "account", view{User: u, Session: sess, Wide: true})
+	consents, err := p.auth.Consents(r.Context(), u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	v := view{User: u, Session: sess, Consents: consents, Wide: true}
+	switch r.URL.Query().Get("done") {
+	case "consent-revoked":
+		v.Notice = "Access revoked. The application will ask again next time."
+	}
+	p.render(w, r, http.StatusOK, "account", v)
+}
+
+// handleRevokeConsent takes back the consent given to a client, from the
+// account page.
+func (p *Pages) handleRevokeConsent(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	_, u, err := p.session(r)
+	if noSession(err) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	err = p.auth.RevokeConsent(r.Context(), u.ID, r.PostFormValue("client_id"), p.meta(r))
+	if err != nil && !errors.Is(err, authority.ErrNotFound) {
+		p.renderFailure(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=consent-revoked", http.StatusSeeOther)
 }

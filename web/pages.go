@@ -95,6 +95,7 @@ func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/signup", p.handleSignup).Methods(http.MethodPost)
 	r.HandleFunc("/account", p.handleAccount).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/consent", p.handleConsent).Methods(http.MethodPost)
+	r.HandleFunc("/account/consents/revoke", p.handleRevokeConsent).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/authorize", p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/oauth2/logout", p.handleLogout).Methods(http.MethodGet, http.MethodPost)
 	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead)
@@ -104,7 +105,7 @@ func (p *Pages) Register(r *mux.Router) {
 // pages too, not problem+json).
 func IsPage(path string) bool {
 	switch path {
-	case "/login", "/signup", "/account", "/consent", "/oauth2/authorize", "/oauth2/logout":
+	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
 	return strings.HasPrefix(path, "/static/")
@@ -127,6 +128,7 @@ type view struct {
 	Scopes     []scopeView
 	User       authority.User
 	Session    authority.BrowserSession
+	Consents   []authority.Consent
 	Hidden     []hiddenField
 	Error      errorView
 	Scripts    []string

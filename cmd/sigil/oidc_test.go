@@ -376,6 +376,68 @@ func TestConsent(t *testing.T) {
 		if p := b.post(f.iss+"/consent", form); p.Status != http.StatusForbidden {
 			t.Errorf("consent without CSRF token: %d", p.Status)
 		}
+
+		// The account page lists the consent and takes it back.
+		acct := b.get(f.iss + "/account")
+		if !strings.Contains(acct.Body, "Wiki") || !strings.Contains(acct.Body, "email, openid") {
+			t.Fatalf("account page does not list the consent:\n%.2000s", acct.Body)
+		}
+		revoke := url.Values{"client_id": {f.confID}}
+		if p := b.post(f.iss+"/account/consents/revoke", revoke); p.Status != http.StatusForbidden {
+			t.Errorf("revoke without CSRF token: %d", p.Status)
+		}
+		revoke.Set("csrf_token", hidden(acct).Get("csrf_token"))
+		if p := b.post(f.iss+"/account/consents/revoke", revoke); p.Status != http.StatusSeeOther {
+			t.Errorf("revoke consent: %d", p.Status)
+		}
+		if p := b.get(f.authorizeURL(f.confID, nil)); p.Status != http.StatusOK || !strings.Contains(p.Body, `value="allow"`) {
+			t.Errorf("after revoking, consent must be asked again: %d", p.Status)
+		}
+	})
+}
+
+// Garbage posted to every form of the hosted pages gets a page with a
+// 4xx status, never a 500, and writes nothing.
+func TestHostilePageForms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newOIDCFixture(t, dbURL, map[string]string{"SIGIL_RATE_LIMIT": "1/s"})
+		b := newBrowserless(t, f.iss)
+		csrf := hidden(b.get(f.iss + "/login")).Get("csrf_token")
+		huge := strings.Repeat("A", 60<<10)
+		bodies := []url.Values{
+			{"csrf_token": {csrf}},
+			{"csrf_token": {csrf}, "authz": {"%zz"}},
+			{"csrf_token": {csrf}, "authz": {huge}},
+			{"csrf_token": {csrf}, "authz": {"client_id=\x00&redirect_uri=\xff"}},
+			{"csrf_token": {csrf}, "email": {"\x00"}, "password": {huge}},
+			{"csrf_token": {csrf}, "email": {"' OR 1=1 --"}, "password": {"x"}, "name": {"\u202e"}},
+			{"csrf_token": {csrf}, "consent": {"maybe"}, "authz": {"client_id=" + f.confID}},
+			{"csrf_token": {csrf}, "client_id": {"\x00"}, "id_token_hint": {"a.b.c"}},
+			{"csrf_token": {csrf, csrf}},
+		}
+		before := countRowsWhere(t, dbURL, "users", "1=1")
+		for _, path := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/oauth2/logout", "/oauth2/authorize"} {
+			for _, body := range bodies {
+				p := b.post(f.iss+path, body)
+				if p.Status >= 500 || (p.Status >= 200 && p.Status < 300 && path != "/oauth2/logout") && !strings.Contains(p.Body, `role="alert"`) {
+					t.Errorf("POST %s %.80v: %d\n%.300s", path, body, p.Status, p.Body)
+				}
+			}
+		}
+		if n := countRowsWhere(t, dbURL, "users", "1=1"); n != before {
+			t.Errorf("hostile page posts created %d users", n-before)
+		}
+		// The sign-in page shares the per-client rate limit (1/s here,
+		// burst 2): a burst of posts is refused with 429 and Retry-After.
+		login := b.get(f.iss + "/login")
+		var limited bool
+		for i := 0; i < 5 && !limited; i++ {
+			p := b.signIn(login, "nobody@example.com", "whatever pw")
+			limited = p.Status == http.StatusTooManyRequests && p.Header.Get("Retry-After") != ""
+		}
+		if !limited {
+			t.Error("the sign-in page is not rate limited")
+		}
 	})
 }
 
