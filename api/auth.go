@@ -63,6 +63,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	pair, err := s.auth.Login(r.Context(), req.Email, req.Password, s.meta(r))
 	if err != nil {
+		if s.writeMFAProblem(w, r, err) {
+			return
+		}
 		s.countLoginError(err)
 		s.writeProblem(w, r, err)
 		return

@@ -68,6 +68,14 @@ func problemFor(err error) *Problem {
 		return invalidField(ve.Field, ve.Reason)
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
+	case errors.Is(err, authority.ErrInvalidCode):
+		return newProblem(http.StatusUnauthorized, "invalid-code", "Invalid code", "the code is wrong, expired or already used")
+	case errors.Is(err, authority.ErrInvalidMFAToken):
+		return newProblem(http.StatusUnauthorized, "invalid-mfa-token", "Invalid mfaToken", "the mfaToken is unknown, expired, spent or has seen too many wrong codes; log in again")
+	case errors.Is(err, authority.ErrTOTPEnrolled):
+		return newProblem(http.StatusConflict, "totp-enrolled", "TOTP already enrolled", "remove the enrolled authenticator first")
+	case errors.Is(err, authority.ErrNoTOTP):
+		return newProblem(http.StatusConflict, "no-pending-totp", "No pending TOTP enrolment", "start an enrolment with POST /auth/mfa/totp first")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
 	case errors.Is(err, authority.ErrInvalidGrant):
@@ -102,7 +110,8 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	case http.StatusUnauthorized:
 		if h.Get("WWW-Authenticate") == "" && r.Header.Get("Authorization") != "" {
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		} else if h.Get("WWW-Authenticate") == "" && p.Type != problemBase+"invalid-credentials" && p.Type != problemBase+"invalid-refresh-token" {
+		} else if h.Get("WWW-Authenticate") == "" && p.Type != problemBase+"invalid-credentials" && p.Type != problemBase+"invalid-refresh-token" &&
+			p.Type != problemBase+"invalid-code" && p.Type != problemBase+"invalid-mfa-token" {
 			h.Set("WWW-Authenticate", `Bearer`)
 		}
 	case http.StatusServiceUnavailable:

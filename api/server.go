@@ -71,6 +71,13 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/signup", s.handleSignup).Methods(http.MethodPost)
 	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
 	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
+	r.HandleFunc("/auth/login/mfa", s.handleLoginMFA).Methods(http.MethodPost)
+	r.HandleFunc("/auth/mfa", s.handleFactors).Methods(http.MethodGet)
+	r.HandleFunc("/auth/mfa/totp", s.handleEnrollTOTP).Methods(http.MethodPost)
+	r.HandleFunc("/auth/mfa/totp", s.handleRemoveTOTP).Methods(http.MethodDelete)
+	r.HandleFunc("/auth/mfa/totp/confirm", s.handleConfirmTOTP).Methods(http.MethodPost)
+	r.HandleFunc("/auth/mfa/recovery-codes", s.handleRegenerateRecoveryCodes).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleResetFactors)).Methods(http.MethodDelete)
 
 	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
 	// wrong one gets an RFC 6749 error rather than problem+json).

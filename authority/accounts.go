@@ -137,8 +137,11 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err != nil {
 		return TokenPair{}, err
 	}
+	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
+		return TokenPair{}, err
+	}
 	s.profiles.put(u.ID, Profile{Name: u.Name})
-	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID)
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, []string{"pwd"})
 	if err != nil {
 		return TokenPair{}, err
 	}

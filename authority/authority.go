@@ -153,6 +153,7 @@ type Store interface {
 	BrowserStore
 	ClientSecretStore
 	CountStore
+	MFAStore
 }
 
 // Config holds the authority's settings.
@@ -190,6 +191,13 @@ type Config struct {
 	// SessionTTL is the lifetime of a browser session of the hosted
 	// pages (default 24h).
 	SessionTTL time.Duration
+
+	// Sealer seals second-factor secrets at rest with the key-encryption
+	// keys that seal the signing keys; nil turns TOTP enrolment off.
+	Sealer *keys.Sealer
+	// MFARequiredRoles are the roles whose users must enrol a second
+	// factor before any login gives them tokens.
+	MFARequiredRoles []string
 }
 
 // Service implements signup, login and token verification.

@@ -107,7 +107,33 @@ func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta,
 	if err != nil {
 		return BrowserSession{}, User{}, "", err
 	}
-	amr := []string{"pwd"}
+	// A user with a second factor goes on with CompleteSignIn; one who
+	// must enrol first gets no session.
+	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	return s.startBrowserSession(ctx, u, []string{"pwd"}, meta, current)
+}
+
+// CompleteSignIn finishes a hosted sign-in that answered MFARequiredError,
+// as CompleteLogin does for /auth/login, and returns the browser session
+// as SignIn does, its amr naming both factors.
+func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
+	u, amr, method, err := s.passSecondFactor(ctx, mfaToken, code, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	sess, u, cookie, err := s.startBrowserSession(ctx, u, amr, meta, current)
+	if err == nil {
+		s.audit(ctx, Event{Type: "mfa.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor on the hosted page: " + method})
+	}
+	return sess, u, cookie, err
+}
+
+// startBrowserSession signs u in on the hosted pages with amr: current
+// (a live session of the same user) is re-authenticated, any other ended
+// and replaced.
+func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
 	s.profiles.put(u.ID, Profile{Name: u.Name})
 	if current != nil && current.UserID == u.ID {
 		at := s.now().UTC().Truncate(time.Second)

@@ -128,9 +128,9 @@ func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience,
 
 // issueUserTokens signs an access token for u and creates a new refresh
 // token family.
-func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string) (TokenPair, error) {
+func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string, amr []string) (TokenPair, error) {
 	c := s.NewAccessClaims(u.ID, clientID, scope, Audience{s.cfg.Audience}, s.cfg.AccessTTL)
-	c.Email, c.Roles = u.Email, u.Roles()
+	c.Email, c.Roles, c.AMR = u.Email, u.Roles(), amr
 	access, err := s.Sign(c, "password")
 	if err != nil {
 		return TokenPair{}, err

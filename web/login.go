@@ -74,6 +74,9 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	sess, u, cookie, err := p.auth.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), p.meta(r), current)
 	p.hooks.LoginResult(err)
 	if err != nil {
+		if p.renderSecondFactor(w, r, v, err, target) {
+			return
+		}
 		var te *authority.ThrottledError
 		switch {
 		case errors.Is(err, authority.ErrInvalidCredentials):

@@ -91,6 +91,7 @@ func New(cfg Config, auth *authority.Service, hooks Hooks, log *slog.Logger) (*P
 func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/login", p.handleLoginPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login", p.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa", p.handleLoginMFA).Methods(http.MethodPost)
 	r.HandleFunc("/signup", p.handleSignupPage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/signup", p.handleSignup).Methods(http.MethodPost)
 	r.HandleFunc("/account", p.handleAccount).Methods(http.MethodGet, http.MethodHead)

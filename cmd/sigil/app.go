@@ -109,6 +109,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
 		LockoutThreshold:  cfg.LockoutThreshold,
 		SessionTTL:        cfg.SessionTTL,
+		Sealer:            sealer,
+		MFARequiredRoles:  cfg.MFARequiredRoles,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()

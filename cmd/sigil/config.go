@@ -41,6 +41,7 @@ type Config struct {
 	DatabaseTimeout   time.Duration
 	SessionTTL        time.Duration // browser sessions of the hosted pages
 	TemplateDir       string        // overrides of the hosted pages' templates
+	MFARequiredRoles  []string      // roles that must enrol a second factor
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -195,6 +196,15 @@ var settings = []setting{
 			return fmt.Errorf("invalid duration %q (at least 1m)", v)
 		}
 		c.SessionTTL = d
+		return nil
+	}},
+	{"SIGIL_MFA_REQUIRED_ROLES", "mfa-required-roles", "", "comma-separated roles (e.g. admin) whose users get no tokens until they enrol a second factor", func(c *Config, v string) error {
+		c.MFARequiredRoles = nil
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				c.MFARequiredRoles = append(c.MFARequiredRoles, r)
+			}
+		}
 		return nil
 	}},
 	{"SIGIL_TEMPLATE_DIR", "template-dir", "", "directory of templates that replace the hosted pages' built-in ones of the same name", func(c *Config, v string) error {

@@ -1,0 +1,238 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// Problem types of a login that needs a second factor.
+const (
+	problemMFARequired           = problemBase + "mfa-required"
+	problemMFAEnrollmentRequired = problemBase + "mfa-enrollment-required"
+)
+
+// mfaProblem is the 403 answer of a login that must go on with a second
+// factor (mfaToken + methods) or with an enrolment (mfaToken usable as the
+// Bearer token of the TOTP enrolment endpoints).
+type mfaProblem struct {
+	Problem
+	MFAToken string   `json:"mfaToken"`
+	Methods  []string `json:"methods,omitempty"`
+}
+
+// writeMFAProblem answers the two second-factor outcomes of a correct
+// password; it reports false for any other error.
+func (s *Server) writeMFAProblem(w http.ResponseWriter, r *http.Request, err error) bool {
+	var req *authority.MFARequiredError
+	var enr *authority.MFAEnrollmentRequiredError
+	var body mfaProblem
+	switch {
+	case errors.As(err, &req):
+		body = mfaProblem{Problem: Problem{Type: problemMFARequired, Title: "Second factor required", Status: http.StatusForbidden,
+			Detail: "the password is right; send a code with the mfaToken to /auth/login/mfa"}, MFAToken: req.Token, Methods: req.Methods}
+	case errors.As(err, &enr):
+		body = mfaProblem{Problem: Problem{Type: problemMFAEnrollmentRequired, Title: "Second factor enrolment required", Status: http.StatusForbidden,
+			Detail: "your role requires a second factor; enrol one at /auth/mfa/totp with the mfaToken as Bearer token, then log in again"},
+			MFAToken: enr.Token, Methods: []string{authority.MethodTOTP}}
+	default:
+		return false
+	}
+	body.RequestID = requestID(r.Context())
+	noStore(w)
+	writeJSONType(w, http.StatusForbidden, "application/problem+json", body)
+	return true
+}
+
+type mfaLoginRequest struct {
+	MFAToken string `json:"mfaToken"`
+	Code     string `json:"code"`
+}
+
+func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
+	var req mfaLoginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if req.MFAToken == "" {
+		s.writeProblem(w, r, invalidField("mfaToken", "is required"))
+		return
+	}
+	if strings.TrimSpace(req.Code) == "" {
+		s.writeProblem(w, r, invalidField("code", "is required"))
+		return
+	}
+	pair, err := s.auth.CompleteLogin(r.Context(), req.MFAToken, req.Code, s.meta(r))
+	if err != nil {
+		s.countLoginError(err)
+		s.writeProblem(w, r, err)
+		return
+	}
+	s.writeTokens(w, pair)
+}
+
+// mfaUser returns the user a second-factor endpoint acts for: the subject
+// of a user's access token or, when enrolAllowed, of an enrolment token
+// from an mfa-enrollment-required answer.
+func (s *Server) mfaUser(r *http.Request, enrolAllowed bool) (string, error) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", errUnauthenticated
+	}
+	if enrolAllowed && !strings.Contains(tok, ".") {
+		id, err := s.auth.EnrollmentUser(r.Context(), tok)
+		if errors.Is(err, authority.ErrInvalidMFAToken) {
+			return "", authority.ErrInvalidToken
+		}
+		return id, err
+	}
+	c, err := s.auth.Verify(r.Context(), tok, "")
+	if err != nil {
+		return "", err
+	}
+	if c.Email == "" {
+		return "", newProblem(http.StatusForbidden, "not-a-user", "Not a user token", "this endpoint needs a token issued to a user")
+	}
+	return c.Subject, nil
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+// decodeCode reads {code}, required.
+func decodeCode(r *http.Request) (string, error) {
+	var req codeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(req.Code) == "" {
+		return "", invalidField("code", "is required")
+	}
+	return req.Code, nil
+}
+
+// codeProblem turns a wrong code on an authenticated endpoint into a 422
+// naming the field (a 401 would blame the Bearer token).
+func codeProblem(err error) error {
+	if errors.Is(err, authority.ErrInvalidCode) {
+		return invalidField("code", "is wrong, expired or already used")
+	}
+	return err
+}
+
+type totpEnrolResponse struct {
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauthUri"`
+}
+
+func (s *Server) handleEnrollTOTP(w http.ResponseWriter, r *http.Request) {
+	uid, err := s.mfaUser(r, true)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	e, err := s.auth.EnrollTOTP(r.Context(), uid, s.meta(r))
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, totpEnrolResponse{Secret: e.Secret, OTPAuthURI: e.URI})
+}
+
+type recoveryCodesResponse struct {
+	RecoveryCodes []string `json:"recoveryCodes"`
+}
+
+func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
+	uid, err := s.mfaUser(r, true)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	code, err := decodeCode(r)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	codes, err := s.auth.ConfirmTOTP(r.Context(), uid, code, s.meta(r))
+	if err != nil {
+		s.writeProblem(w, r, codeProblem(err))
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
+}
+
+func (s *Server) handleRemoveTOTP(w http.ResponseWriter, r *http.Request) {
+	uid, err := s.mfaUser(r, false)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	code, err := decodeCode(r)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := s.auth.RemoveTOTP(r.Context(), uid, code, s.meta(r)); err != nil {
+		s.writeProblem(w, r, codeProblem(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleRegenerateRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	uid, err := s.mfaUser(r, false)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	code, err := decodeCode(r)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	codes, err := s.auth.RegenerateRecoveryCodes(r.Context(), uid, code, s.meta(r))
+	if err != nil {
+		s.writeProblem(w, r, codeProblem(err))
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
+}
+
+type factorsResponse struct {
+	TOTP              bool `json:"totp"`
+	RecoveryCodesLeft int  `json:"recoveryCodesLeft"`
+}
+
+func (s *Server) handleFactors(w http.ResponseWriter, r *http.Request) {
+	uid, err := s.mfaUser(r, false)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	f, err := s.auth.Factors(r.Context(), uid)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, factorsResponse{TOTP: f.TOTP, RecoveryCodesLeft: f.RecoveryCodes})
+}
+
+func (s *Server) handleResetFactors(w http.ResponseWriter, r *http.Request) {
+	if err := s.auth.ResetFactors(r.Context(), mux.Vars(r)["id"], s.adminMeta(r)); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

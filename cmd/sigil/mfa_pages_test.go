@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// The hosted sign-in of a user with TOTP asks for the code after the
+// password; a wrong code keeps the user on that step, the right one opens
+// the browser session, and the tokens of the authorization code flow that
+// follows carry amr pwd, otp, mfa.
+func TestHostedSignInAsksForTheSecondFactor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		clock := newTestClock()
+		env := browserEnv(t, dbURL, nil)
+		f := newOIDCFixtureEnv(t, env, startServerClock(t, env, clock.Now))
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+
+		b := newBrowserless(t, f.iss)
+		step := b.signIn(b.get(f.iss+"/login"), userEmail, userPassword)
+		if step.Status != http.StatusOK || !strings.Contains(step.Body, `name="code"`) || strings.Count(step.Body, `type="submit"`) != 1 {
+			t.Fatalf("after the password: %d\n%.500s", step.Status, step.Body)
+		}
+		// No session yet: the account page still wants a sign-in.
+		if p := b.get(f.iss + "/account"); p.Status == http.StatusOK {
+			t.Fatal("the password alone opened a session")
+		}
+		form := hidden(step)
+		form.Set("code", "000000")
+		again := b.post(f.iss+"/login/mfa", form)
+		if again.Status != http.StatusUnauthorized || !strings.Contains(again.Body, `name="code"`) {
+			t.Fatalf("wrong code: %d\n%.500s", again.Status, again.Body)
+		}
+		clock.Add(30 * time.Second)
+		form = hidden(again)
+		form.Set("code", totpCode(t, secret, clock.Now()))
+		done := b.post(f.iss+"/login/mfa", form)
+		if done.Status != http.StatusSeeOther || done.Header.Get("Location") != "/account" {
+			t.Fatalf("right code: %d %s\n%.500s", done.Status, done.Header.Get("Location"), done.Body)
+		}
+		code, verifier := f.code(t, b, url.Values{"scope": {"openid email"}})
+		st, _, body := f.exchange(t, code, verifier)
+		if st != http.StatusOK {
+			t.Fatalf("exchange: %d %s", st, body)
+		}
+		var ans struct {
+			AccessToken string `json:"access_token"`
+			IDToken     string `json:"id_token"`
+		}
+		if err := json.Unmarshal(body, &ans); err != nil {
+			t.Fatal(err)
+		}
+		if at := verifyAccessToken(t, f.s, ans.AccessToken, "sigil"); !slices.Equal(at.AMR, []string{"pwd", "otp", "mfa"}) {
+			t.Errorf("access token amr %v", at.AMR)
+		}
+		idc := verifyWithJWKS(t, f.s, ans.IDToken)
+		if amr, _ := json.Marshal(idc["amr"]); string(amr) != `["pwd","otp","mfa"]` {
+			t.Errorf("ID token amr %s", amr)
+		}
+		// The spent mfa_token does not sign in a second browser.
+		other := newBrowserless(t, f.iss)
+		other.get(f.iss + "/login")
+		form.Set("csrf_token", hidden(other.get(f.iss+"/login")).Get("csrf_token"))
+		if p := other.post(f.iss+"/login/mfa", form); p.Status != http.StatusUnauthorized || strings.Contains(p.Header.Get("Set-Cookie"), "session") {
+			t.Errorf("spent mfa_token: %d", p.Status)
+		}
+	})
+}
+
+// With SIGIL_MFA_REQUIRED_ROLES=admin the hosted sign-in of an
+// administrator without a second factor opens no session.
+func TestHostedSignInRefusesAnAdminWithoutSecondFactor(t *testing.T) {
+	env := browserEnv(t, storetest.SQLiteURL(t), map[string]string{"SIGIL_MFA_REQUIRED_ROLES": "admin"})
+	s := startServer(t, env)
+	b := newBrowserless(t, env["SIGIL_ISSUER"])
+	p := b.signIn(b.get(env["SIGIL_ISSUER"]+"/login"), adminEmail, adminPassword)
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "second factor") {
+		t.Fatalf("admin sign-in: %d\n%.500s", p.Status, p.Body)
+	}
+	if p := b.get(s.Issuer + "/account"); p.Status == http.StatusOK {
+		t.Fatal("a session was opened")
+	}
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// renderSecondFactor answers a correct password of a user with a second
+// factor (the code step) or of one who must enrol one first; it reports
+// false for any other error.
+func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v view, err error, target string) bool {
+	var req *authority.MFARequiredError
+	var enr *authority.MFAEnrollmentRequiredError
+	switch {
+	case errors.As(err, &req):
+		v.Data = map[string]any{"MFAToken": req.Token}
+		p.render(w, r, http.StatusOK, "mfa", v, target)
+	case errors.As(err, &enr):
+		p.renderError(w, r, http.StatusForbidden, "Second factor required",
+			"Your account must have a second factor before you can sign in. Enrol a TOTP authenticator with the mfaToken that POST /auth/login returns, then sign in again.",
+			"access_denied")
+	default:
+		return false
+	}
+	return true
+}
+
+// handleLoginMFA checks the second factor of a sign-in and then goes on as
+// handleLogin does after a password.
+func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	authz := r.PostFormValue("authz")
+	v := view{Authz: authz}
+	var target string
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	}
+	var current *authority.BrowserSession
+	if cs, _, err := p.session(r); err == nil {
+		current = &cs
+	}
+	mfaToken := r.PostFormValue("mfa_token")
+	sess, u, cookie, err := p.auth.CompleteSignIn(r.Context(), mfaToken, r.PostFormValue("code"), p.meta(r), current)
+	if err != nil {
+		var te *authority.ThrottledError
+		switch {
+		case errors.Is(err, authority.ErrInvalidCode):
+			v.Alert = "That code is wrong or was already used."
+			v.Data = map[string]any{"MFAToken": mfaToken}
+			p.render(w, r, http.StatusUnauthorized, "mfa", v, target)
+		case errors.Is(err, authority.ErrInvalidMFAToken):
+			v.Alert = "This sign-in expired or saw too many wrong codes. Please sign in again."
+			p.render(w, r, http.StatusUnauthorized, "login", v, target)
+		case errors.As(err, &te):
+			p.refuseThrottled(w, r, v, te.RetryAfter, "Too many wrong codes for this account.", target)
+		default:
+			p.renderFailure(w, r, err)
+		}
+		return
+	}
+	if cookie != "" {
+		p.setSession(w, sess, cookie)
+	}
+	if authz != "" {
+		p.continueAuthorization(w, r, authz, sess, u, true)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
