@@ -50,4 +50,6 @@ var AuditEventTypes = []string{
 	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
 	"client.created", "client.deleted", "client.secret_rotated",
 	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
+	"login.mfa_required", "login.mfa_enrollment_required", "mfa.success", "mfa.failure",
+	"mfa.totp.enroll", "mfa.totp.confirm", "mfa.totp.remove", "mfa.recovery.regenerate", "mfa.reset",
 }
