@@ -112,3 +112,8 @@ func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authorit
 	km := keys.NewManager(nil, nil, ring, keys.Policy{Alg: alg}, nil, nil)
 	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, km, st, nil, nil), auth
 }
+
+// UserFactors reports no second factor: the fake's users have none.
+func (m *memStore) UserFactors(context.Context, string) (authority.Factors, error) {
+	return authority.Factors{}, nil
+}

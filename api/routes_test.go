@@ -15,10 +15,12 @@ import (
 // in cmd/sigil/hostile_test.go, the form ones the formEndpoints table
 // there. Adding a route here means adding it there.
 func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
-	json := []string{"/admin/clients", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup"}
+	json := []string{"/admin/clients", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
+		"/auth/login/mfa", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes"}
 	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
-	// /oauth2/userinfo reads only its Authorization header.
-	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo"}
+	// /oauth2/userinfo and POST /auth/mfa/totp read only their
+	// Authorization header.
+	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo", "/auth/mfa/totp"}
 
 	s := &Server{metrics: NewMetrics(&keys.Ring{})}
 	var got []string

@@ -130,3 +130,6 @@ func newTestService(t testing.TB, st Store, alg keys.Alg, edit func(*Config)) *S
 	}
 	return s
 }
+
+// UserFactors reports no second factor: the fake's users have none.
+func (m *memStore) UserFactors(context.Context, string) (Factors, error) { return Factors{}, nil }

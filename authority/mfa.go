@@ -154,6 +154,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string, meta Met
 	if err != nil {
 		return nil, err
 	}
+	if !isTOTPShape(normalizeTOTP(code)) {
+		return nil, invalid("code", "must be the 6 digits the authenticator shows")
+	}
 	th, err := s.checkThrottle(ctx, mfaThrottleKey(userID), meta)
 	if err != nil {
 		return nil, err
@@ -233,6 +236,9 @@ func (s *Service) Factors(ctx context.Context, userID string) (Factors, error) {
 // call), under the per-account throttle. It returns the method that
 // matched; a wrong code is ErrInvalidCode, audited and counted.
 func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string, meta Meta) (string, error) {
+	if err := checkCodeShape(code); err != nil {
+		return "", err
+	}
 	th, err := s.checkThrottle(ctx, mfaThrottleKey(userID), meta)
 	if err != nil {
 		return "", err
@@ -249,7 +255,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string, m
 }
 
 func (s *Service) matchSecondFactor(ctx context.Context, userID, code string) (string, error) {
-	if c := normalizeTOTP(code); len(c) == 6 && strings.Trim(c, "0123456789") == "" {
+	if c := normalizeTOTP(code); isTOTPShape(c) {
 		t, err := s.store.TOTPByUser(ctx, userID)
 		if errors.Is(err, ErrNotFound) || (err == nil && t.ConfirmedAt.IsZero()) {
 			return "", ErrInvalidCode
@@ -348,6 +354,20 @@ func (s *Service) issuerLabel() string {
 		return u.Host
 	}
 	return "Sigil"
+}
+
+func isTOTPShape(c string) bool { return len(c) == 6 && strings.Trim(c, "0123456789") == "" }
+
+// checkCodeShape refuses, without counting a failure, what can be neither
+// a TOTP code nor a recovery code.
+func checkCodeShape(code string) error {
+	if len(code) > 64 {
+		return invalid("code", "must be 6 digits or a recovery code")
+	}
+	if c := normalizeTOTP(code); isTOTPShape(c) || len(normalizeRecoveryCode(c)) == recoveryCodeChars {
+		return nil
+	}
+	return invalid("code", "must be 6 digits or a recovery code")
 }
 
 func normalizeTOTP(code string) string {

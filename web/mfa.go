@@ -57,8 +57,9 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 	sess, u, cookie, err := p.auth.CompleteSignIn(r.Context(), mfaToken, r.PostFormValue("code"), p.meta(r), current)
 	if err != nil {
 		var te *authority.ThrottledError
+		var ve *authority.ValidationError
 		switch {
-		case errors.Is(err, authority.ErrInvalidCode):
+		case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
 			v.Alert = "That code is wrong or was already used."
 			v.Data = map[string]any{"MFAToken": mfaToken}
 			p.render(w, r, http.StatusUnauthorized, "mfa", v, target)

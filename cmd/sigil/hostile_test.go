@@ -21,6 +21,8 @@ type jsonEndpoint struct {
 	admin bool
 	// emptyOK: an empty body is a valid request (POST /admin/keys/rotate).
 	emptyOK bool
+	// user endpoints are called with a (non-admin) user's access token.
+	user bool
 }
 
 // jsonEndpoints are every endpoint of the API that reads a JSON body.
@@ -34,6 +36,9 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
+	{path: "/auth/login/mfa", valid: `{"mfaToken":"x","code":"123456"}`, field: "mfaToken"},
+	{path: "/auth/mfa/totp/confirm", valid: `{"code":"123456"}`, field: "code", user: true},
+	{path: "/auth/mfa/recovery-codes", valid: `{"code":"123456"}`, field: "code", user: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
@@ -43,16 +48,19 @@ var jsonEndpoints = []jsonEndpoint{
 func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := startServer(t, adminEnv(dbURL, nil))
-		s.signupLogin(t, "taken@example.com", "password123")
+		user := s.signupLogin(t, "taken@example.com", "password123").Token
 		admin := s.adminToken(t)
 		auth := func(ep jsonEndpoint) []string {
 			if ep.admin {
 				return bearer(admin)
 			}
+			if ep.user {
+				return bearer(user)
+			}
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens"}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -164,6 +172,10 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			{"rotate: huge alg", "/admin/keys/rotate", `{"alg":"` + huge + `"}`, 422, "alg", true},
 			{"rotate: alg with NUL", "/admin/keys/rotate", `{"alg":"RS256\u0000"}`, 422, "alg", true},
 			{"rotate: whitespace body", "/admin/keys/rotate", "  \n ", 400, "", true},
+			{"mfa login: empty code", "/auth/login/mfa", `{"mfaToken":"x","code":" "}`, 422, "code", false},
+			{"mfa login: missing mfaToken", "/auth/login/mfa", `{"code":"123456"}`, 422, "mfaToken", false},
+			{"mfa login: unknown mfaToken", "/auth/login/mfa", `{"mfaToken":"' OR 1=1 --","code":"123456"}`, 401, "", false},
+			{"mfa login: huge mfaToken", "/auth/login/mfa", `{"mfaToken":"` + huge + `","code":"123456"}`, 401, "", false},
 		}
 		for _, c := range domain {
 			var hdr []string
@@ -260,7 +272,7 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens"}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
