@@ -28,6 +28,7 @@ type createClientRequest struct {
 	GrantTypes             []string `json:"grantTypes"`
 	Public                 bool     `json:"public"`
 	FirstParty             bool     `json:"firstParty"`
+	RequireMFA             bool     `json:"requireMfa"`
 }
 
 // createClientResponse has no clientSecret for a public client.
@@ -51,6 +52,7 @@ type clientView struct {
 	GrantTypes             []string `json:"grantTypes"`
 	Public                 bool     `json:"public"`
 	FirstParty             bool     `json:"firstParty"`
+	RequireMFA             bool     `json:"requireMfa"`
 }
 
 func parseScopesField(raw json.RawMessage) ([]string, error) {
@@ -107,7 +109,7 @@ func (s *Server) handleCreateClient(w http.ResponseWriter, r *http.Request) {
 	}
 	c, secret, err := s.auth.CreateClient(r.Context(), authority.NewClient{Name: req.Name, Scopes: scopes, Audience: req.Audience, TokenTTL: ttl,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, GrantTypes: req.GrantTypes,
-		Public: req.Public, FirstParty: req.FirstParty}, s.adminMeta(r))
+		Public: req.Public, FirstParty: req.FirstParty, RequireMFA: req.RequireMFA}, s.adminMeta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -132,7 +134,7 @@ func (s *Server) handleListClients(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Audience: c.Audience, TokenTTL: int(ttl / time.Second), CreatedAt: c.CreatedAt,
 			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, GrantTypes: c.GrantTypes,
-			Public: c.Public, FirstParty: c.FirstParty}
+			Public: c.Public, FirstParty: c.FirstParty, RequireMFA: c.RequireMFA}
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, map[string]any{"clients": out})

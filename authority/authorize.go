@@ -255,6 +255,19 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 			return StepLogin, nil
 		}
 	}
+	if c.RequireMFA && !slices.Contains(sess.AMR, "mfa") {
+		f, err := s.store.UserFactors(ctx, sess.UserID)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case !f.Any():
+			return 0, redirectErr("access_denied", "this client requires a second factor and the user has none enrolled")
+		case req.PromptNone:
+			return 0, redirectErr("login_required", "this client requires a sign-in with a second factor")
+		}
+		return StepLogin, nil
+	}
 	need, err := s.needsConsent(ctx, sess.UserID, c, req)
 	if err != nil {
 		return 0, err

@@ -41,6 +41,9 @@ type Client struct {
 	Public bool
 	// FirstParty clients are never shown the consent page.
 	FirstParty bool
+	// RequireMFA clients get codes only for browser sessions signed in
+	// with a second factor.
+	RequireMFA bool
 }
 
 // HasGrant reports whether the client may use grant.
@@ -62,6 +65,7 @@ type NewClient struct {
 	GrantTypes []string
 	Public     bool
 	FirstParty bool
+	RequireMFA bool
 }
 
 // Limits on client fields.
@@ -168,7 +172,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	}
 	c := Client{ID: newUUID(), Name: name, Scopes: scopes, Audience: aud,
 		TokenTTL: in.TokenTTL.Truncate(time.Second), CreatedAt: s.now().UTC(),
-		Public: in.Public, FirstParty: in.FirstParty}
+		Public: in.Public, FirstParty: in.FirstParty, RequireMFA: in.RequireMFA}
 	if err := validateClientFlow(&c, in); err != nil {
 		return Client{}, "", err
 	}

@@ -88,3 +88,47 @@ func TestHostedSignInRefusesAnAdminWithoutSecondFactor(t *testing.T) {
 		t.Fatal("a session was opened")
 	}
 }
+
+// A client created with requireMfa gets codes only for browser sessions
+// signed in with a second factor: a user without one is refused
+// (access_denied), a user with one who signed in with the password alone
+// is sent through the sign-in again, second factor included.
+func TestClientRequiringMFA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		clock := newTestClock()
+		env := browserEnv(t, dbURL, nil)
+		f := newOIDCFixtureEnv(t, env, startServerClock(t, env, clock.Now))
+		strictID, _ := f.s.oidcClient(t, f.admin, map[string]any{"name": "Payroll", "public": true, "firstParty": true,
+			"redirectUris": []string{f.redirect}, "requireMfa": true})
+		_, _, listed := f.s.get(t, "/admin/clients", bearer(f.admin)...)
+		if !strings.Contains(string(listed), `"requireMfa":true`) {
+			t.Errorf("GET /admin/clients does not show requireMfa: %s", listed)
+		}
+		_, challenge := pkce()
+		pk := url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+
+		b := f.signedIn(t) // password only: the user has no second factor yet
+		f.wantRedirectError(t, "no second factor", b.get(f.authorizeURL(strictID, pk)), "access_denied")
+
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+		// The password-only session is not enough for this client...
+		login := b.get(f.authorizeURL(strictID, pk))
+		if login.Status != http.StatusOK || !strings.Contains(login.Body, `name="password"`) {
+			t.Fatalf("password-only session: %d\n%.300s", login.Status, login.Body)
+		}
+		f.wantRedirectError(t, "prompt=none", b.get(f.authorizeURL(strictID, url.Values{"code_challenge": {challenge},
+			"code_challenge_method": {"S256"}, "prompt": {"none"}})), "login_required")
+		// ...signing in again with the second factor is.
+		step := b.signIn(login, userEmail, userPassword)
+		form := hidden(step)
+		if form.Get("mfa_token") == "" || form.Get("authz") == "" {
+			t.Fatalf("second-factor step: %d\n%.500s", step.Status, step.Body)
+		}
+		clock.Add(30 * time.Second)
+		form.Set("code", totpCode(t, secret, clock.Now()))
+		done := b.post(f.iss+"/login/mfa", form)
+		if (done.Status != http.StatusFound && done.Status != http.StatusSeeOther) || done.Location().Query().Get("code") == "" || !strings.HasPrefix(done.Location().String(), f.redirect) {
+			t.Fatalf("after the second factor: %d %s\n%.300s", done.Status, done.Header.Get("Location"), done.Body)
+		}
+	})
+}

@@ -37,3 +37,6 @@ CREATE TABLE mfa_tokens (
     used_at    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX mfa_tokens_expires ON mfa_tokens (expires_at);
+
+-- A client may get codes only for sign-ins with a second factor.
+ALTER TABLE clients ADD COLUMN require_mfa BOOLEAN NOT NULL DEFAULT FALSE;
