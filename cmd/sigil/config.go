@@ -4,12 +4,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mail"
 	"github.com/sigil-auth/sigil/store"
 )
 
@@ -39,6 +41,10 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	DatabaseTimeout   time.Duration
+	// SMTP is the parsed SIGIL_SMTP_URL; nil means mail is logged.
+	SMTP                 *mail.SMTPConfig
+	MailFrom             string
+	RequireVerifiedEmail bool
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -187,6 +193,35 @@ var settings = []setting{
 		c.DatabaseTimeout = d
 		return nil
 	}},
+	{"SIGIL_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS, required unless the host is loopback) or smtps://… (implicit TLS); none: mail is written to the log", func(c *Config, v string) error {
+		c.SMTP = nil
+		if v == "" {
+			return nil
+		}
+		sc, err := mail.ParseSMTPURL(v)
+		if err != nil {
+			return err
+		}
+		c.SMTP = &sc
+		return nil
+	}},
+	{"SIGIL_MAIL_FROM", "mail-from", "", "From address of Sigil's mail (required with SIGIL_SMTP_URL)", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := netmail.ParseAddress(v); err != nil {
+				return fmt.Errorf("invalid address %q", v)
+			}
+		}
+		c.MailFrom = v
+		return nil
+	}},
+	{"SIGIL_REQUIRE_VERIFIED_EMAIL", "require-verified-email", "false", "refuse logins until the email is verified; signup then answers 202 alike for new and registered emails", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid value %q (true or false)", v)
+		}
+		c.RequireVerifiedEmail = b
+		return nil
+	}},
 	{"SIGIL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -243,7 +278,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			continue
 		}
 		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" {
+		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
 			shown = "" // never print a secret in --help
 		}
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
@@ -278,6 +313,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if err := c.Argon2.Validate(); err != nil {
 			return Config{}, fmt.Errorf("SIGIL_ARGON2_*: %v", err)
+		}
+		if c.SMTP != nil && c.MailFrom == "" {
+			return Config{}, errors.New("SIGIL_MAIL_FROM (--mail-from): required with SIGIL_SMTP_URL")
 		}
 		return c, nil
 	}
