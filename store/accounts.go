@@ -223,3 +223,21 @@ func (d *DB) ListUsers(ctx context.Context, query, cursor string, limit int) (au
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// CountUserRows returns the number of rows of one of Sigil's tables that
+// are about a user, for operators' checks and tests.
+func (d *DB) CountUserRows(ctx context.Context, table, userID string) (int, error) {
+	col := "user_id"
+	switch table {
+	case "users":
+		col = "id"
+	case "refresh_tokens", "account_tokens", "mail_outbox", "audit_events":
+	default:
+		return 0, errors.New("unknown table " + table)
+	}
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var n int
+	err := d.db.GetContext(ctx, &n, d.db.Rebind(`SELECT COUNT(*) FROM `+table+` WHERE `+col+` = ?`), userID)
+	return n, d.wrap(err)
+}

@@ -250,4 +250,3 @@ func mailLink(t testing.TB, msg mpMessage) (link, token string) {
 	}
 	return link, u.Query().Get("token")
 }
-
