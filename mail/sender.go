@@ -26,6 +26,10 @@ type SenderConfig struct {
 	Backoff, MaxBackoff time.Duration
 	// Concurrency is how many messages are sent at once (default 4).
 	Concurrency int
+	// ShutdownGrace is how long sends in progress may go on after Run's
+	// context ends (default 3 s); then they are cut and their messages
+	// go back to the queue.
+	ShutdownGrace time.Duration
 }
 
 // Sender delivers the outbox through a Transport.
@@ -66,6 +70,9 @@ func NewSender(cfg SenderConfig, queue Queue, transport Transport, sealer *keys.
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 3 * time.Second
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -73,13 +80,17 @@ func NewSender(cfg SenderConfig, queue Queue, transport Transport, sealer *keys.
 }
 
 // Run sends due messages until ctx ends, polling every Poll and at once
-// whenever wake fires (wake may be nil). A message being sent when ctx
-// ends is finished first, within the transport's timeout.
+// whenever wake fires (wake may be nil). Sends in progress when ctx ends
+// get ShutdownGrace to finish; those cut then go back to the queue.
 func (s *Sender) Run(ctx context.Context, wake <-chan struct{}) {
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.ShutdownGrace, cancelSends) })
+	defer stop()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {
-		s.drain(ctx)
+		s.drain(ctx, sendCtx)
 		select {
 		case <-ctx.Done():
 			return
@@ -90,7 +101,7 @@ func (s *Sender) Run(ctx context.Context, wake <-chan struct{}) {
 }
 
 // drain sends batches until none is due.
-func (s *Sender) drain(ctx context.Context) {
+func (s *Sender) drain(ctx, sendCtx context.Context) {
 	for ctx.Err() == nil {
 		now := s.now().UTC()
 		if expired, err := s.queue.ExpireMailLeases(ctx, now); err != nil {
@@ -115,7 +126,7 @@ func (s *Sender) drain(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s.deliver(context.WithoutCancel(ctx), r)
+				s.deliver(sendCtx, r)
 			}()
 		}
 		wg.Wait()
@@ -135,6 +146,15 @@ func (s *Sender) deliver(ctx context.Context, r Row) {
 		return
 	}
 	err = s.transport.Send(ctx, m)
+	if err != nil && ctx.Err() != nil {
+		// Cut by shutdown before the server accepted it: back to the
+		// queue, this attempt not counted.
+		ctx = context.WithoutCancel(ctx)
+		if ferr := s.queue.RetryMail(ctx, r.ID, s.cfg.Owner, r.Attempts, s.now().UTC(), "interrupted by shutdown"); ferr != nil {
+			s.log.Warn("mail outbox: interrupted message not requeued", "id", r.ID, "err", ferr)
+		}
+		return
+	}
 	if err == nil {
 		if ferr := s.queue.FinishMail(ctx, r.ID, s.cfg.Owner, s.now().UTC()); ferr != nil {
 			s.log.Warn("mail outbox: sent but not marked", "id", r.ID, "err", ferr)

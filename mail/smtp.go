@@ -6,6 +6,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,7 +129,34 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
-	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.timeout)}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var closers []func() bool
+	defer func() {
+		for _, stop := range closers {
+			stop()
+		}
+	}()
+	// The connection is closed as soon as ctx ends, so a silent server
+	// never holds a shutdown for the whole timeout.
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, context.AfterFunc(ctx, func() { c.Close() }))
+		if !s.cfg.Implicit {
+			return c, nil
+		}
+		tc := tls.Client(c, &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(dctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.timeout), gomail.WithDialContextFunc(dial)}
 	switch {
 	case s.cfg.Implicit:
 		opts = append(opts, gomail.WithSSL())
@@ -145,8 +173,6 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("send to %s: %s", s.cfg, redact(err.Error(), s.cfg.Password))
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	SMTP                 *mail.SMTPConfig
 	MailFrom             string
 	RequireVerifiedEmail bool
+	MailMaxAttempts      int
+	MailRetryBackoff     time.Duration
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -212,6 +214,22 @@ var settings = []setting{
 			}
 		}
 		c.MailFrom = v
+		return nil
+	}},
+	{"SIGIL_MAIL_MAX_ATTEMPTS", "mail-max-attempts", "8", "advanced: attempts to send a message before it is marked failed", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("invalid value %q (an integer from 1 to 100)", v)
+		}
+		c.MailMaxAttempts = n
+		return nil
+	}},
+	{"SIGIL_MAIL_RETRY_BACKOFF", "mail-retry-backoff", "1s", "advanced: wait after a failed send, doubled after each further failure up to 5m", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond {
+			return fmt.Errorf("invalid duration %q (at least 10ms, Go syntax such as 1s)", v)
+		}
+		c.MailRetryBackoff = d
 		return nil
 	}},
 	{"SIGIL_REQUIRE_VERIFIED_EMAIL", "require-verified-email", "false", "refuse logins until the email is verified; signup then answers 202 alike for new and registered emails", func(c *Config, v string) error {

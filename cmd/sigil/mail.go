@@ -29,7 +29,7 @@ func startMail(ctx context.Context, a *app, metrics *api.Metrics, log *slog.Logg
 	} else {
 		log.Info("no SIGIL_SMTP_URL: mail is written to the log")
 	}
-	sender := mail.NewSender(mail.SenderConfig{}, a.db, transport, a.sealer, log)
+	sender := mail.NewSender(mail.SenderConfig{MaxAttempts: a.cfg.MailMaxAttempts, Backoff: a.cfg.MailRetryBackoff}, a.db, transport, a.sealer, log)
 	sent, failed := metrics.MailCounters()
 	sender.OnSent = func(r mail.Row) { sent.WithLabelValues(r.Kind).Inc() }
 	sender.OnFailed = func(r mail.Row, reason string) {
