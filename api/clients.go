@@ -22,11 +22,18 @@ type createClientRequest struct {
 	Scopes   json.RawMessage `json:"scopes"`
 	Audience string          `json:"audience"`
 	TokenTTL json.RawMessage `json:"tokenTtl"`
+
+	RedirectURIs           []string `json:"redirectUris"`
+	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+	GrantTypes             []string `json:"grantTypes"`
+	Public                 bool     `json:"public"`
+	FirstParty             bool     `json:"firstParty"`
 }
 
+// createClientResponse has no clientSecret for a public client.
 type createClientResponse struct {
 	ClientID     string `json:"clientId"`
-	ClientSecret string `json:"clientSecret"`
+	ClientSecret string `json:"clientSecret,omitempty"`
 }
 
 // clientView is a client as GET /admin/clients shows it: never its secret
@@ -38,6 +45,12 @@ type clientView struct {
 	Audience  string    `json:"audience"`
 	TokenTTL  int       `json:"tokenTtl"`
 	CreatedAt time.Time `json:"createdAt"`
+
+	RedirectURIs           []string `json:"redirectUris"`
+	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+	GrantTypes             []string `json:"grantTypes"`
+	Public                 bool     `json:"public"`
+	FirstParty             bool     `json:"firstParty"`
 }
 
 func parseScopesField(raw json.RawMessage) ([]string, error) {
@@ -92,7 +105,9 @@ func (s *Server) handleCreateClient(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	c, secret, err := s.auth.CreateClient(r.Context(), authority.NewClient{Name: req.Name, Scopes: scopes, Audience: req.Audience, TokenTTL: ttl}, s.adminMeta(r))
+	c, secret, err := s.auth.CreateClient(r.Context(), authority.NewClient{Name: req.Name, Scopes: scopes, Audience: req.Audience, TokenTTL: ttl,
+		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, GrantTypes: req.GrantTypes,
+		Public: req.Public, FirstParty: req.FirstParty}, s.adminMeta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -115,7 +130,9 @@ func (s *Server) handleListClients(w http.ResponseWriter, r *http.Request) {
 		if ttl <= 0 || ttl > access {
 			ttl = access
 		}
-		out[i] = clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Audience: c.Audience, TokenTTL: int(ttl / time.Second), CreatedAt: c.CreatedAt}
+		out[i] = clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Audience: c.Audience, TokenTTL: int(ttl / time.Second), CreatedAt: c.CreatedAt,
+			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, GrantTypes: c.GrantTypes,
+			Public: c.Public, FirstParty: c.FirstParty}
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, map[string]any{"clients": out})

@@ -29,7 +29,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		allowed[strings.TrimRight(o, "/")] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/auth/") {
+		if !corsPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -58,4 +58,15 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// corsPath reports whether path answers browser apps of other origins:
+// /auth/*, and the OAuth endpoints a single-page app calls itself (token
+// exchange with PKCE, userinfo, revocation).
+func corsPath(path string) bool {
+	switch path {
+	case "/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke":
+		return true
+	}
+	return strings.HasPrefix(path, "/auth/")
 }

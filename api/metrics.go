@@ -24,6 +24,9 @@ type Metrics struct {
 	KeyEvents      *prometheus.CounterVec
 	jwksRequests   *prometheus.CounterVec
 	KeyringReloads prometheus.Counter
+	// Authorize counts authorization requests by outcome: code,
+	// login_page, consent_page, or the error code sent back.
+	Authorize *prometheus.CounterVec
 
 	// jwksOK and jwksNotModified are jwksRequests' two children, resolved
 	// once; durations caches httpDuration's children by route, method and
@@ -63,6 +66,9 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		KeyringReloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sigil_keyring_reloads_total", Help: "Keyring snapshots swapped in after a key change.",
 		}),
+		Authorize: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_authorize_requests_total", Help: "Authorization requests by outcome (code, login_page, consent_page, or an error code).",
+		}, []string{"outcome"}),
 	}
 	activeAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "sigil_active_key_age_seconds", Help: "Age of the active signing key.",
@@ -81,7 +87,7 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 	m.jwksOK = m.jwksRequests.WithLabelValues("200")
 	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
 	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
-		m.jwksRequests, m.KeyringReloads, activeAge,
+		m.jwksRequests, m.KeyringReloads, m.Authorize, activeAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -41,7 +41,7 @@ func oauthErrorFor(err error) *oauthError {
 	case errors.Is(err, authority.ErrInvalidClient):
 		return errOAuthClient
 	case errors.Is(err, authority.ErrInvalidGrant):
-		return &oauthError{http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired, spent or revoked, or was issued to another client"}
+		return &oauthError{http.StatusBadRequest, "invalid_grant", grantDescription(err)}
 	case errors.Is(err, authority.ErrInvalidScope):
 		return &oauthError{http.StatusBadRequest, "invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": ")}
 	case errors.Is(err, authority.ErrUnauthorizedClient):
@@ -56,6 +56,15 @@ func oauthErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "the authority cannot reach its database; retry shortly"}
 	}
 	return &oauthError{http.StatusInternalServerError, "server_error", "the request could not be completed"}
+}
+
+// grantDescription is the error_description of an invalid_grant: the
+// domain's reason, which names no secret.
+func grantDescription(err error) string {
+	if d := strings.TrimPrefix(err.Error(), authority.ErrInvalidGrant.Error()+": "); d != err.Error() {
+		return d
+	}
+	return "the grant is invalid, expired, spent or revoked, or was issued to another client"
 }
 
 // writeOAuthError answers with an RFC 6749 error. invalid_client after an
@@ -202,8 +211,13 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (caller, e
 	if id == "" || id == login {
 		return caller{id: login, public: true, anonymous: id == ""}, nil
 	}
-	// A confidential client that sent no secret.
-	return caller{}, errOAuthClient
+	// A registered public client names itself; a confidential client
+	// that sent no secret fails.
+	c, err := s.auth.PublicClient(r.Context(), id)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{id: c.ID, client: c, public: true}, nil
 }
 
 // tokenAnswer is a successful token response (RFC 6749 §5.1).
@@ -213,12 +227,14 @@ type tokenAnswer struct {
 	ExpiresIn    int    `json:"expires_in"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
-// handleToken is the token endpoint: grant_type=client_credentials for
-// confidential clients, grant_type=refresh_token for the client a refresh
-// token was issued to (the public login client for tokens from
-// /auth/login).
+// handleToken is the token endpoint: grant_type=authorization_code for
+// clients of the browser flow (confidential, or public with PKCE),
+// grant_type=client_credentials for confidential clients,
+// grant_type=refresh_token for the client a refresh token was issued to
+// (the public login client for tokens from /auth/login).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, who, ok := s.clientRequest(w, r, true)
 	if !ok {
@@ -252,8 +268,21 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		var p authority.TokenPair
 		p, err = s.auth.Refresh(r.Context(), rt, who.id, form.Get("scope"), s.meta(r))
 		ans = tokenAnswer{AccessToken: p.AccessToken, TokenType: "Bearer", ExpiresIn: p.ExpiresIn, Scope: p.Scope, RefreshToken: p.RefreshToken}
+	case "authorization_code":
+		if who.anonymous {
+			err = errOAuthClient
+			break
+		}
+		code, redirect := form.Get("code"), form.Get("redirect_uri")
+		if code == "" || redirect == "" {
+			err = oauthInvalidRequest("code and redirect_uri are required")
+			break
+		}
+		var t authority.CodeTokens
+		t, err = s.auth.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), s.meta(r))
+		ans = tokenAnswer{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, Scope: t.Scope, RefreshToken: t.RefreshToken, IDToken: t.IDToken}
 	default:
-		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: client_credentials, refresh_token"}
+		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: authorization_code, client_credentials, refresh_token"}
 	}
 	if err != nil {
 		s.writeOAuthError(w, r, err, who.basic)

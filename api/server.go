@@ -92,6 +92,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/oauth2/token", s.handleToken)
 	r.HandleFunc("/oauth2/revoke", s.handleRevoke)
 	r.HandleFunc("/oauth2/introspect", s.handleIntrospect)
+	r.HandleFunc("/oauth2/userinfo", s.handleUserInfo)
 	r.HandleFunc("/admin/clients", s.requireAdmin(s.handleCreateClient)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/clients", s.requireAdmin(s.handleListClients)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/clients/{id}", s.requireAdmin(s.handleDeleteClient)).Methods(http.MethodDelete)

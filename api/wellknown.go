@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 )
 
@@ -100,6 +102,18 @@ type discovery struct {
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+
+	AuthorizationEndpoint     string   `json:"authorization_endpoint"`
+	UserinfoEndpoint          string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint        string   `json:"end_session_endpoint"`
+	ResponseModesSupported    []string `json:"response_modes_supported"`
+	CodeChallengeMethods      []string `json:"code_challenge_methods_supported"`
+	ScopesSupported           []string `json:"scopes_supported"`
+	PromptValuesSupported     []string `json:"prompt_values_supported"`
+	AuthorizationResponseIss  bool     `json:"authorization_response_iss_parameter_supported"`
+	RequestParameterSupported bool     `json:"request_parameter_supported"`
+	RequestURIParameter       bool     `json:"request_uri_parameter_supported"`
+	ClaimsParameterSupported  bool     `json:"claims_parameter_supported"`
 }
 
 func (s *Server) discoveryDoc() []byte {
@@ -119,18 +133,37 @@ func (s *Server) discoveryDoc() []byte {
 			TokenEndpoint:                     iss + "/oauth2/token",
 			RevocationEndpoint:                iss + "/oauth2/revoke",
 			IntrospectionEndpoint:             iss + "/oauth2/introspect",
-			GrantTypesSupported:               []string{"client_credentials", "refresh_token"},
+			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token"},
 			TokenEndpointAuthMethodsSupported: public,
 			RevocationAuthMethods:             public,
 			IntrospectionAuthMethods:          auth,
 			IDTokenSigningAlgValuesSupported:  algs,
-			ResponseTypesSupported:            []string{"token"},
+			ResponseTypesSupported:            []string{"code"},
 			SubjectTypesSupported:             []string{"public"},
-			ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles"},
+			ClaimsSupported:                   claimsSupported(),
+			AuthorizationEndpoint:             iss + "/oauth2/authorize",
+			UserinfoEndpoint:                  iss + "/oauth2/userinfo",
+			EndSessionEndpoint:                iss + "/oauth2/logout",
+			ResponseModesSupported:            []string{"query"},
+			CodeChallengeMethods:              []string{"S256"},
+			ScopesSupported:                   []string{authority.ScopeOpenID, authority.ScopeProfile, authority.ScopeEmail, authority.ScopeOfflineAccess},
+			PromptValuesSupported:             []string{"none", "login", "consent"},
+			AuthorizationResponseIss:          true,
 		}
 		s.discoveryBytes, _ = json.Marshal(d)
 	})
 	return s.discoveryBytes
+}
+
+// claimsSupported lists the claims of ID tokens and access tokens.
+func claimsSupported() []string {
+	out := append([]string{}, authority.IDTokenClaims...)
+	for _, c := range []string{"nbf", "jti", "client_id", "scope", "roles"} {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {

@@ -80,7 +80,9 @@ type Signup struct {
 type Meta struct {
 	IP    string
 	Actor string
-	// UserAgent is the client's User-Agent, kept with new sessions.
+	// UserAgent is the client's User-Agent, kept with the sessions it
+	// starts (refresh-token families and browser sessions) so that a user
+	// can tell them apart.
 	UserAgent string
 }
 

@@ -40,4 +40,5 @@ var AuditEventTypes = []string{
 	"refresh.reuse",
 	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
 	"client.created", "client.deleted",
+	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
 }

@@ -61,6 +61,9 @@ type RefreshToken struct {
 	// successor carries them on.
 	UserAgent string
 	IP        string
+	// SessionID is the browser session the family was issued through
+	// (empty for /auth/login); ending that session revokes the family.
+	SessionID string
 }
 
 // Event is one audit-log entry. It never carries a secret.
@@ -156,6 +159,7 @@ type Store interface {
 	ThrottleStore
 	EventLog
 	AccountStore
+	BrowserStore
 }
 
 // Config holds the authority's settings.
@@ -195,6 +199,10 @@ type Config struct {
 	RequireVerifiedEmail bool
 	// Product names the service in mail (default "Sigil").
 	Product string
+
+	// SessionTTL is the lifetime of a browser session of the hosted
+	// pages (default 24h).
+	SessionTTL time.Duration
 }
 
 // Service implements signup, login and token verification.
@@ -236,6 +244,9 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	}
 	if cfg.RefreshReuseGrace < 0 {
 		return nil, errors.New("authority: the refresh reuse grace must not be negative")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 24 * time.Hour
 	}
 	if cfg.DenyListRefresh <= 0 {
 		cfg.DenyListRefresh = time.Second

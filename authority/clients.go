@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,20 +15,36 @@ import (
 	"unicode/utf8"
 )
 
-// Client is an OAuth 2.0 confidential client. Its secret is stored only as
-// HashToken(secret).
+// Client is an OAuth 2.0 client. A confidential client's secret is stored
+// only as HashToken(secret); a public client has none.
 type Client struct {
 	ID         string
 	Name       string
 	SecretHash string
-	// Scopes are the scopes the client may request.
+	// Scopes are the scopes the client may request beyond the OpenID
+	// Connect ones (see oidcScopes).
 	Scopes   []string
 	Audience string
 	// TokenTTL is the lifetime of the client's access tokens; 0 means
 	// Config.AccessTTL.
 	TokenTTL  time.Duration
 	CreatedAt time.Time
+
+	// RedirectURIs are the exact redirect URIs of the authorization code
+	// flow; PostLogoutRedirectURIs those of RP-initiated logout.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// GrantTypes are the grants the client may use.
+	GrantTypes []string
+	// Public clients have no secret, authenticate with client_id alone
+	// and must use PKCE.
+	Public bool
+	// FirstParty clients are never shown the consent page.
+	FirstParty bool
 }
+
+// HasGrant reports whether the client may use grant.
+func (c Client) HasGrant(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
 
 // NewClient is the input of CreateClient.
 type NewClient struct {
@@ -37,6 +54,14 @@ type NewClient struct {
 	// TokenTTL is optional (0: the access-token TTL) and may not exceed
 	// Config.AccessTTL, which is what signing keys are retained for.
 	TokenTTL time.Duration
+
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// GrantTypes defaults to client_credentials without redirect URIs and
+	// to authorization_code and refresh_token with them.
+	GrantTypes []string
+	Public     bool
+	FirstParty bool
 }
 
 // Limits on client fields.
@@ -124,13 +149,16 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 		return Client{}, "", invalid("scopes", strings.TrimPrefix(err.Error(), ErrInvalidScope.Error()+": "))
 	}
 	aud := strings.TrimSpace(in.Audience)
+	if aud == "" {
+		aud = s.cfg.Audience
+	}
 	switch {
-	case aud == "":
-		return Client{}, "", invalid("audience", "is required")
 	case len(aud) > MaxAudienceBytes:
 		return Client{}, "", invalid("audience", "must be at most 200 bytes")
-	case !utf8.ValidString(aud) || strings.IndexFunc(aud, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
-		return Client{}, "", invalid("audience", "must not contain spaces or control characters")
+	case strings.IndexFunc(aud, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		// Audiences are identifiers that resource servers compare byte
+		// for byte: printable ASCII keeps look-alikes out.
+		return Client{}, "", invalid("audience", "must be printable ASCII without spaces (a name or a URI)")
 	}
 	switch {
 	case in.TokenTTL < 0 || (in.TokenTTL > 0 && in.TokenTTL < time.Second):
@@ -138,9 +166,17 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	case in.TokenTTL > s.cfg.AccessTTL:
 		return Client{}, "", invalid("tokenTtl", fmt.Sprintf("must not exceed the access-token TTL (%s)", s.cfg.AccessTTL))
 	}
-	secret := newSecret()
-	c := Client{ID: newUUID(), Name: name, SecretHash: HashToken(secret), Scopes: scopes, Audience: aud,
-		TokenTTL: in.TokenTTL.Truncate(time.Second), CreatedAt: s.now().UTC()}
+	c := Client{ID: newUUID(), Name: name, Scopes: scopes, Audience: aud,
+		TokenTTL: in.TokenTTL.Truncate(time.Second), CreatedAt: s.now().UTC(),
+		Public: in.Public, FirstParty: in.FirstParty}
+	if err := validateClientFlow(&c, in); err != nil {
+		return Client{}, "", err
+	}
+	secret := ""
+	if !c.Public {
+		secret = newSecret()
+		c.SecretHash = HashToken(secret)
+	}
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, "", err
 	}
@@ -189,8 +225,10 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (Cl
 	}
 	c, err := s.store.ClientByID(ctx, id)
 	want := c.SecretHash
-	if errors.Is(err, ErrNotFound) {
-		want = s.dummySecretHash
+	if errors.Is(err, ErrNotFound) || (err == nil && c.Public) {
+		// A public client has no secret: whatever is sent is wrong,
+		// after the same comparison.
+		want, c = s.dummySecretHash, Client{}
 	} else if err != nil {
 		return Client{}, err
 	}
@@ -204,6 +242,28 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (Cl
 // secret and may only refresh and revoke its own tokens.
 func (s *Service) IsPublicClient(id string) bool { return id == s.cfg.LoginClientID }
 
+// PublicClient returns the registered public client id, which
+// authenticates with its id alone; ErrInvalidClient for an unknown id or a
+// confidential client.
+func (s *Service) PublicClient(ctx context.Context, id string) (Client, error) {
+	if !plainID(id) {
+		return Client{}, ErrInvalidClient
+	}
+	c, err := s.store.ClientByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !c.Public) {
+		return Client{}, ErrInvalidClient
+	}
+	return c, err
+}
+
+// Client returns the client id; ErrNotFound for none.
+func (s *Service) Client(ctx context.Context, id string) (Client, error) {
+	if !plainID(id) {
+		return Client{}, ErrNotFound
+	}
+	return s.store.ClientByID(ctx, id)
+}
+
 // ClientToken is an access token issued by the client_credentials grant.
 type ClientToken struct {
 	AccessToken string
@@ -216,6 +276,9 @@ type ClientToken struct {
 // requested scopes (all allowed ones when none are requested). It carries
 // no email or roles.
 func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error) {
+	if c.Public || !c.HasGrant("client_credentials") {
+		return ClientToken{}, fmt.Errorf("%w: the client may not use client_credentials", ErrUnauthorizedClient)
+	}
 	granted, err := narrowScope(strings.Join(c.Scopes, " "), scope)
 	if err != nil {
 		return ClientToken{}, err
@@ -237,8 +300,11 @@ func (s *Service) clientTTL(c Client) time.Duration {
 }
 
 // newSecret returns 256 random bits, base64url.
-func newSecret() string {
-	b := make([]byte, 32)
+func newSecret() string { return newSecretN(32) }
+
+// newSecretN returns n random bytes, base64url.
+func newSecretN(n int) string {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}

@@ -65,7 +65,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	next.UserAgent, next.IP = rt.UserAgent, rt.IP
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
-	next.CreatedAt, next.ExpiresAt = now, rt.ExpiresAt
+	next.CreatedAt, next.ExpiresAt, next.SessionID = now, rt.ExpiresAt, rt.SessionID
 	retried := false
 	if rt.SpentAt.IsZero() {
 		err = s.store.SpendRefreshToken(ctx, hash, next)

@@ -75,6 +75,8 @@ type Claims struct {
 	// SessionID is the refresh-token family the token was issued with,
 	// so the user's session list can mark the current one.
 	SessionID string `json:"sid,omitempty"`
+	// AMR lists how the user authenticated (RFC 8176), for user tokens.
+	AMR []string `json:"amr,omitempty"`
 
 	// KID is the key that signed the token (from its header).
 	KID string `json:"-"`
@@ -191,6 +193,12 @@ func (s *Service) Verify(ctx context.Context, raw, audience string) (*Claims, er
 		audience = s.cfg.Audience
 	}
 	return s.verify(ctx, raw, audience)
+}
+
+// VerifyAnyAudience is Verify for a token of any audience: the userinfo
+// endpoint serves every client's access tokens.
+func (s *Service) VerifyAnyAudience(ctx context.Context, raw string) (*Claims, error) {
+	return s.verify(ctx, raw, "")
 }
 
 // verify is Verify for one audience, or for any audience when audience is

@@ -20,25 +20,38 @@ type clientRow struct {
 	Audience   string `db:"audience"`
 	TokenTTL   int64  `db:"token_ttl"`
 	CreatedAt  int64  `db:"created_at"`
+
+	RedirectURIs           string `db:"redirect_uris"`
+	PostLogoutRedirectURIs string `db:"post_logout_redirect_uris"`
+	GrantTypes             string `db:"grant_types"`
+	Public                 bool   `db:"public"`
+	FirstParty             bool   `db:"first_party"`
 }
 
-const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at`
+const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at, redirect_uris, post_logout_redirect_uris, grant_types, public, first_party`
+
+// fields splits a space-separated column, never returning nil.
+func fields(s string) []string {
+	if f := strings.Fields(s); f != nil {
+		return f
+	}
+	return []string{}
+}
 
 func (r clientRow) client() authority.Client {
-	scopes := strings.Fields(r.Scopes)
-	if scopes == nil {
-		scopes = []string{}
-	}
-	return authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: scopes, Audience: r.Audience,
-		TokenTTL: time.Duration(r.TokenTTL) * time.Millisecond, CreatedAt: fromMS(r.CreatedAt)}
+	return authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: fields(r.Scopes), Audience: r.Audience,
+		TokenTTL: time.Duration(r.TokenTTL) * time.Millisecond, CreatedAt: fromMS(r.CreatedAt),
+		RedirectURIs: fields(r.RedirectURIs), PostLogoutRedirectURIs: fields(r.PostLogoutRedirectURIs),
+		GrantTypes: fields(r.GrantTypes), Public: r.Public, FirstParty: r.FirstParty}
 }
 
 // CreateClient stores a client (its secret's hash only).
 func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt))
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt),
+		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty)
 	return d.wrap(err)
 }
 

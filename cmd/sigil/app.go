@@ -109,6 +109,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		RefreshReuseGrace:    cfg.RefreshReuseGrace,
 		LockoutThreshold:     cfg.LockoutThreshold,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		SessionTTL:           cfg.SessionTTL,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()

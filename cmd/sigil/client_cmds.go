@@ -21,7 +21,9 @@ func runClients(ctx context.Context, e env) error {
 	}
 	var name, scopes, audience string
 	var ttl time.Duration
-	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N --audience A [--scopes \"a b\"] [--token-ttl D] | list | delete ID", func(fs *flag.FlagSet) {
+	var redirects, postLogout, grants listFlag
+	var public, firstParty bool
+	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N [--audience A] [--scopes \"a b\"] [--token-ttl D] [--redirect-uri URL]... [--post-logout-redirect-uri URL]... [--grant-type G]... [--public] [--first-party] | list | delete ID", func(fs *flag.FlagSet) {
 		if sub != "create" {
 			return
 		}
@@ -29,8 +31,13 @@ func runClients(ctx context.Context, e env) error {
 		fs.StringVar(&scopes, "scopes", "", "space-separated scopes the client may request")
 		// Here --audience is the client's; SIGIL_AUDIENCE still sets the
 		// default audience of login tokens.
-		fs.StringVar(&audience, "audience", "", "aud of the client's access tokens (required)")
+		fs.StringVar(&audience, "audience", "", "aud of the client's access tokens (default SIGIL_AUDIENCE)")
 		fs.DurationVar(&ttl, "token-ttl", 0, "lifetime of the client's access tokens, at most SIGIL_ACCESS_TOKEN_TTL (default SIGIL_ACCESS_TOKEN_TTL)")
+		fs.Var(&redirects, "redirect-uri", "redirect URI of the authorization code flow, matched exactly (repeatable)")
+		fs.Var(&postLogout, "post-logout-redirect-uri", "where RP-initiated logout may send the browser back to (repeatable)")
+		fs.Var(&grants, "grant-type", "authorization_code, refresh_token or client_credentials (repeatable; default client_credentials, or authorization_code and refresh_token with redirect URIs)")
+		fs.BoolVar(&public, "public", false, "a public client: no secret, PKCE required (SPAs, mobile and desktop apps)")
+		fs.BoolVar(&firstParty, "first-party", false, "a first-party client: users are never asked for consent")
 	})
 	if err := fs.Parse(e.args); err != nil {
 		return err
@@ -43,13 +50,19 @@ func runClients(ctx context.Context, e env) error {
 	meta := authority.Meta{Actor: "cli"}
 	switch sub {
 	case "create":
-		c, secret, err := a.auth.CreateClient(ctx, authority.NewClient{Name: name, Scopes: strings.Fields(scopes), Audience: audience, TokenTTL: ttl}, meta)
+		c, secret, err := a.auth.CreateClient(ctx, authority.NewClient{Name: name, Scopes: strings.Fields(scopes), Audience: audience, TokenTTL: ttl,
+			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Public: public, FirstParty: firstParty}, meta)
 		if err != nil {
 			var ve *authority.ValidationError
 			if errors.As(err, &ve) {
 				return fmt.Errorf("clients create: --%s %s", cliFlag(ve.Field), ve.Reason)
 			}
 			return fmt.Errorf("clients create: %w", err)
+		}
+		if c.Public {
+			fmt.Fprintf(e.stdout, "client_id:     %s\n", c.ID)
+			fmt.Fprintln(e.stderr, "A public client has no secret: it authenticates with its client_id and PKCE.")
+			break
 		}
 		fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n", c.ID, secret)
 		fmt.Fprintln(e.stderr, "The secret is shown only this once; Sigil keeps only its hash.")
@@ -59,13 +72,14 @@ func runClients(ctx context.Context, e env) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tAUDIENCE\tTOKEN TTL\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tKIND\tGRANTS\tSCOPES\tAUDIENCE\tTOKEN TTL\tREDIRECT URIS\tCREATED")
 		for _, c := range cs {
 			t := a.cfg.AccessTTL
 			if c.TokenTTL > 0 && c.TokenTTL < t {
 				t = c.TokenTTL
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, orDash(strings.Join(c.Scopes, " ")), c.Audience, t, stamp(c.CreatedAt))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, clientKind(c), strings.Join(c.GrantTypes, ","),
+				orDash(strings.Join(c.Scopes, " ")), c.Audience, t, orDash(strings.Join(c.RedirectURIs, " ")), stamp(c.CreatedAt))
 		}
 		return tw.Flush()
 	case "delete":
@@ -82,10 +96,40 @@ func runClients(ctx context.Context, e env) error {
 }
 
 func cliFlag(field string) string {
-	if field == "tokenTtl" {
+	switch field {
+	case "tokenTtl":
 		return "token-ttl"
+	case "redirectUris":
+		return "redirect-uri"
+	case "postLogoutRedirectUris":
+		return "post-logout-redirect-uri"
+	case "grantTypes":
+		return "grant-type"
+	case "firstParty":
+		return "first-party"
 	}
 	return field
+}
+
+func clientKind(c authority.Client) string {
+	kind := "confidential"
+	if c.Public {
+		kind = "public"
+	}
+	if c.FirstParty {
+		kind += ",first-party"
+	}
+	return kind
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 func orDash(s string) string {

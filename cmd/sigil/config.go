@@ -47,6 +47,8 @@ type Config struct {
 	RequireVerifiedEmail bool
 	MailMaxAttempts      int
 	MailRetryBackoff     time.Duration
+	SessionTTL           time.Duration // browser sessions of the hosted pages
+	TemplateDir          string        // overrides of the hosted pages' templates
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -238,6 +240,18 @@ var settings = []setting{
 			return fmt.Errorf("invalid value %q (true or false)", v)
 		}
 		c.RequireVerifiedEmail = b
+		return nil
+	}},
+	{"SIGIL_SESSION_TTL", "session-ttl", "24h", "lifetime of a browser session of the hosted sign-in pages (single sign-on)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("invalid duration %q (at least 1m)", v)
+		}
+		c.SessionTTL = d
+		return nil
+	}},
+	{"SIGIL_TEMPLATE_DIR", "template-dir", "", "directory of templates that replace the hosted pages' built-in ones of the same name", func(c *Config, v string) error {
+		c.TemplateDir = v
 		return nil
 	}},
 	{"SIGIL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {

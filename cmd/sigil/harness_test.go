@@ -95,7 +95,12 @@ type server struct {
 	stdout *syncBuffer
 	stderr *syncBuffer
 	done   chan error
+	vars   map[string]string
 }
+
+// config returns the configuration the server was started with, for CLI
+// commands against its database.
+func (s *server) config() map[string]string { return s.vars }
 
 var listenRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
@@ -109,7 +114,7 @@ func startServer(t testing.TB, env map[string]string) *server {
 func startServerClock(t testing.TB, env map[string]string, now func() time.Time) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1), Issuer: env["SIGIL_ISSUER"]}
+	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1), Issuer: env["SIGIL_ISSUER"], vars: env}
 	e := environ(env, s.stdout, s.stderr)
 	e.now = now
 	go func() { s.done <- run(ctx, e) }()

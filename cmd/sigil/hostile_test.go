@@ -31,8 +31,14 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/login", valid: `{"email":"h@example.com","password":"password123"}`, field: "email"},
 	{path: "/auth/refresh", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
-	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "name", admin: true},
+	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
+	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
+	{path: "/auth/password/forgot", valid: `{"email":"h@example.com"}`, field: "email"},
+	{path: "/auth/password/reset", valid: `{"token":"x","password":"password123"}`, field: "token"},
+	// The administrator's token is a user's token too.
+	{path: "/auth/password", valid: `{"currentPassword":"x","newPassword":"password123"}`, field: "currentPassword", admin: true},
+	{path: "/auth/email", valid: `{"email":"h@example.com","password":"x"}`, field: "email", admin: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
@@ -146,7 +152,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			{"client: name with escape sequence", "/admin/clients", `{"name":"\u001b[31m","audience":"api"}`, 422, "name", true},
 			{"client: name of 201 characters", "/admin/clients", `{"name":"` + strings.Repeat("n", 201) + `","audience":"api"}`, 422, "name", true},
 			{"client: huge name", "/admin/clients", `{"name":"` + huge + `","audience":"api"}`, 422, "name", true},
-			{"client: missing audience", "/admin/clients", `{"name":"svc"}`, 422, "audience", true},
+			{"client: audience in full-width letters", "/admin/clients", `{"name":"svc","audience":"\uff41\uff50\uff49"}`, 422, "audience", true},
 			{"client: audience with a space", "/admin/clients", `{"name":"svc","audience":"a b"}`, 422, "audience", true},
 			{"client: huge audience", "/admin/clients", `{"name":"svc","audience":"` + huge + `"}`, 422, "audience", true},
 			{"client: scopes a number", "/admin/clients", `{"name":"svc","audience":"api","scopes":42}`, 422, "scopes", true},
@@ -255,6 +261,7 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api"})
 		endpoints := []formEndpoint{
 			{"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"sigil"}}, "refresh_token", false, 400, "invalid_grant"},
+			{"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"http://127.0.0.1:9/cb"}}, "code", true, 400, "invalid_grant"},
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}

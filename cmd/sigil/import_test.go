@@ -233,7 +233,7 @@ func TestClientsCommand(t *testing.T) {
 		}
 		for _, bad := range [][]string{
 			{"clients", "create", "--scopes", "a", "--audience", "x"},
-			{"clients", "create", "--name", "n"},
+			{"clients", "create", "--name", "n", "--audience", "a b"},
 			{"clients", "create", "--name", "n", "--audience", "x", "--token-ttl", "1h"},
 			{"clients", "delete"},
 			{"clients", "frobnicate"},

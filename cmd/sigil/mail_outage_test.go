@@ -243,4 +243,3 @@ func TestMailThatKeepsFailingIsMarkedFailed(t *testing.T) {
 		t.Errorf("metric missing:\n%s", grepLines(string(m), "sigil_mail"))
 	}
 }
-

@@ -31,14 +31,6 @@ var (
 	sharedMailpitErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedMailpit != nil {
-		sharedMailpit.stop()
-	}
-	os.Exit(code)
-}
-
 // mailpitBinary finds the mailpit binary: $SIGIL_TEST_MAILPIT, the
 // repository's bin/mailpit (`make mailpit`), or the PATH.
 func mailpitBinary() string {

@@ -303,7 +303,7 @@ func TestAdminClients(t *testing.T) {
 			field string
 		}{
 			{map[string]any{"scopes": []string{}, "audience": "a"}, "name"},
-			{map[string]any{"name": "n", "scopes": []string{}}, "audience"},
+			{map[string]any{"name": "n", "scopes": []string{}, "audience": "a b"}, "audience"},
 			{map[string]any{"name": "n", "audience": "a", "scopes": []string{"bad\"scope"}}, "scopes"},
 			{map[string]any{"name": "n", "audience": "a", "scopes": 7}, "scopes"},
 			{map[string]any{"name": "n", "audience": "a", "tokenTtl": "16m"}, "tokenTtl"},

@@ -219,7 +219,7 @@ func TestDiscoveryListsOAuthEndpoints(t *testing.T) {
 	if d.TokenEndpoint != s.Issuer+"/oauth2/token" || d.RevocationEndpoint != s.Issuer+"/oauth2/revoke" || d.IntrospectionEndpoint != s.Issuer+"/oauth2/introspect" {
 		t.Fatalf("discovery %s", b)
 	}
-	if strings.Join(d.Grants, " ") != "client_credentials refresh_token" ||
+	if strings.Join(d.Grants, " ") != "authorization_code client_credentials refresh_token" ||
 		strings.Join(d.TokenAuth, " ") != "client_secret_basic client_secret_post none" ||
 		strings.Join(d.IntrospectionAuth, " ") != "client_secret_basic client_secret_post" {
 		t.Fatalf("discovery %s", b)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sigil-auth/sigil/api"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/web"
 )
 
 func runServe(ctx context.Context, e env) error {
@@ -56,6 +57,9 @@ func runServe(ctx context.Context, e env) error {
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
 		a.auth, a.keys, a.db, metrics, log)
+	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {
+		return fmt.Errorf("hosted pages: %w", err)
+	}
 	httpSrv := srv.HTTPServer(cfg.Addr)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

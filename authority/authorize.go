@@ -1,0 +1,269 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// OpenID Connect scopes, allowed to every client with the
+// authorization_code grant.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+)
+
+// oidcScopes are the scopes every authorization_code client may ask for.
+var oidcScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+
+// Limits on authorization request parameters.
+const (
+	MaxStateBytes     = 2048
+	MaxNonceBytes     = 512
+	MaxLoginHintBytes = MaxEmailBytes
+)
+
+// AuthorizeRequest is a validated authorization request (OpenID Connect
+// Core §3.1.2.1 with PKCE, RFC 7636).
+type AuthorizeRequest struct {
+	ClientID    string
+	RedirectURI string
+	// Scopes are sorted and without duplicates.
+	Scopes        []string
+	State         string
+	Nonce         string
+	CodeChallenge string
+	// PromptNone, PromptLogin and PromptConsent are the prompt values.
+	PromptNone    bool
+	PromptLogin   bool
+	PromptConsent bool
+	// MaxAge is max_age in seconds, or -1 when absent.
+	MaxAge    int
+	LoginHint string
+}
+
+// Scope returns the scopes space-separated.
+func (r AuthorizeRequest) Scope() string { return strings.Join(r.Scopes, " ") }
+
+// HasScope reports whether the request asks for scope.
+func (r AuthorizeRequest) HasScope(scope string) bool { return slices.Contains(r.Scopes, scope) }
+
+// AuthorizeError is an error of the authorization endpoint. When Redirect
+// is false the client or its redirect URI cannot be trusted, and the error
+// is shown to the user on a page; otherwise it goes back to RedirectURI
+// with State.
+type AuthorizeError struct {
+	Code        string
+	Description string
+	Redirect    bool
+	RedirectURI string
+	State       string
+}
+
+func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
+
+// ParseAuthorize validates an authorization request: first the client and
+// its redirect URI (errors that must never redirect), then every other
+// parameter (errors that go back to the client). Errors are
+// *AuthorizeError, or ErrUnavailable when the database does not answer.
+func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeRequest, Client, error) {
+	clientID, _, aerr := clientAndRedirect(q)
+	if aerr != nil {
+		return AuthorizeRequest{}, Client{}, aerr
+	}
+	c, err := s.Client(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return AuthorizeRequest{}, Client{}, &AuthorizeError{Code: "invalid_client", Description: "unknown client_id"}
+	}
+	if err != nil {
+		return AuthorizeRequest{}, Client{}, err
+	}
+	req, aerr := ParseAuthorizeParams(q, c)
+	if aerr != nil {
+		return AuthorizeRequest{}, c, aerr
+	}
+	return req, c, nil
+}
+
+// clientAndRedirect reads client_id and redirect_uri, which must each be
+// present once.
+func clientAndRedirect(q url.Values) (string, string, *AuthorizeError) {
+	page := func(desc string) *AuthorizeError { return &AuthorizeError{Code: "invalid_request", Description: desc} }
+	switch {
+	case len(q["client_id"]) == 0 || q.Get("client_id") == "":
+		return "", "", page("client_id is required")
+	case len(q["client_id"]) > 1:
+		return "", "", page("client_id is repeated")
+	case len(q["redirect_uri"]) == 0 || q.Get("redirect_uri") == "":
+		return "", "", page("redirect_uri is required")
+	case len(q["redirect_uri"]) > 1:
+		return "", "", page("redirect_uri is repeated")
+	}
+	return q.Get("client_id"), q.Get("redirect_uri"), nil
+}
+
+// ParseAuthorizeParams validates an authorization request for client c.
+// It is pure: everything it needs is in q and c.
+func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeError) {
+	clientID, redirectURI, aerr := clientAndRedirect(q)
+	if aerr != nil {
+		return AuthorizeRequest{}, aerr
+	}
+	if clientID != c.ID {
+		return AuthorizeRequest{}, &AuthorizeError{Code: "invalid_client", Description: "unknown client_id"}
+	}
+	if !slices.Contains(c.RedirectURIs, redirectURI) {
+		return AuthorizeRequest{}, &AuthorizeError{Code: "invalid_request", Description: "redirect_uri is not registered for this client"}
+	}
+	state := q.Get("state")
+	fail := func(code, desc string) (AuthorizeRequest, *AuthorizeError) {
+		if len(state) > MaxStateBytes || !utf8.ValidString(state) {
+			state = ""
+		}
+		return AuthorizeRequest{}, &AuthorizeError{Code: code, Description: desc, Redirect: true, RedirectURI: redirectURI, State: state}
+	}
+	for k, v := range q {
+		if len(v) > 1 {
+			return fail("invalid_request", "parameter "+strconv.Quote(k)+" is repeated")
+		}
+	}
+	switch {
+	case len(state) > MaxStateBytes || !utf8.ValidString(state):
+		return fail("invalid_request", fmt.Sprintf("state must be valid UTF-8 of at most %d bytes", MaxStateBytes))
+	case q.Has("request"):
+		return fail("request_not_supported", "request objects are not supported")
+	case q.Has("request_uri"):
+		return fail("request_uri_not_supported", "request_uri is not supported")
+	case q.Get("response_type") == "":
+		return fail("invalid_request", "response_type is required")
+	case q.Get("response_type") != "code":
+		return fail("unsupported_response_type", "only response_type=code is supported")
+	case q.Has("response_mode") && q.Get("response_mode") != "query":
+		return fail("invalid_request", "only response_mode=query is supported")
+	case !c.HasGrant(GrantAuthorizationCode):
+		return fail("unauthorized_client", "the client may not use the authorization code flow")
+	}
+	req := AuthorizeRequest{ClientID: c.ID, RedirectURI: redirectURI, State: state, MaxAge: -1}
+
+	scopes, err := ParseScope(q.Get("scope"))
+	if err != nil {
+		return fail("invalid_scope", strings.TrimPrefix(err.Error(), ErrInvalidScope.Error()+": "))
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(oidcScopes, sc) && !slices.Contains(c.Scopes, sc) {
+			return fail("invalid_scope", fmt.Sprintf("scope %q is not allowed for this client", sc))
+		}
+	}
+	req.Scopes = scopes
+
+	req.Nonce = q.Get("nonce")
+	if len(req.Nonce) > MaxNonceBytes || !utf8.ValidString(req.Nonce) {
+		return fail("invalid_request", fmt.Sprintf("nonce must be valid UTF-8 of at most %d bytes", MaxNonceBytes))
+	}
+
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method != "":
+		return fail("invalid_request", "code_challenge_method without code_challenge")
+	case challenge == "" && c.Public:
+		return fail("invalid_request", "a public client must use PKCE: code_challenge and code_challenge_method=S256 are required")
+	case challenge != "" && method != "S256":
+		return fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
+	case challenge != "" && !validChallenge(challenge):
+		return fail("invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the verifier")
+	}
+	req.CodeChallenge = challenge
+
+	if p := q.Get("prompt"); p != "" {
+		for _, v := range strings.Split(p, " ") {
+			switch v {
+			case "none":
+				req.PromptNone = true
+			case "login":
+				req.PromptLogin = true
+			case "consent":
+				req.PromptConsent = true
+			case "":
+			default:
+				return fail("invalid_request", fmt.Sprintf("prompt value %q is not supported (none, login, consent)", v))
+			}
+		}
+		if req.PromptNone && (req.PromptLogin || req.PromptConsent) {
+			return fail("invalid_request", "prompt=none cannot be combined with other values")
+		}
+	}
+	if ma := q.Get("max_age"); ma != "" {
+		n, err := strconv.Atoi(ma)
+		if err != nil || n < 0 || n > 1<<30 {
+			return fail("invalid_request", "max_age must be a non-negative number of seconds")
+		}
+		req.MaxAge = n
+	}
+	req.LoginHint = q.Get("login_hint")
+	if len(req.LoginHint) > MaxLoginHintBytes || !utf8.ValidString(req.LoginHint) || strings.IndexFunc(req.LoginHint, invisible) >= 0 {
+		req.LoginHint = ""
+	}
+	return req, nil
+}
+
+// validChallenge reports whether s could be an S256 code challenge: 43
+// base64url characters (RFC 7636 §4.2).
+func validChallenge(s string) bool { return len(s) == 43 && plausibleRefreshToken(s) }
+
+// AuthorizeStep is what an authorization request needs next.
+type AuthorizeStep int
+
+// The steps of an authorization request.
+const (
+	// StepLogin: show the sign-in page.
+	StepLogin AuthorizeStep = iota
+	// StepConsent: show the consent page.
+	StepConsent
+	// StepIssue: issue a code and redirect.
+	StepIssue
+)
+
+// NextStep decides what an authorization request needs, given the
+// browser's session (nil for none). fresh is set right after the user
+// signed in, which satisfies prompt=login and max_age. A prompt=none
+// request that would need a page gets login_required or
+// consent_required.
+func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, sess *BrowserSession, fresh bool) (AuthorizeStep, error) {
+	redirectErr := func(code, desc string) error {
+		return &AuthorizeError{Code: code, Description: desc, Redirect: true, RedirectURI: req.RedirectURI, State: req.State}
+	}
+	if sess == nil {
+		if req.PromptNone {
+			return 0, redirectErr("login_required", "the user is not signed in")
+		}
+		return StepLogin, nil
+	}
+	if !fresh {
+		tooOld := req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second
+		if req.PromptLogin || tooOld {
+			if req.PromptNone {
+				return 0, redirectErr("login_required", "the user must sign in again")
+			}
+			return StepLogin, nil
+		}
+	}
+	need, err := s.needsConsent(ctx, sess.UserID, c, req)
+	if err != nil {
+		return 0, err
+	}
+	if need {
+		if req.PromptNone {
+			return 0, redirectErr("consent_required", "the user has not consented to this client's request")
+		}
+		return StepConsent, nil
+	}
+	return StepIssue, nil
+}

@@ -1,0 +1,246 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// BrowserSession is a sign-in on the hosted pages: the cookie that gives
+// single sign-on across clients. Only the SHA-256 of the cookie's value is
+// stored; ID is the session's public name (the sid claim).
+type BrowserSession struct {
+	ID         string
+	TokenHash  string
+	UserID     string
+	AuthTime   time.Time
+	AMR        []string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	RevokedAt  time.Time
+	UserAgent  string
+	IP         string
+}
+
+// AuthCode is an authorization code as stored: only the SHA-256 of the
+// code, and everything the code is bound to.
+type AuthCode struct {
+	Hash          string
+	ClientID      string
+	UserID        string
+	SessionID     string
+	RedirectURI   string
+	Scope         string
+	Nonce         string
+	CodeChallenge string
+	AuthTime      time.Time
+	AMR           []string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        time.Time
+	// FamilyID, AccessJTI and AccessExp name what the first redemption
+	// issued, so that a replay can revoke it.
+	FamilyID  string
+	AccessJTI string
+	AccessExp time.Time
+}
+
+// BrowserStore keeps browser sessions, authorization codes and consents.
+type BrowserStore interface {
+	CreateBrowserSession(ctx context.Context, s BrowserSession) error
+	// BrowserSessionByHash returns ErrNotFound for no such session.
+	BrowserSessionByHash(ctx context.Context, tokenHash string) (BrowserSession, error)
+	// TouchBrowserSession records that the session was used at at.
+	TouchBrowserSession(ctx context.Context, id string, at time.Time) error
+	// ReauthBrowserSession records a fresh sign-in in a live session.
+	ReauthBrowserSession(ctx context.Context, id string, authTime time.Time, amr []string) error
+	// EndBrowserSession revokes the session id and, in the same
+	// transaction, the refresh tokens issued through it. It returns the
+	// user of the session; ErrNotFound if it was unknown or already ended.
+	EndBrowserSession(ctx context.Context, id string, at time.Time) (string, error)
+
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode marks the unused code hash used at at, recording
+	// what its redemption issues, and returns it. A code already used
+	// comes back as it is stored with ErrConflict, writing nothing; an
+	// unknown code gives ErrNotFound.
+	RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (AuthCode, error)
+
+	// ConsentedScopes returns the scopes the user has granted the client
+	// (none if never).
+	ConsentedScopes(ctx context.Context, userID, clientID string) ([]string, error)
+	// GrantConsent adds scopes to those the user has granted the client.
+	GrantConsent(ctx context.Context, userID, clientID string, scopes []string, at time.Time) error
+	// Consents lists the clients the user has granted scopes, newest first.
+	Consents(ctx context.Context, userID string) ([]Consent, error)
+	// DeleteConsent forgets the user's consent for the client; ErrNotFound
+	// if there was none.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+// Consent is what a user has allowed a third-party client.
+type Consent struct {
+	ClientID   string
+	ClientName string
+	Scopes     []string
+	UpdatedAt  time.Time
+}
+
+// SessionCookieBytes is the size of a session cookie's random value.
+const sessionCookieBytes = 32
+
+// SignIn checks an email and password exactly as Login does (one answer
+// for unknown email and wrong password, throttling, lockout, the hashing
+// gate) and returns the browser session the user is now signed in with,
+// and a new cookie value (shown this once, stored only hashed).
+//
+// current is the browser's live session, if any. When it belongs to the
+// same user (a sign-in again for prompt=login or max_age) it is kept with
+// a new auth_time, so its sid stays the same for every client, and the
+// cookie value returned is empty. A session of another user is ended.
+func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
+	u, err := s.checkCredentials(ctx, email, password, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	amr := []string{"pwd"}
+	s.profiles.put(u.ID, Profile{Name: u.Name})
+	if current != nil && current.UserID == u.ID {
+		at := s.now().UTC().Truncate(time.Second)
+		if err := s.store.ReauthBrowserSession(ctx, current.ID, at, amr); err != nil {
+			return BrowserSession{}, User{}, "", err
+		}
+		sess := *current
+		sess.AuthTime, sess.AMR = at, amr
+		s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in again on the hosted page; session " + sess.ID})
+		return sess, u, "", nil
+	}
+	if current != nil {
+		if err := s.EndBrowserSession(ctx, current.ID, meta); err != nil {
+			return BrowserSession{}, User{}, "", err
+		}
+	}
+	sess, cookie, err := s.openBrowserSession(ctx, u, amr, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in on the hosted page; session " + sess.ID})
+	return sess, u, cookie, nil
+}
+
+// SignUpBrowser creates an account as Signup does and signs its owner in
+// with a new browser session.
+func (s *Service) SignUpBrowser(ctx context.Context, in Signup, meta Meta) (BrowserSession, User, string, error) {
+	in.Admin = false
+	u, err := s.Signup(ctx, in, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	sess, cookie, err := s.openBrowserSession(ctx, u, []string{"pwd"}, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed up on the hosted page; session " + sess.ID})
+	return sess, u, cookie, nil
+}
+
+func (s *Service) openBrowserSession(ctx context.Context, u User, amr []string, meta Meta) (BrowserSession, string, error) {
+	cookie := newSecretN(sessionCookieBytes)
+	now := s.now().UTC()
+	sess := BrowserSession{
+		ID: newTokenID(), TokenHash: HashToken(cookie), UserID: u.ID, AuthTime: now.Truncate(time.Second), AMR: amr,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+		UserAgent: cleanUserAgent(meta.UserAgent), IP: meta.IP,
+	}
+	if err := s.store.CreateBrowserSession(ctx, sess); err != nil {
+		return BrowserSession{}, "", err
+	}
+	return sess, cookie, nil
+}
+
+// ErrNoSession means a request carries no valid browser session.
+var ErrNoSession = errors.New("no valid browser session")
+
+// sessionTouchEvery bounds the writes of last-used times: a session used
+// many times a minute is written once.
+const sessionTouchEvery = time.Minute
+
+// BrowserSession returns the live session named by a cookie value and its
+// user, or ErrNoSession when the cookie is missing, unknown, expired or
+// revoked, or its user is gone.
+func (s *Service) BrowserSession(ctx context.Context, cookie string) (BrowserSession, User, error) {
+	if len(cookie) != 43 || !plausibleRefreshToken(cookie) {
+		return BrowserSession{}, User{}, ErrNoSession
+	}
+	sess, err := s.store.BrowserSessionByHash(ctx, HashToken(cookie))
+	if errors.Is(err, ErrNotFound) {
+		return BrowserSession{}, User{}, ErrNoSession
+	}
+	if err != nil {
+		return BrowserSession{}, User{}, err
+	}
+	now := s.now().UTC()
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+		return BrowserSession{}, User{}, ErrNoSession
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return BrowserSession{}, User{}, ErrNoSession
+	}
+	if err != nil {
+		return BrowserSession{}, User{}, err
+	}
+	if now.Sub(sess.LastUsedAt) >= sessionTouchEvery {
+		if err := s.store.TouchBrowserSession(ctx, sess.ID, now); err != nil {
+			s.log.Warn("session last-used time not recorded", "err", err)
+		}
+		sess.LastUsedAt = now
+	}
+	return sess, u, nil
+}
+
+// EndBrowserSession signs a browser session out: the session and the
+// refresh tokens issued through it are revoked. Ending a session that is
+// unknown or already over is no error.
+func (s *Service) EndBrowserSession(ctx context.Context, id string, meta Meta) error {
+	if !plainID(id) {
+		return nil
+	}
+	userID, err := s.store.EndBrowserSession(ctx, id, s.now().UTC())
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	actor := meta.Actor
+	if actor == "" {
+		actor = userID
+	}
+	s.audit(ctx, Event{Type: "session.logout", Actor: actor, UserID: userID, IP: meta.IP, Detail: "browser session " + id + " ended"})
+	return nil
+}
+
+// cleanUserAgent keeps a printable prefix of a User-Agent for display.
+func cleanUserAgent(ua string) string {
+	if !utf8.ValidString(ua) {
+		return ""
+	}
+	ua = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, ua)
+	if len(ua) > 256 {
+		ua = ua[:256]
+		for !utf8.ValidString(ua) {
+			ua = ua[:len(ua)-1]
+		}
+	}
+	return ua
+}

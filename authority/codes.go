@@ -1,0 +1,173 @@
+package authority
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CodeTTL is how long an authorization code may be redeemed.
+const CodeTTL = 60 * time.Second
+
+// IssueCode creates an authorization code for req, bound to the client,
+// redirect URI, PKCE challenge, nonce, scope and browser session. The code
+// (256 random bits) is returned this once; only its hash is stored.
+func (s *Service) IssueCode(ctx context.Context, req AuthorizeRequest, sess BrowserSession) (string, error) {
+	code := newSecretN(32)
+	now := s.now().UTC()
+	ac := AuthCode{
+		Hash: HashToken(code), ClientID: req.ClientID, UserID: sess.UserID, SessionID: sess.ID,
+		RedirectURI: req.RedirectURI, Scope: req.Scope(), Nonce: req.Nonce, CodeChallenge: req.CodeChallenge,
+		AuthTime: sess.AuthTime, AMR: sess.AMR, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+	}
+	if err := s.store.CreateAuthCode(ctx, ac); err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// CodeTokens is what redeeming an authorization code gives.
+type CodeTokens struct {
+	AccessToken string
+	ExpiresIn   int
+	Scope       string
+	// IDToken is set when the scope has openid.
+	IDToken string
+	// RefreshToken is set when the scope has offline_access and the
+	// client has the refresh_token grant.
+	RefreshToken string
+}
+
+// ExchangeCode redeems an authorization code for client c (already
+// authenticated, or public). The code must be unused, unexpired, issued
+// to c for redirectURI, and verifier must match its PKCE challenge. A
+// code presented a second time is refused, and the tokens its first
+// redemption issued are revoked (RFC 6749 §4.1.2).
+func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI, verifier string, meta Meta) (CodeTokens, error) {
+	if !plausibleRefreshToken(code) {
+		return CodeTokens{}, fmt.Errorf("%w: malformed authorization code", ErrInvalidGrant)
+	}
+	if !c.HasGrant(GrantAuthorizationCode) {
+		return CodeTokens{}, fmt.Errorf("%w: the client may not use the authorization code grant", ErrUnauthorizedClient)
+	}
+	now := s.now()
+	ttl := s.clientTTL(c)
+	family, jti := newTokenID(), newTokenID()
+	accessExp := now.Add(ttl)
+	ac, err := s.store.RedeemAuthCode(ctx, HashToken(code), now.UTC(), family, jti, accessExp)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return CodeTokens{}, fmt.Errorf("%w: unknown authorization code", ErrInvalidGrant)
+	case errors.Is(err, ErrConflict):
+		s.codeReplayed(ctx, ac, meta)
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code was already used; the tokens issued for it are revoked", ErrInvalidGrant)
+	case err != nil:
+		return CodeTokens{}, err
+	}
+	switch {
+	case ac.ClientID != c.ID:
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code was issued to another client", ErrInvalidGrant)
+	case !now.Before(ac.ExpiresAt):
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code has expired", ErrInvalidGrant)
+	case ac.RedirectURI != redirectURI:
+		return CodeTokens{}, fmt.Errorf("%w: redirect_uri differs from the authorization request's", ErrInvalidGrant)
+	}
+	if err := checkVerifier(ac.CodeChallenge, verifier); err != nil {
+		return CodeTokens{}, err
+	}
+	u, err := s.store.UserByID(ctx, ac.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return CodeTokens{}, fmt.Errorf("%w: the user no longer exists", ErrInvalidGrant)
+	}
+	if err != nil {
+		return CodeTokens{}, err
+	}
+
+	claims := &Claims{
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.Audience},
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
+		ID: jti, ClientID: c.ID, Scope: ac.Scope, Email: u.Email, Roles: u.Roles(), AMR: ac.AMR,
+	}
+	access, err := s.Sign(claims, GrantAuthorizationCode)
+	if err != nil {
+		return CodeTokens{}, err
+	}
+	out := CodeTokens{AccessToken: access, ExpiresIn: int(ttl / time.Second), Scope: ac.Scope}
+	scopes, _ := ParseScope(ac.Scope)
+	req := AuthorizeRequest{ClientID: c.ID, Scopes: scopes, Nonce: ac.Nonce}
+	if req.HasScope(ScopeOpenID) {
+		sess := BrowserSession{ID: ac.SessionID, AuthTime: ac.AuthTime, AMR: ac.AMR}
+		if out.IDToken, err = s.signIDToken(u, c, req, sess, access, now); err != nil {
+			return CodeTokens{}, err
+		}
+	}
+	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(GrantRefreshToken) {
+		refresh, rt := s.newRefreshToken(family, u.ID, c.ID, ac.Scope)
+		rt.SessionID = ac.SessionID
+		if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
+			return CodeTokens{}, err
+		}
+		out.RefreshToken = refresh
+	}
+	s.profiles.put(u.ID, Profile{Name: u.Name})
+	return out, nil
+}
+
+// codeReplayed revokes what the first redemption of a replayed code issued:
+// its refresh-token family and its access token.
+func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
+	ctx = context.WithoutCancel(ctx)
+	now := s.now().UTC()
+	if ac.FamilyID != "" {
+		if _, err := s.store.RevokeRefreshFamily(ctx, ac.FamilyID, now); err != nil {
+			s.log.Warn("revoke the family of a replayed code", "err", err)
+		}
+	}
+	if ac.AccessJTI != "" && ac.AccessExp.After(now) {
+		if err := s.store.DenyAccessToken(ctx, ac.AccessJTI, ac.AccessExp, now); err != nil {
+			s.log.Warn("deny the access token of a replayed code", "err", err)
+		} else {
+			s.deny.add(ac.AccessJTI, ac.AccessExp)
+		}
+	}
+	s.log.Warn("authorization code replayed: its tokens are revoked", "client_id", ac.ClientID, "user_id", ac.UserID)
+	s.audit(ctx, Event{Type: "code.replay", UserID: ac.UserID, IP: meta.IP,
+		Detail: "authorization code of client " + ac.ClientID + " presented again; its tokens are revoked"})
+}
+
+// checkVerifier checks a PKCE code_verifier against the code's S256
+// challenge (RFC 7636 §4.6). A verifier sent for a code issued without a
+// challenge is refused too: it shows the request was tampered with.
+func checkVerifier(challenge, verifier string) error {
+	if challenge == "" {
+		if verifier != "" {
+			return fmt.Errorf("%w: code_verifier sent for a code issued without code_challenge", ErrInvalidGrant)
+		}
+		return nil
+	}
+	if !validVerifier(verifier) {
+		return fmt.Errorf("%w: code_verifier is missing or malformed (43 to 128 unreserved characters)", ErrInvalidGrant)
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) != 1 {
+		return fmt.Errorf("%w: code_verifier does not match code_challenge", ErrInvalidGrant)
+	}
+	return nil
+}
+
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}

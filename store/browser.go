@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+type browserSessionRow struct {
+	ID         string        `db:"id"`
+	TokenHash  string        `db:"token_hash"`
+	UserID     string        `db:"user_id"`
+	AuthTime   int64         `db:"auth_time"`
+	AMR        string        `db:"amr"`
+	CreatedAt  int64         `db:"created_at"`
+	LastUsedAt int64         `db:"last_used_at"`
+	ExpiresAt  int64         `db:"expires_at"`
+	RevokedAt  sql.NullInt64 `db:"revoked_at"`
+	UserAgent  string        `db:"user_agent"`
+	IP         string        `db:"ip"`
+}
+
+const browserSessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_used_at, expires_at, revoked_at, user_agent, ip`
+
+func (r browserSessionRow) session() authority.BrowserSession {
+	return authority.BrowserSession{ID: r.ID, TokenHash: r.TokenHash, UserID: r.UserID, AuthTime: fromMS(r.AuthTime),
+		AMR: strings.Fields(r.AMR), CreatedAt: fromMS(r.CreatedAt), LastUsedAt: fromMS(r.LastUsedAt),
+		ExpiresAt: fromMS(r.ExpiresAt), RevokedAt: fromNullMS(r.RevokedAt), UserAgent: r.UserAgent, IP: r.IP}
+}
+
+// CreateBrowserSession stores a browser session (its cookie's hash only).
+func (d *DB) CreateBrowserSession(ctx context.Context, s authority.BrowserSession) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO browser_sessions (`+browserSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		s.ID, s.TokenHash, s.UserID, ms(s.AuthTime), strings.Join(s.AMR, " "), ms(s.CreatedAt), ms(s.LastUsedAt),
+		ms(s.ExpiresAt), nullMS(s.RevokedAt), s.UserAgent, s.IP)
+	return d.wrap(err)
+}
+
+// BrowserSessionByHash returns the session whose cookie hashes to
+// tokenHash, or authority.ErrNotFound.
+func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (authority.BrowserSession, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var r browserSessionRow
+	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE token_hash = ?`), tokenHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authority.BrowserSession{}, authority.ErrNotFound
+	}
+	if err != nil {
+		return authority.BrowserSession{}, d.wrap(err)
+	}
+	return r.session(), nil
+}
+
+// TouchBrowserSession records the session's last use.
+func (d *DB) TouchBrowserSession(ctx context.Context, id string, at time.Time) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), ms(at), id, ms(at))
+	return d.wrap(err)
+}
+
+// ReauthBrowserSession records a fresh sign-in in a live session.
+func (d *DB) ReauthBrowserSession(ctx context.Context, id string, authTime time.Time, amr []string) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET auth_time = ?, amr = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL`),
+		ms(authTime), strings.Join(amr, " "), ms(authTime), id)
+	return d.wrap(err)
+}
+
+// EndBrowserSession revokes a live session and the refresh tokens issued
+// through it, in one transaction, and returns the session's user.
+func (d *DB) EndBrowserSession(ctx context.Context, id string, at time.Time) (string, error) {
+	var userID string
+	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &userID, tx.Rebind(`SELECT user_id FROM browser_sessions WHERE id = ? AND revoked_at IS NULL`), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return authority.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE id = ?`), ms(at), id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id)
+		return err
+	})
+	return userID, err
+}
+
+type authCodeRow struct {
+	Hash          string        `db:"code_hash"`
+	ClientID      string        `db:"client_id"`
+	UserID        string        `db:"user_id"`
+	SessionID     string        `db:"session_id"`
+	RedirectURI   string        `db:"redirect_uri"`
+	Scope         string        `db:"scope"`
+	Nonce         string        `db:"nonce"`
+	CodeChallenge string        `db:"code_challenge"`
+	AuthTime      int64         `db:"auth_time"`
+	AMR           string        `db:"amr"`
+	CreatedAt     int64         `db:"created_at"`
+	ExpiresAt     int64         `db:"expires_at"`
+	UsedAt        sql.NullInt64 `db:"used_at"`
+	FamilyID      string        `db:"family_id"`
+	AccessJTI     string        `db:"access_jti"`
+	AccessExp     int64         `db:"access_exp"`
+}
+
+const authCodeColumns = `code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, family_id, access_jti, access_exp`
+
+func (r authCodeRow) code() authority.AuthCode {
+	c := authority.AuthCode{Hash: r.Hash, ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID,
+		RedirectURI: r.RedirectURI, Scope: r.Scope, Nonce: r.Nonce, CodeChallenge: r.CodeChallenge,
+		AuthTime: fromMS(r.AuthTime), AMR: strings.Fields(r.AMR), CreatedAt: fromMS(r.CreatedAt),
+		ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromNullMS(r.UsedAt), FamilyID: r.FamilyID, AccessJTI: r.AccessJTI}
+	if r.AccessExp != 0 {
+		c.AccessExp = fromMS(r.AccessExp)
+	}
+	return c
+}
+
+// CreateAuthCode stores an authorization code (its hash only).
+func (d *DB) CreateAuthCode(ctx context.Context, c authority.AuthCode) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, ms(c.AuthTime),
+		strings.Join(c.AMR, " "), ms(c.CreatedAt), ms(c.ExpiresAt), nullMS(c.UsedAt), c.FamilyID, c.AccessJTI, 0)
+	return d.wrap(err)
+}
+
+// RedeemAuthCode spends an unused code as one compare-and-swap: of two
+// concurrent redemptions exactly one finds it unused.
+func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (authority.AuthCode, error) {
+	var out authority.AuthCode
+	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ? AND used_at IS NULL`),
+			ms(at), familyID, accessJTI, ms(accessExp), hash)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		var r authCodeRow
+		err = tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+authCodeColumns+` FROM authorization_codes WHERE code_hash = ?`), hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return authority.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		out = r.code()
+		if n == 0 {
+			return authority.ErrConflict
+		}
+		return nil
+	})
+	if errors.Is(err, authority.ErrConflict) {
+		return out, authority.ErrConflict
+	}
+	return out, err
+}
+
+// ConsentedScopes returns the scopes userID has granted clientID.
+func (d *DB) ConsentedScopes(ctx context.Context, userID, clientID string) ([]string, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var scopes string
+	err := d.db.GetContext(ctx, &scopes, d.db.Rebind(`SELECT scopes FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	return strings.Fields(scopes), nil
+}
+
+// GrantConsent adds scopes to the user's consent for the client, in one
+// transaction so that concurrent grants keep each other's scopes.
+func (d *DB) GrantConsent(ctx context.Context, userID, clientID string, scopes []string, at time.Time) error {
+	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		var have string
+		lock := ""
+		if d.dialect == Postgres {
+			lock = " FOR UPDATE"
+		}
+		err := tx.GetContext(ctx, &have, tx.Rebind(`SELECT scopes FROM consents WHERE user_id = ? AND client_id = ?`+lock), userID, clientID)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consents (user_id, client_id, scopes, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes || ' ' || consents.scopes, updated_at = excluded.updated_at`),
+				userID, clientID, strings.Join(scopes, " "), ms(at))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		merged := strings.Fields(have)
+		for _, sc := range scopes {
+			if !slices.Contains(merged, sc) {
+				merged = append(merged, sc)
+			}
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE consents SET scopes = ?, updated_at = ? WHERE user_id = ? AND client_id = ?`),
+			strings.Join(merged, " "), ms(at), userID, clientID)
+		return err
+	})
+}
+
+// Consents lists the user's consents with their clients' names.
+func (d *DB) Consents(ctx context.Context, userID string) ([]authority.Consent, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var rows []struct {
+		ClientID   string `db:"client_id"`
+		ClientName string `db:"name"`
+		Scopes     string `db:"scopes"`
+		UpdatedAt  int64  `db:"updated_at"`
+	}
+	err := d.db.SelectContext(ctx, &rows, d.db.Rebind(`SELECT c.client_id, k.name, c.scopes, c.updated_at
+		FROM consents c JOIN clients k ON k.id = c.client_id WHERE c.user_id = ? ORDER BY c.updated_at DESC, c.client_id`), userID)
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	out := make([]authority.Consent, len(rows))
+	for i, r := range rows {
+		out[i] = authority.Consent{ClientID: r.ClientID, ClientName: r.ClientName, Scopes: strings.Fields(r.Scopes), UpdatedAt: fromMS(r.UpdatedAt)}
+	}
+	return out, nil
+}
+
+// DeleteConsent forgets a consent.
+func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return d.wrap(err)
+	} else if n == 0 {
+		return authority.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// handleAuthorize is the authorization endpoint (GET or POST). A request
+// whose client or redirect URI cannot be trusted gets an error page;
+// every other error goes back to the client. A signed-in browser gets a
+// code at once (single sign-on) unless prompt or max_age asks for a fresh
+// sign-in, or the user still has to consent.
+func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := parsePost(w, r); err != nil {
+			p.renderError(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be read.", "invalid_request")
+			return
+		}
+		q = r.PostForm
+	}
+	req, client, err := p.auth.ParseAuthorize(r.Context(), q)
+	if err != nil {
+		p.renderAuthorizeError(w, r, err)
+		return
+	}
+	sess, u, err := p.session(r)
+	var current *authority.BrowserSession
+	switch {
+	case err == nil:
+		current = &sess
+	case !noSession(err):
+		p.renderFailure(w, r, err)
+		return
+	}
+	authz := canonicalAuthz(q)
+	p.authorizeStep(w, r, authz, req, client, current, u, false)
+}
+
+// continueAuthorization goes on with an authorization request carried
+// through a form (sign-in, sign-up) once the user is signed in.
+func (p *Pages) continueAuthorization(w http.ResponseWriter, r *http.Request, authz string, sess authority.BrowserSession, u authority.User, fresh bool) {
+	req, client, err := p.parseAuthz(r, authz)
+	if err != nil {
+		p.renderAuthorizeError(w, r, err)
+		return
+	}
+	p.authorizeStep(w, r, authz, req, client, &sess, u, fresh)
+}
+
+// authorizeStep shows the page the request needs next, or issues the code.
+func (p *Pages) authorizeStep(w http.ResponseWriter, r *http.Request, authz string, req authority.AuthorizeRequest, client authority.Client, sess *authority.BrowserSession, u authority.User, fresh bool) {
+	step, err := p.auth.NextStep(r.Context(), req, client, sess, fresh)
+	if err != nil {
+		p.renderAuthorizeError(w, r, err)
+		return
+	}
+	target := formOrigin(req.RedirectURI)
+	switch step {
+	case authority.StepLogin:
+		p.hooks.Authorize("login_page")
+		email := req.LoginHint
+		if sess != nil && email == "" {
+			email = u.Email
+		}
+		p.render(w, r, http.StatusOK, "login", view{Authz: authz, ClientName: client.Name, Email: email}, target)
+	case authority.StepConsent:
+		p.hooks.Authorize("consent_page")
+		scopes := make([]scopeView, 0, len(req.Scopes))
+		for _, sc := range req.Scopes {
+			scopes = append(scopes, scopeView{Name: sc, Description: authority.ScopeDescription(sc)})
+		}
+		p.render(w, r, http.StatusOK, "consent", view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes}, target)
+	default:
+		p.issueCode(w, r, req, *sess)
+	}
+}
+
+type scopeView struct{ Name, Description string }
+
+// issueCode creates the code and sends the browser back to the client
+// with code, state and iss (RFC 9207).
+func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, req authority.AuthorizeRequest, sess authority.BrowserSession) {
+	code, err := p.auth.IssueCode(r.Context(), req, sess)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	p.hooks.Authorize("code")
+	v := url.Values{"code": {code}, "iss": {p.cfg.Issuer}}
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	p.redirect(w, r, req.RedirectURI, v)
+}
+
+// handleConsent records the user's answer on the consent page.
+func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	authz := r.PostFormValue("authz")
+	req, client, err := p.parseAuthz(r, authz)
+	if err != nil {
+		p.renderAuthorizeError(w, r, err)
+		return
+	}
+	sess, u, err := p.session(r)
+	if noSession(err) {
+		// The session ended while the page was open: sign in again.
+		p.render(w, r, http.StatusOK, "login", view{Authz: authz, ClientName: client.Name}, formOrigin(req.RedirectURI))
+		return
+	}
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	switch r.PostFormValue("consent") {
+	case "allow":
+		if err := p.auth.GrantConsent(r.Context(), u.ID, client, req, p.meta(r)); err != nil {
+			p.renderFailure(w, r, err)
+			return
+		}
+		p.issueCode(w, r, req, sess)
+	case "deny":
+		p.auth.DenyConsent(r.Context(), u.ID, client, req, p.meta(r))
+		p.renderAuthorizeError(w, r, &authority.AuthorizeError{Code: "access_denied", Description: "the user denied the request",
+			Redirect: true, RedirectURI: req.RedirectURI, State: req.State})
+	default:
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", "invalid_request")
+	}
+}
+
+// parseAuthz validates an authorization request carried through a form.
+func (p *Pages) parseAuthz(r *http.Request, authz string) (authority.AuthorizeRequest, authority.Client, error) {
+	q, err := url.ParseQuery(authz)
+	if err != nil || len(authz) > 16<<10 {
+		return authority.AuthorizeRequest{}, authority.Client{}, &authority.AuthorizeError{Code: "invalid_request", Description: "the authorization request is malformed"}
+	}
+	return p.auth.ParseAuthorize(r.Context(), q)
+}
+
+// canonicalAuthz is the query string of an authorization request, as the
+// forms carry it: each parameter once, empty ones left out. It is parsed
+// and validated again on every post.
+func canonicalAuthz(q url.Values) string {
+	c := url.Values{}
+	for k, v := range q {
+		if len(v) > 0 && v[0] != "" {
+			c[k] = v[:1]
+		}
+	}
+	return c.Encode()
+}
+
+// renderAuthorizeError answers an authorization error: a redirect to the
+// client with error, error_description, state and iss when the redirect
+// URI is trusted; an error page otherwise.
+func (p *Pages) renderAuthorizeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *authority.AuthorizeError
+	if !errors.As(err, &ae) {
+		p.hooks.Authorize("server_error")
+		p.renderFailure(w, r, err)
+		return
+	}
+	p.hooks.Authorize(ae.Code)
+	if !ae.Redirect {
+		p.renderError(w, r, http.StatusBadRequest, "This sign-in request is not valid", describeInvalid(ae), ae.Code)
+		return
+	}
+	v := url.Values{"error": {ae.Code}, "error_description": {ae.Description}, "iss": {p.cfg.Issuer}}
+	if ae.State != "" {
+		v.Set("state", ae.State)
+	}
+	p.redirect(w, r, ae.RedirectURI, v)
+}
+
+func describeInvalid(ae *authority.AuthorizeError) string {
+	d := ae.Description
+	if d == "" {
+		return "The application sent a request that cannot be completed."
+	}
+	return "The application sent a request that cannot be completed: " + d + "."
+}
+
+// redirect sends the browser to uri with params added to its query. A
+// POST is answered with 303 so the browser follows with a GET.
+func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, uri string, params url.Values) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Invalid redirect", "The redirect URI cannot be used.", "invalid_request")
+		return
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Location", u.String())
+	w.WriteHeader(status)
+}

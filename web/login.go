@@ -1,0 +1,252 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// handleLoginPage shows the sign-in form. On its own (no authorization
+// request) a user who is already signed in goes to their account page.
+func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	authz := r.URL.Query().Get("authz")
+	if authz == "" {
+		if _, _, err := p.session(r); err == nil {
+			http.Redirect(w, r, "/account", http.StatusSeeOther)
+			return
+		} else if !noSession(err) {
+			p.renderFailure(w, r, err)
+			return
+		}
+	}
+	v := view{Authz: authz}
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, v.Email = client.Name, req.LoginHint
+		p.render(w, r, http.StatusOK, "login", v, formOrigin(req.RedirectURI))
+		return
+	}
+	p.render(w, r, http.StatusOK, "login", v)
+}
+
+// handleLogin checks the credentials with the same rules as /auth/login
+// (one answer for unknown email and wrong password, lockout, the rate
+// limit and the hashing gate), opens a browser session and goes on with
+// the authorization request it came from, or to the account page.
+func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	authz := r.PostFormValue("authz")
+	v := view{Authz: authz, Email: r.PostFormValue("email")}
+	var target string
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	}
+	if p.hooks.Limiter != nil {
+		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
+			p.refuseThrottled(w, r, v, wait, "Too many requests from your network. Please wait and try again.", target)
+			return
+		}
+	}
+	var current *authority.BrowserSession
+	if cs, _, err := p.session(r); err == nil {
+		current = &cs
+	}
+	sess, u, cookie, err := p.auth.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), p.meta(r), current)
+	p.hooks.LoginResult(err)
+	if err != nil {
+		var te *authority.ThrottledError
+		switch {
+		case errors.Is(err, authority.ErrInvalidCredentials):
+			v.Alert = "Invalid email or password."
+			p.render(w, r, http.StatusUnauthorized, "login", v, target)
+		case errors.As(err, &te):
+			p.refuseThrottled(w, r, v, te.RetryAfter, "Too many failed attempts for this account.", target)
+		default:
+			p.renderFailure(w, r, err)
+		}
+		return
+	}
+	if cookie != "" {
+		p.setSession(w, sess, cookie)
+	}
+	if authz != "" {
+		p.continueAuthorization(w, r, authz, sess, u, true)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// refuseThrottled re-shows the sign-in form with a 429 and Retry-After.
+func (p *Pages) refuseThrottled(w http.ResponseWriter, r *http.Request, v view, wait time.Duration, why, target string) {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	v.Alert = fmt.Sprintf("%s Try again in %s.", why, humanSeconds(secs))
+	p.render(w, r, http.StatusTooManyRequests, "login", v, target)
+}
+
+func humanSeconds(s int) string {
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case s < 120:
+		return "a minute"
+	default:
+		return fmt.Sprintf("%d minutes", (s+59)/60)
+	}
+}
+
+// handleSignupPage shows the form that creates an account.
+func (p *Pages) handleSignupPage(w http.ResponseWriter, r *http.Request) {
+	authz := r.URL.Query().Get("authz")
+	v := view{Authz: authz}
+	var target string
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	}
+	p.render(w, r, http.StatusOK, "signup", v, target)
+}
+
+// handleSignup creates the account, signs its owner in, and goes on as a
+// sign-in would.
+func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	authz := r.PostFormValue("authz")
+	v := view{Authz: authz, Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	var target string
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	}
+	if p.hooks.Limiter != nil {
+		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
+			secs := max(1, int((wait+time.Second-1)/time.Second))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			v.Alert = "Too many requests from your network. Try again in " + humanSeconds(secs) + "."
+			p.render(w, r, http.StatusTooManyRequests, "signup", v, target)
+			return
+		}
+	}
+	in := authority.Signup{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Name: r.PostFormValue("name")}
+	sess, u, cookie, err := p.auth.SignUpBrowser(r.Context(), in, p.meta(r))
+	if err != nil {
+		var ve *authority.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+			p.render(w, r, http.StatusUnprocessableEntity, "signup", v, target)
+		case errors.Is(err, authority.ErrEmailTaken):
+			v.Alert = "An account with this email already exists. Sign in instead."
+			p.render(w, r, http.StatusConflict, "signup", v, target)
+		default:
+			p.renderFailure(w, r, err)
+		}
+		return
+	}
+	p.setSession(w, sess, cookie)
+	if authz != "" {
+		p.continueAuthorization(w, r, authz, sess, u, true)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func fieldLabel(field string) string {
+	switch field {
+	case "email":
+		return "Email"
+	case "password":
+		return "Password"
+	case "name":
+		return "Name"
+	}
+	return field
+}
+
+// handleAccount shows the signed-in user's own account page; without a
+// session it sends the browser to sign in.
+func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
+	sess, u, err := p.session(r)
+	if noSession(err) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	consents, err := p.auth.Consents(r.Context(), u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	v := view{User: u, Session: sess, Consents: consents, Wide: true}
+	switch r.URL.Query().Get("done") {
+	case "consent-revoked":
+		v.Notice = "Access revoked. The application will ask again next time."
+	}
+	p.render(w, r, http.StatusOK, "account", v)
+}
+
+// handleRevokeConsent takes back the consent given to a client, from the
+// account page.
+func (p *Pages) handleRevokeConsent(w http.ResponseWriter, r *http.Request) {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return
+	}
+	_, u, err := p.session(r)
+	if noSession(err) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	err = p.auth.RevokeConsent(r.Context(), u.ID, r.PostFormValue("client_id"), p.meta(r))
+	if err != nil && !errors.Is(err, authority.ErrNotFound) {
+		p.renderFailure(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=consent-revoked", http.StatusSeeOther)
+}

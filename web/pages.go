@@ -1,0 +1,227 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// Config holds the hosted pages' settings.
+type Config struct {
+	// Issuer is SIGIL_ISSUER: links, cookie security (https) and the iss
+	// parameter of authorization responses derive from it.
+	Issuer string
+	// TemplateDir, when set, holds templates that replace the embedded
+	// ones of the same name.
+	TemplateDir string
+	// Product is the name shown on the pages (default "Sigil").
+	Product string
+}
+
+// Limiter is the per-client request limit of the credential endpoints,
+// shared with the REST API: Allow reports whether r may proceed and, if
+// not, after how long it may.
+type Limiter interface {
+	Allow(r *http.Request) (bool, time.Duration)
+}
+
+// Hooks connect the pages to the HTTP layer's observability.
+type Hooks struct {
+	// ClientIP is the address used for rate limits and audit events.
+	ClientIP func(r *http.Request) string
+	// Limiter limits sign-in and sign-up posts (nil: no limit).
+	Limiter Limiter
+	// Authorize counts the outcome of each authorization request.
+	Authorize func(outcome string)
+	// LoginResult counts the outcome of each sign-in attempt (an error,
+	// or nil for success).
+	LoginResult func(err error)
+}
+
+// Pages serves the hosted pages.
+type Pages struct {
+	cfg    Config
+	auth   *authority.Service
+	log    *slog.Logger
+	hooks  Hooks
+	tmpl   *templates
+	secure bool // the issuer is https: cookies are Secure and __Host-
+}
+
+// New loads the templates (embedded, overridden from cfg.TemplateDir) and
+// returns the pages. A template that does not parse is an error here, at
+// start, rather than on first use.
+func New(cfg Config, auth *authority.Service, hooks Hooks, log *slog.Logger) (*Pages, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Product == "" {
+		cfg.Product = "Sigil"
+	}
+	if hooks.ClientIP == nil {
+		hooks.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
+	}
+	if hooks.Authorize == nil {
+		hooks.Authorize = func(string) {}
+	}
+	if hooks.LoginResult == nil {
+		hooks.LoginResult = func(error) {}
+	}
+	t, err := loadTemplates(cfg.TemplateDir)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	return &Pages{cfg: cfg, auth: auth, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
+}
+
+// Register adds the pages' routes to r.
+func (p *Pages) Register(r *mux.Router) {
+	r.HandleFunc("/login", p.handleLoginPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/login", p.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/signup", p.handleSignupPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/signup", p.handleSignup).Methods(http.MethodPost)
+	r.HandleFunc("/account", p.handleAccount).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/consent", p.handleConsent).Methods(http.MethodPost)
+	r.HandleFunc("/account/consents/revoke", p.handleRevokeConsent).Methods(http.MethodPost)
+	r.HandleFunc("/oauth2/authorize", p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc("/oauth2/logout", p.handleLogout).Methods(http.MethodGet, http.MethodPost)
+	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead)
+}
+
+// IsPage reports whether path is served by the pages (their errors are
+// pages too, not problem+json).
+func IsPage(path string) bool {
+	switch path {
+	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
+		return true
+	}
+	return strings.HasPrefix(path, "/static/")
+}
+
+// view is what every template receives.
+type view struct {
+	Product string
+	Title   string
+	CSRF    string
+	Alert   string
+	Notice  string
+	Wide    bool
+	// Authz carries an authorization request through the sign-in,
+	// sign-up and consent forms (its query string).
+	Authz      string
+	Email      string
+	Name       string
+	ClientName string
+	Scopes     []scopeView
+	User       authority.User
+	Session    authority.BrowserSession
+	Consents   []authority.Consent
+	Hidden     []hiddenField
+	Error      errorView
+	Scripts    []string
+	// Data holds what pages added by other features need.
+	Data map[string]any
+}
+
+type hiddenField struct{ Name, Value string }
+
+type errorView struct {
+	Title       string
+	Description string
+	Code        string
+}
+
+// render writes page name with status. formTargets are the origins a
+// form on the page may end up redirecting to (the CSP's form-action).
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view, formTargets ...string) {
+	v.Product = p.cfg.Product
+	if v.CSRF == "" {
+		v.CSRF = p.csrfToken(w, r)
+	}
+	var buf bytes.Buffer
+	if err := p.tmpl.execute(&buf, name, v); err != nil {
+		p.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w, v.Scripts, formTargets)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// renderError shows the error page.
+func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, status int, title, desc, code string) {
+	p.render(w, r, status, "error", view{Error: errorView{Title: title, Description: desc, Code: code}})
+}
+
+// renderFailure shows the error page for an unexpected failure: a 503 for
+// a database that does not answer, else a 500 whose cause goes to the log
+// only.
+func (p *Pages) renderFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, authority.ErrUnavailable) || errors.Is(err, authority.ErrOverloaded) {
+		w.Header().Set("Retry-After", "5")
+		p.renderError(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "The service is busy or cannot reach its database. Please try again in a few seconds.", "temporarily_unavailable")
+		return
+	}
+	p.log.Error("page request failed", "path", r.URL.Path, "err", err)
+	p.renderError(w, r, http.StatusInternalServerError, "Something went wrong", "The request could not be completed.", "server_error")
+}
+
+// setPageHeaders sends the security headers of every page: a CSP that
+// allows nothing but the page's own stylesheet (and scripts, for pages
+// that declare them), forms posting to this origin or to where they
+// redirect, no framing, and no Referer.
+func setPageHeaders(w http.ResponseWriter, scripts []string, formTargets []string) {
+	h := w.Header()
+	csp := "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+	for _, t := range formTargets {
+		if t != "" {
+			csp += " " + t
+		}
+	}
+	if len(scripts) > 0 {
+		csp += "; script-src 'self'; connect-src 'self'"
+	}
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// meta describes a page request for the audit log.
+func (p *Pages) meta(r *http.Request) authority.Meta {
+	return authority.Meta{IP: p.hooks.ClientIP(r), UserAgent: r.UserAgent()}
+}
+
+// formOrigin returns the CSP source of where a redirect to uri goes: its
+// scheme and host, or its scheme alone for a native app's private-use
+// scheme.
+func formOrigin(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + ":"
+}

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+func (p *Pages) sessionCookieName() string {
+	if p.secure {
+		return "__Host-sigil_session"
+	}
+	return "sigil_session"
+}
+
+// setSession gives the browser its session cookie: HttpOnly, SameSite=Lax
+// (so it travels on the top-level navigation back from a client), Secure
+// when the issuer is https, for the session's lifetime.
+func (p *Pages) setSession(w http.ResponseWriter, sess authority.BrowserSession, value string) {
+	http.SetCookie(w, &http.Cookie{Name: p.sessionCookieName(), Value: value, Path: "/", HttpOnly: true,
+		Secure: p.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
+}
+
+func (p *Pages) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: p.sessionCookieName(), Value: "", Path: "/", HttpOnly: true,
+		Secure: p.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// session returns the request's live browser session and its user;
+// authority.ErrNoSession when there is none.
+func (p *Pages) session(r *http.Request) (authority.BrowserSession, authority.User, error) {
+	c, err := r.Cookie(p.sessionCookieName())
+	if err != nil {
+		return authority.BrowserSession{}, authority.User{}, authority.ErrNoSession
+	}
+	return p.auth.BrowserSession(r.Context(), c.Value)
+}
+
+// noSession reports whether err only means there is no session.
+func noSession(err error) bool { return errors.Is(err, authority.ErrNoSession) }
