@@ -41,9 +41,12 @@ func NormalizeEmail(raw string) (string, error) {
 }
 
 // invisible reports control characters and format characters (zero-width
-// spaces and joiners, bidirectional overrides, byte-order marks): in an
-// email they only serve to make two addresses look alike.
-func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+// spaces and joiners, bidirectional overrides, byte-order marks) and the
+// replacement character (what a lone surrogate decodes to): in an email
+// they only serve to make two addresses look alike.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
 
 // ValidatePassword checks a new password's length in bytes.
 func ValidatePassword(pw string) error {

@@ -56,10 +56,11 @@ type AccountToken struct {
 	UsedAt    time.Time
 }
 
-// Session is one live refresh-token family of a user.
+// Session is one live session of a user: a browser session of the hosted
+// pages or a refresh-token family.
 type Session struct {
 	ID         string
-	Kind       string // "refresh"
+	Kind       string // "browser" or "refresh"
 	ClientID   string
 	CreatedAt  time.Time
 	LastUsedAt time.Time

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -106,8 +107,9 @@ type sessionRow struct {
 	IP        string `db:"ip"`
 }
 
-// UserSessions returns the user's refresh-token families that still have
-// a live token, most recently used first.
+// UserSessions returns the user's live sessions, most recently used
+// first: browser sessions of the hosted pages, and refresh-token families
+// that still have a live token.
 func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]authority.Session, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
@@ -115,45 +117,84 @@ func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 	err := d.db.SelectContext(ctx, &rows, d.db.Rebind(`SELECT family_id, MIN(client_id) AS client_id, MIN(created_at) AS created_at,
 		MAX(created_at) AS last_used, MAX(user_agent) AS user_agent, MAX(ip) AS ip
 		FROM refresh_tokens WHERE user_id = ? GROUP BY family_id
-		HAVING SUM(CASE WHEN revoked_at IS NULL AND spent_at IS NULL AND expires_at > ? THEN 1 ELSE 0 END) > 0
-		ORDER BY last_used DESC, family_id`), userID, ms(now))
+		HAVING SUM(CASE WHEN revoked_at IS NULL AND spent_at IS NULL AND expires_at > ? THEN 1 ELSE 0 END) > 0`), userID, ms(now))
 	if err != nil {
 		return nil, d.wrap(err)
 	}
-	out := make([]authority.Session, len(rows))
-	for i, r := range rows {
-		out[i] = authority.Session{ID: r.FamilyID, Kind: "refresh", ClientID: r.ClientID, CreatedAt: fromMS(r.CreatedAt),
-			LastUsedAt: fromMS(r.LastUsed), UserAgent: r.UserAgent, IP: r.IP}
+	var browser []sessionRow
+	err = d.db.SelectContext(ctx, &browser, d.db.Rebind(`SELECT id AS family_id, '' AS client_id, created_at, last_used_at AS last_used, user_agent, ip
+		FROM browser_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`), userID, ms(now))
+	if err != nil {
+		return nil, d.wrap(err)
 	}
+	out := make([]authority.Session, 0, len(rows)+len(browser))
+	for _, r := range browser {
+		out = append(out, authority.Session{ID: r.FamilyID, Kind: "browser", CreatedAt: fromMS(r.CreatedAt),
+			LastUsedAt: fromMS(r.LastUsed), UserAgent: r.UserAgent, IP: r.IP})
+	}
+	for _, r := range rows {
+		out = append(out, authority.Session{ID: r.FamilyID, Kind: "refresh", ClientID: r.ClientID, CreatedAt: fromMS(r.CreatedAt),
+			LastUsedAt: fromMS(r.LastUsed), UserAgent: r.UserAgent, IP: r.IP})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].LastUsedAt.Equal(out[j].LastUsedAt) {
+			return out[i].LastUsedAt.After(out[j].LastUsedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
-// RevokeUserSessions revokes every family of the user but except and
-// returns how many live families it ended.
+// RevokeUserSessions ends every session of the user but except (a browser
+// session id or a refresh-token family id; the refresh tokens issued
+// through an excepted browser session live on too) and returns how many
+// it ended.
 func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error) {
+	// Without an exception, nothing is spared.
+	spare, spareArgs := "", []any{}
+	if except != "" {
+		spare, spareArgs = ` AND family_id <> ? AND COALESCE(session_id, '') <> ?`, []any{except, except}
+	}
 	var n int64
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		var live int64
 		if err := tx.GetContext(ctx, &live, tx.Rebind(`SELECT COUNT(DISTINCT family_id) FROM refresh_tokens
-			WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL AND spent_at IS NULL`), userID, except); err != nil {
+			WHERE user_id = ? AND revoked_at IS NULL AND spent_at IS NULL`+spare), append([]any{userID}, spareArgs...)...); err != nil {
 			return err
 		}
-		n = live
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL`),
-			ms(at), userID, except)
-		return err
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`+spare),
+			append([]any{ms(at), userID}, spareArgs...)...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?`),
+			ms(at), userID, except, ms(at))
+		if err != nil {
+			return err
+		}
+		browser, _ := res.RowsAffected()
+		n = live + browser
+		return nil
 	})
 	return int(n), err
 }
 
-// RevokeUserSession revokes one live family of the user, or returns
-// authority.ErrNotFound.
+// RevokeUserSession ends one session of the user: a browser session (with
+// the refresh tokens issued through it) or a refresh-token family. It
+// returns authority.ErrNotFound if the user has no such live session.
 func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.Time) error {
 	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`), ms(at), id, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id)
+			return err
+		}
 		if err := d.lockFamily(ctx, tx, id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND family_id = ? AND revoked_at IS NULL`),
+		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND family_id = ? AND revoked_at IS NULL`),
 			ms(at), userID, id)
 		if err != nil {
 			return err
@@ -180,6 +221,9 @@ func (d *DB) DeleteUser(ctx context.Context, id string) error {
 		for _, q := range []string{
 			`DELETE FROM refresh_tokens WHERE user_id = ?`,
 			`DELETE FROM account_tokens WHERE user_id = ?`,
+			`DELETE FROM browser_sessions WHERE user_id = ?`,
+			`DELETE FROM authorization_codes WHERE user_id = ?`,
+			`DELETE FROM consents WHERE user_id = ?`,
 			`DELETE FROM mail_outbox WHERE user_id = ? AND status <> 'sending'`,
 			`DELETE FROM users WHERE id = ?`,
 		} {
@@ -231,7 +275,7 @@ func (d *DB) CountUserRows(ctx context.Context, table, userID string) (int, erro
 	switch table {
 	case "users":
 		col = "id"
-	case "refresh_tokens", "account_tokens", "mail_outbox", "audit_events":
+	case "refresh_tokens", "account_tokens", "mail_outbox", "audit_events", "browser_sessions", "authorization_codes", "consents":
 	default:
 		return 0, errors.New("unknown table " + table)
 	}
