@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/sigil-auth/sigil/authority"
 )
@@ -15,7 +16,8 @@ type auditPage struct {
 
 // handleAudit serves GET /admin/audit: audit events newest first, limit
 // (1–500, default 100) per page; cursor (from nextCursor) continues with
-// older events; type and userId filter.
+// older events; type and userId filter, and from (inclusive) and to
+// (exclusive), RFC 3339 times, bound the time range.
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	eq := authority.EventQuery{Type: q.Get("type"), UserID: q.Get("userId"), Limit: 100}
@@ -34,6 +36,19 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		eq.Before = n
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &eq.From}, {"to", &eq.To}} {
+		if v := q.Get(f.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.writeProblem(w, r, invalidField(f.name, "must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z"))
+				return
+			}
+			*f.dst = t
+		}
 	}
 	events, err := s.auth.Events(r.Context(), eq)
 	if err != nil {

@@ -33,6 +33,8 @@ type Metrics struct {
 	// status, so a request does not hash its labels again.
 	jwksOK, jwksNotModified prometheus.Counter
 	durations               sync.Map // durationKey → prometheus.Observer
+
+	issued *issuedWindow
 }
 
 type durationKey struct {
@@ -84,6 +86,8 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		}
 		return 0
 	})
+	m.issued = &issuedWindow{counter: m.TokensIssued}
+	m.issued.sample(time.Now())
 	m.jwksOK = m.jwksRequests.WithLabelValues("200")
 	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
 	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
@@ -106,6 +110,15 @@ func (m *Metrics) WatchKeySet(unusable func() bool) {
 		return 0
 	}))
 }
+
+// TokensLastHour returns how many access tokens were counted in
+// sigil_tokens_issued_total over the last hour, and the window actually
+// covered (shorter while the process is younger than an hour).
+func (m *Metrics) TokensLastHour(now time.Time) (int64, time.Duration) { return m.issued.lastHour(now) }
+
+// SampleIssued records the issued-token counter for TokensLastHour; Run
+// calls it every minute.
+func (m *Metrics) SampleIssued(now time.Time) { m.issued.sample(now) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

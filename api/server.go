@@ -107,6 +107,10 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/keys/rotate", s.requireAdmin(s.handleRotateKey)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/keys/{kid}/revoke", s.requireAdmin(s.handleRevokeKey)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/audit", s.requireAdmin(s.handleAudit)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/keys/timeline", s.requireAdmin(s.handleKeyTimeline)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/overview", s.requireAdmin(s.handleOverview)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/tokens/inspect", s.requireAdmin(s.handleInspect)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/clients/{id}/secret", s.requireAdmin(s.handleRotateClientSecret)).Methods(http.MethodPost)
 
 	r.HandleFunc("/admin/users", s.requireAdmin(s.handleListUsers)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/users/{id}", s.requireAdmin(s.handleGetUser)).Methods(http.MethodGet)
@@ -126,9 +130,25 @@ func (s *Server) Handler() http.Handler { return s.observe(s.cors(s.rateLimit(s.
 // Run does the HTTP layer's background work (evicting idle rate-limit
 // buckets) until ctx ends.
 func (s *Server) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				s.metrics.SampleIssued(now)
+			}
+		}
+	}()
 	if s.limiter != nil {
 		s.limiter.run(ctx)
 	}
+	<-ctx.Done()
+	<-done
 }
 
 // HTTPServer returns an http.Server for addr with timeouts that keep slow

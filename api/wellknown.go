@@ -190,23 +190,35 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // keys). The 503 answers give the reason, never key material.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	reason, kid := s.Readiness(r.Context())
+	if reason != "" {
+		body := map[string]string{"status": "unavailable", "reason": reason}
+		if kid != "" {
+			body["activeKid"] = kid
+		}
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "activeKid": kid})
+}
+
+// Readiness returns why this instance is not ready ("" when it is) and the
+// kid of its active key: the checks of /readyz.
+func (s *Server) Readiness(ctx context.Context) (reason, activeKID string) {
 	snap := s.keys.Ring().Load()
 	if snap == nil || snap.Active() == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "no signing key loaded"})
-		return
+		return "no signing key loaded", ""
 	}
+	kid := snap.Active().KID
 	if u := s.keys.Unusable(); u != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable",
-			"reason": "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339) + ": " + u.Reason, "activeKid": snap.Active().KID})
-		return
+		return "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339) + ": " + u.Reason, kid
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.ready.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
-		return
+		return "database unreachable", ""
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "activeKid": snap.Active().KID})
+	return "", kid
 }
 
 // discoveryCache holds what the well-known handlers compute once: the

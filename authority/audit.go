@@ -1,14 +1,20 @@
 package authority
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // EventQuery selects audit events: newest first, older than Before (an id
-// cursor; 0 means from the newest), of Type and UserID when set, at most
-// Limit (default 100, at most 500).
+// cursor; 0 means from the newest), of Type and UserID when set, at or
+// after From and before To when set, at most Limit (default 100, at most
+// 500).
 type EventQuery struct {
 	Before int64
 	Type   string
 	UserID string
+	From   time.Time
+	To     time.Time
 	Limit  int
 }
 
@@ -25,6 +31,9 @@ func (s *Service) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	if q.UserID != "" && !plainID(q.UserID) {
 		return nil, invalid("userId", "is not a user id")
 	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return nil, invalid("from", "must be before to")
+	}
 	return s.store.ListEvents(ctx, q)
 }
 
@@ -39,6 +48,6 @@ var AuditEventTypes = []string{
 	"login.success", "login.failure", "login.throttled", "account.locked", "request.throttled",
 	"refresh.reuse",
 	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
-	"client.created", "client.deleted",
+	"client.created", "client.deleted", "client.secret_rotated",
 	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
 }

@@ -160,6 +160,8 @@ type Store interface {
 	EventLog
 	AccountStore
 	BrowserStore
+	ClientSecretStore
+	CountStore
 }
 
 // Config holds the authority's settings.

@@ -61,6 +61,14 @@ func (d *DB) ListEvents(ctx context.Context, q AuditQuery) ([]authority.Event, e
 		query += ` AND user_id = ?`
 		args = append(args, q.UserID)
 	}
+	if !q.From.IsZero() {
+		query += ` AND at >= ?`
+		args = append(args, q.From.UnixMilli())
+	}
+	if !q.To.IsZero() {
+		query += ` AND at < ?`
+		args = append(args, q.To.UnixMilli())
+	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	var rows []auditRow

@@ -42,6 +42,8 @@ func TestConformance(t *testing.T) {
 		{"LoginThrottleCountsAndResets", testLoginThrottle},
 		{"LoginThrottleConcurrentFailuresAreAllCounted", testLoginThrottleConcurrent},
 		{"LoginThrottlePrune", testLoginThrottlePrune},
+		{"ClientSecretReplaced", testClientSecretReplaced},
+		{"AuditTimeRange", testAuditTimeRange},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -33,6 +33,7 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
+	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
 	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
 	{path: "/auth/password/forgot", valid: `{"email":"h@example.com"}`, field: "email"},
 	{path: "/auth/password/reset", valid: `{"token":"x","password":"password123"}`, field: "token"},

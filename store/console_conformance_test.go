@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/store"
+)
+
+func testClientSecretReplaced(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	c := authority.Client{ID: "c1", Name: "one", SecretHash: "old", Scopes: []string{}, Audience: "a", CreatedAt: time.Now()}
+	if err := db.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.CountClients(ctx); err != nil || n != 1 {
+		t.Fatalf("count %d %v", n, err)
+	}
+	if err := db.SetClientSecret(ctx, "c1", "new"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClientByID(ctx, "c1")
+	if err != nil || got.SecretHash != "new" || got.Name != "one" {
+		t.Fatalf("after rotation %+v %v", got, err)
+	}
+	if err := db.SetClientSecret(ctx, "nope", "x"); !errors.Is(err, authority.ErrNotFound) {
+		t.Fatalf("unknown client: %v", err)
+	}
+}
+
+func testAuditTimeRange(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		if err := db.RecordEvent(ctx, authority.Event{At: t0.Add(time.Duration(i) * time.Hour), Type: "range.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		from, to time.Time
+		want     int
+	}{
+		{t0.Add(time.Hour), t0.Add(3 * time.Hour), 2}, // from inclusive, to exclusive
+		{t0.Add(4 * time.Hour), time.Time{}, 1},
+		{time.Time{}, t0.Add(time.Minute), 1},
+		{t0.Add(5 * time.Hour), time.Time{}, 0},
+	} {
+		ev, err := db.ListEvents(ctx, store.AuditQuery{Type: "range.test", From: c.from, To: c.to})
+		if err != nil || len(ev) != c.want {
+			t.Fatalf("from %v to %v: %d events (%v), want %d", c.from, c.to, len(ev), err, c.want)
+		}
+	}
+}
