@@ -199,8 +199,6 @@ type Config struct {
 	// RequireVerifiedEmail refuses logins until the email is verified,
 	// and makes signup answer alike for new and registered emails.
 	RequireVerifiedEmail bool
-	// Product names the service in mail (default "Sigil").
-	Product string
 
 	// SessionTTL is the lifetime of a browser session of the hosted
 	// pages (default 24h).

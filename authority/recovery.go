@@ -43,13 +43,6 @@ func (s *Service) link(page, token string) string {
 	return s.cfg.Issuer + page + "?token=" + url.QueryEscape(token)
 }
 
-func (s *Service) product() string {
-	if s.cfg.Product != "" {
-		return s.cfg.Product
-	}
-	return "Sigil"
-}
-
 // sendVerification mails u a link that verifies email (u.Email for a
 // signup, a new address for an email change).
 func (s *Service) sendVerification(ctx context.Context, u User, kind, email string) error {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,7 +18,12 @@ import (
 // sender, owned by wg, until ctx ends. Without SIGIL_SMTP_URL the sender
 // writes each message to the log.
 func startMail(ctx context.Context, a *app, metrics *api.Metrics, log *slog.Logger, wg *sync.WaitGroup) error {
-	tpl, err := mail.LoadTemplates(nil)
+	// SIGIL_TEMPLATE_DIR/mail/ may replace any mail template by name.
+	var override fs.FS
+	if a.cfg.TemplateDir != "" {
+		override = os.DirFS(filepath.Join(a.cfg.TemplateDir, "mail"))
+	}
+	tpl, err := mail.LoadTemplates(override)
 	if err != nil {
 		return err
 	}
