@@ -16,11 +16,14 @@ import (
 // there. Adding a route here means adding it there.
 func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
 	json := []string{"/admin/clients", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
+		"/auth/verify-email", "/auth/password/forgot", "/auth/password/reset", "/auth/password", "/auth/email",
 		"/auth/login/mfa", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes"}
 	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
 	// /oauth2/userinfo and POST /auth/mfa/totp read only their
 	// Authorization header.
-	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo", "/auth/mfa/totp"}
+	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo",
+		"/auth/verify-email/resend", "/auth/sessions/revoke-all", "/admin/users/{id}/lock", "/admin/users/{id}/unlock", "/admin/users/{id}/password-reset",
+		"/auth/mfa/totp"}
 
 	s := &Server{metrics: NewMetrics(&keys.Ring{})}
 	var got []string

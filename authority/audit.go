@@ -50,6 +50,10 @@ var AuditEventTypes = []string{
 	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
 	"client.created", "client.deleted", "client.secret_rotated",
 	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
+	"user.signup_attempt", "user.deleted", "user.locked", "user.unlocked", "user.roles_set",
+	"email.verification_sent", "email.verified", "email.change_requested", "email.changed",
+	"password.reset_requested", "password.reset", "password.changed",
+	"session.revoked", "session.revoked_all", "mail.failed",
 	"login.mfa_required", "login.mfa_enrollment_required", "mfa.success", "mfa.failure",
 	"mfa.totp.enroll", "mfa.totp.confirm", "mfa.totp.remove", "mfa.recovery.regenerate", "mfa.reset",
 }

@@ -107,6 +107,9 @@ func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta,
 	if err != nil {
 		return BrowserSession{}, User{}, "", err
 	}
+	if err := s.loginAllowed(ctx, u, meta); err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
 	// A user with a second factor goes on with CompleteSignIn; one who
 	// must enrol first gets no session.
 	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
@@ -134,7 +137,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, met
 // (a live session of the same user) is re-authenticated, any other ended
 // and replaced.
 func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
-	s.profiles.put(u.ID, Profile{Name: u.Name})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
 	if current != nil && current.UserID == u.ID {
 		at := s.now().UTC().Truncate(time.Second)
 		if err := s.store.ReauthBrowserSession(ctx, current.ID, at, amr); err != nil {
@@ -162,6 +165,14 @@ func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string,
 // with a new browser session.
 func (s *Service) SignUpBrowser(ctx context.Context, in Signup, meta Meta) (BrowserSession, User, string, error) {
 	in.Admin = false
+	if s.cfg.RequireVerifiedEmail {
+		// No session before the email is verified, and the same answer
+		// for a new and a registered email.
+		if err := s.SignupPrivate(ctx, in, meta); err != nil {
+			return BrowserSession{}, User{}, "", err
+		}
+		return BrowserSession{}, User{}, "", ErrEmailNotVerified
+	}
 	u, err := s.Signup(ctx, in, meta)
 	if err != nil {
 		return BrowserSession{}, User{}, "", err

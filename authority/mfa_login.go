@@ -78,8 +78,8 @@ func (s *Service) CompleteLogin(ctx context.Context, mfaToken, code string, meta
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name})
-	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr)
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr, meta)
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -113,6 +113,10 @@ func (s *Service) passSecondFactor(ctx context.Context, mfaToken, code string, m
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
+		return User{}, nil, "", err
+	}
+	// The account may have been locked since its password was checked.
+	if err := s.loginAllowed(ctx, u, meta); err != nil {
 		return User{}, nil, "", err
 	}
 	return u, withSecondFactor(t.AMR, method), method, nil

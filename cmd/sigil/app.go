@@ -106,11 +106,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 	km := keys.NewManager(db, sealer, ring, cfg.keyPolicy(), nil, log)
 	auth, err := authority.New(authority.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
-		RefreshReuseGrace: cfg.RefreshReuseGrace,
-		LockoutThreshold:  cfg.LockoutThreshold,
-		SessionTTL:        cfg.SessionTTL,
-		Sealer:            sealer,
-		MFARequiredRoles:  cfg.MFARequiredRoles,
+		RefreshReuseGrace:    cfg.RefreshReuseGrace,
+		LockoutThreshold:     cfg.LockoutThreshold,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		SessionTTL:           cfg.SessionTTL,
+		Sealer:               sealer,
+		MFARequiredRoles:     cfg.MFARequiredRoles,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()

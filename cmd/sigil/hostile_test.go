@@ -36,6 +36,12 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
+	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
+	{path: "/auth/password/forgot", valid: `{"email":"h@example.com"}`, field: "email"},
+	{path: "/auth/password/reset", valid: `{"token":"x","password":"password123"}`, field: "token"},
+	// The administrator's token is a user's token too.
+	{path: "/auth/password", valid: `{"currentPassword":"x","newPassword":"password123"}`, field: "currentPassword", admin: true},
+	{path: "/auth/email", valid: `{"email":"h@example.com","password":"x"}`, field: "email", admin: true},
 	{path: "/auth/login/mfa", valid: `{"mfaToken":"x","code":"123456"}`, field: "mfaToken"},
 	{path: "/auth/mfa/totp/confirm", valid: `{"code":"123456"}`, field: "code", user: true},
 	{path: "/auth/mfa/recovery-codes", valid: `{"code":"123456"}`, field: "code", user: true},
