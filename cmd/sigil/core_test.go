@@ -81,8 +81,9 @@ func TestSignupLoginMeAndVerifyFromJWKS(t *testing.T) {
 				}
 				claims := verifyWithJWKS(t, s, lr.Token)
 				// sid names the session (refresh-token family) the token
-				// belongs to, as GET /auth/sessions lists it.
-				want := []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles", "sid"}
+				// belongs to, as GET /auth/sessions lists it; amr says how
+				// the user signed in (RFC 8176).
+				want := []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles", "sid", "amr"}
 				if len(claims) != len(want) {
 					t.Fatalf("claims = %v, want exactly %v", claims, want)
 				}
