@@ -1,0 +1,3 @@
+module github.com/sigil-auth/sigil/deploy
+
+go 1.26
