@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 PKGS      := ./...
 
-.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean examples example-node example-python
+.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python
 
 all: build
 
@@ -33,8 +33,15 @@ vet:
 staticcheck:
 	$(STATICCHECK) $(PKGS)
 
-unit:
+unit: mailpit
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# mailpit is the real SMTP server the account tests send to (they start
+# it on loopback ports and read what it received through its HTTP API).
+MAILPIT_VERSION ?= v1.33.1
+mailpit: bin/mailpit
+bin/mailpit:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 # Each fuzz target runs for FUZZTIME on top of its checked-in seed corpus.
 fuzz-smoke:

@@ -29,7 +29,7 @@ type tokenResponse struct {
 }
 
 func (s *Server) meta(r *http.Request) authority.Meta {
-	return authority.Meta{IP: s.clientIP(r)}
+	return authority.Meta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
 }
 
 func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +38,18 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	u, err := s.auth.Signup(r.Context(), authority.Signup{Email: req.Email, Password: req.Password, Name: req.Name}, s.meta(r))
+	in := authority.Signup{Email: req.Email, Password: req.Password, Name: req.Name}
+	if s.auth.Config().RequireVerifiedEmail {
+		// The same answer for a new and a registered email.
+		if err := s.auth.SignupPrivate(r.Context(), in, s.meta(r)); err != nil {
+			s.writeProblem(w, r, err)
+			return
+		}
+		noStore(w)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	u, err := s.auth.Signup(r.Context(), in, s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -89,10 +100,11 @@ func (s *Server) writeTokens(w http.ResponseWriter, pair authority.TokenPair) {
 }
 
 type meResponse struct {
-	UserID string   `json:"userId"`
-	Email  string   `json:"email"`
-	Name   string   `json:"name"`
-	Roles  []string `json:"roles"`
+	UserID        string   `json:"userId"`
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Roles         []string `json:"roles"`
+	EmailVerified bool     `json:"emailVerified"`
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +124,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeJSON(w, http.StatusOK, meResponse{UserID: c.Subject, Email: c.Email, Name: p.Name, Roles: c.Roles})
+	writeJSON(w, http.StatusOK, meResponse{UserID: c.Subject, Email: c.Email, Name: p.Name, Roles: c.Roles, EmailVerified: p.EmailVerified})
 }
 
 // bearer verifies the request's Bearer access token.

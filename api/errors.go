@@ -68,6 +68,13 @@ func problemFor(err error) *Problem {
 		return invalidField(ve.Field, ve.Reason)
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
+	case errors.Is(err, authority.ErrBadAccountToken):
+		return newProblem(http.StatusBadRequest, "invalid-link-token", "Invalid or expired token", "the token is unknown, already used or expired; ask for a new link")
+	case errors.Is(err, authority.ErrEmailNotVerified):
+		return newProblem(http.StatusForbidden, "email-not-verified", "Email not verified",
+			"confirm your email address with the link mailed to it; a new link has been sent to it")
+	case errors.Is(err, authority.ErrAccountLocked):
+		return newProblem(http.StatusForbidden, "account-locked", "Account locked", "this account is locked; contact an administrator")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
 	case errors.Is(err, authority.ErrInvalidGrant):

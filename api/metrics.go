@@ -151,3 +151,16 @@ func (m *Metrics) jwks(notModified bool) {
 	}
 	m.jwksOK.Inc()
 }
+
+// MailCounters registers and returns the counters of the mail outbox:
+// messages sent and messages given up on, by kind.
+func (m *Metrics) MailCounters() (sent, failed *prometheus.CounterVec) {
+	sent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_mail_sent_total", Help: "Messages handed to the mail server (or the log), by kind.",
+	}, []string{"kind"})
+	failed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_mail_failed_total", Help: "Messages marked failed after their last attempt, by kind; alert on any.",
+	}, []string{"kind"})
+	m.reg.MustRegister(sent, failed)
+	return sent, failed
+}

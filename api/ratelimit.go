@@ -22,6 +22,13 @@ var rateLimitedPaths = map[string]bool{
 	"/auth/signup":  true,
 	"/auth/refresh": true,
 	"/oauth2/token": true,
+	// Endpoints that send mail or spend mailed tokens.
+	"/auth/verify-email":        true,
+	"/auth/verify-email/resend": true,
+	"/auth/password/forgot":     true,
+	"/auth/password/reset":      true,
+	"/auth/password":            true,
+	"/auth/email":               true,
 }
 
 // Limits of the per-client limiter's memory.

@@ -71,6 +71,19 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/signup", s.handleSignup).Methods(http.MethodPost)
 	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
 	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
+	r.HandleFunc("/auth/me", s.handleDeleteMe).Methods(http.MethodDelete)
+
+	// Accounts: verification, recovery, password and email changes,
+	// sessions.
+	r.HandleFunc("/auth/verify-email", s.handleVerifyEmail).Methods(http.MethodPost)
+	r.HandleFunc("/auth/verify-email/resend", s.handleResendVerification).Methods(http.MethodPost)
+	r.HandleFunc("/auth/password/forgot", s.handleForgotPassword).Methods(http.MethodPost)
+	r.HandleFunc("/auth/password/reset", s.handleResetPassword).Methods(http.MethodPost)
+	r.HandleFunc("/auth/password", s.handleChangePassword).Methods(http.MethodPost)
+	r.HandleFunc("/auth/email", s.handleChangeEmail).Methods(http.MethodPost)
+	r.HandleFunc("/auth/sessions", s.handleSessions).Methods(http.MethodGet)
+	r.HandleFunc("/auth/sessions/revoke-all", s.handleRevokeAllSessions).Methods(http.MethodPost)
+	r.HandleFunc("/auth/sessions/{id}", s.handleRevokeSession).Methods(http.MethodDelete)
 
 	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
 	// wrong one gets an RFC 6749 error rather than problem+json).
@@ -99,6 +112,14 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/overview", s.requireAdmin(s.handleOverview)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/tokens/inspect", s.requireAdmin(s.handleInspect)).Methods(http.MethodPost)
 	r.HandleFunc("/admin/clients/{id}/secret", s.requireAdmin(s.handleRotateClientSecret)).Methods(http.MethodPost)
+
+	r.HandleFunc("/admin/users", s.requireAdmin(s.handleListUsers)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/users/{id}", s.requireAdmin(s.handleGetUser)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/users/{id}", s.requireAdmin(s.handleDeleteUser)).Methods(http.MethodDelete)
+	r.HandleFunc("/admin/users/{id}/lock", s.requireAdmin(s.handleLockUser(true))).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/unlock", s.requireAdmin(s.handleLockUser(false))).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/roles", s.requireAdmin(s.handleSetRoles)).Methods(http.MethodPut)
+	r.HandleFunc("/admin/users/{id}/password-reset", s.requireAdmin(s.handleAdminReset)).Methods(http.MethodPost)
 	return r
 }
 

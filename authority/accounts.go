@@ -41,9 +41,12 @@ func NormalizeEmail(raw string) (string, error) {
 }
 
 // invisible reports control characters and format characters (zero-width
-// spaces and joiners, bidirectional overrides, byte-order marks): in an
-// email they only serve to make two addresses look alike.
-func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+// spaces and joiners, bidirectional overrides, byte-order marks) and the
+// replacement character (what a lone surrogate decodes to): in an email
+// they only serve to make two addresses look alike.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
 
 // ValidatePassword checks a new password's length in bytes.
 func ValidatePassword(pw string) error {
@@ -80,8 +83,9 @@ type Signup struct {
 type Meta struct {
 	IP    string
 	Actor string
-	// UserAgent is the browser's User-Agent, kept with browser sessions
-	// so that a user can tell them apart.
+	// UserAgent is the client's User-Agent, kept with the sessions it
+	// starts (refresh-token families and browser sessions) so that a user
+	// can tell them apart.
 	UserAgent string
 }
 
@@ -114,7 +118,39 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 		actor = u.ID
 	}
 	s.audit(ctx, Event{Type: "user.signup", Actor: actor, UserID: u.ID, IP: meta.IP})
+	if meta.Actor == "" {
+		// A self-service signup gets a verification link; accounts made by
+		// an administrator or an import are verified out of band.
+		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil {
+			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
+		}
+	}
 	return u, nil
+}
+
+// SignupPrivate is Signup for a service that requires verified emails: a
+// registered email is no error (the answer must not tell it is taken);
+// its owner is mailed that someone tried to sign up with it.
+func (s *Service) SignupPrivate(ctx context.Context, in Signup, meta Meta) error {
+	_, err := s.Signup(ctx, in, meta)
+	if !errors.Is(err, ErrEmailTaken) {
+		return err
+	}
+	email, _ := NormalizeEmail(in.Email)
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		s.log.Warn("signup attempt on a registered email: owner not found", "err", err)
+		return nil
+	}
+	s.audit(ctx, Event{Type: "user.signup_attempt", UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
+	if !s.mailLimit.allow(u.Email, s.now()) {
+		return nil
+	}
+	if err := s.mailer.Queue(ctx, Mail{Kind: "signup-attempt", To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email,
+		Link: s.cfg.Issuer + "/forgot-password"}); err != nil {
+		s.log.Warn("signup-attempt notice not queued", "user_id", u.ID, "err", err)
+	}
+	return nil
 }
 
 // TokenPair is what a successful login or refresh returns.
@@ -137,13 +173,33 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name})
-	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID)
+	if err := s.loginAllowed(ctx, u, meta); err != nil {
+		return TokenPair{}, err
+	}
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, meta)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return pair, nil
+}
+
+// loginAllowed refuses a locked account, and one whose email is not
+// verified when verification is required; the latter gets a new link.
+func (s *Service) loginAllowed(ctx context.Context, u User, meta Meta) error {
+	if u.Locked {
+		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "account locked"})
+		return ErrAccountLocked
+	}
+	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
+		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil && !errors.Is(err, ErrThrottled) {
+			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
+		}
+		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
+		return ErrEmailNotVerified
+	}
+	return nil
 }
 
 // checkCredentials returns the account whose email and password match. It

@@ -50,4 +50,8 @@ var AuditEventTypes = []string{
 	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
 	"client.created", "client.deleted", "client.secret_rotated",
 	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
+	"user.signup_attempt", "user.deleted", "user.locked", "user.unlocked", "user.roles_set",
+	"email.verification_sent", "email.verified", "email.change_requested", "email.changed",
+	"password.reset_requested", "password.reset", "password.changed",
+	"session.revoked", "session.revoked_all", "mail.failed",
 }

@@ -22,19 +22,23 @@ type User struct {
 	Name         string
 	PasswordHash string
 	Admin        bool
-	// EmailVerified is set once the user has proven they receive mail at
-	// Email.
+	// EmailVerified is set once the owner opened a link mailed to Email.
 	EmailVerified bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Locked accounts cannot log in or refresh.
+	Locked bool
+	// ExtraRoles are the roles besides "admin" (which is Admin).
+	ExtraRoles []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Roles returns the roles carried in the user's access tokens.
 func (u User) Roles() []string {
+	roles := make([]string, 0, 1+len(u.ExtraRoles))
 	if u.Admin {
-		return []string{"admin"}
+		roles = append(roles, "admin")
 	}
-	return []string{}
+	return append(roles, u.ExtraRoles...)
 }
 
 // RefreshToken is a refresh token as stored: only the SHA-256 of the token.
@@ -53,6 +57,10 @@ type RefreshToken struct {
 	// GraceUsedAt is when the one retry allowed within the reuse grace
 	// interval was spent.
 	GraceUsedAt time.Time
+	// UserAgent and IP describe where the family was started; each
+	// successor carries them on.
+	UserAgent string
+	IP        string
 	// SessionID is the browser session the family was issued through
 	// (empty for /auth/login); ending that session revokes the family.
 	SessionID string
@@ -150,6 +158,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	AccountStore
 	BrowserStore
 	ClientSecretStore
 	CountStore
@@ -187,6 +196,10 @@ type Config struct {
 	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
 	HashQueueWait time.Duration
 
+	// RequireVerifiedEmail refuses logins until the email is verified,
+	// and makes signup answer alike for new and registered emails.
+	RequireVerifiedEmail bool
+
 	// SessionTTL is the lifetime of a browser session of the hosted
 	// pages (default 24h).
 	SessionTTL time.Duration
@@ -211,6 +224,8 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	headers         knownHeaders
+	mailer          Mailer
+	mailLimit       mailLimiter
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -245,7 +260,8 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	}
 	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
-		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait)}, nil
+		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
+		mailer:          discardMailer{}}, nil
 }
 
 // Config returns the service's settings.

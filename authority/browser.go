@@ -107,8 +107,11 @@ func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta,
 	if err != nil {
 		return BrowserSession{}, User{}, "", err
 	}
+	if err := s.loginAllowed(ctx, u, meta); err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
 	amr := []string{"pwd"}
-	s.profiles.put(u.ID, Profile{Name: u.Name})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
 	if current != nil && current.UserID == u.ID {
 		at := s.now().UTC().Truncate(time.Second)
 		if err := s.store.ReauthBrowserSession(ctx, current.ID, at, amr); err != nil {
@@ -136,6 +139,14 @@ func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta,
 // with a new browser session.
 func (s *Service) SignUpBrowser(ctx context.Context, in Signup, meta Meta) (BrowserSession, User, string, error) {
 	in.Admin = false
+	if s.cfg.RequireVerifiedEmail {
+		// No session before the email is verified, and the same answer
+		// for a new and a registered email.
+		if err := s.SignupPrivate(ctx, in, meta); err != nil {
+			return BrowserSession{}, User{}, "", err
+		}
+		return BrowserSession{}, User{}, "", ErrEmailNotVerified
+	}
 	u, err := s.Signup(ctx, in, meta)
 	if err != nil {
 		return BrowserSession{}, User{}, "", err

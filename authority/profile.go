@@ -8,7 +8,8 @@ import (
 
 // Profile is the part of an account that /auth/me shows beyond the token.
 type Profile struct {
-	Name string
+	Name          string
+	EmailVerified bool
 }
 
 // profileCache keeps recently seen profiles so /auth/me answers from
@@ -37,6 +38,12 @@ func (c *profileCache) put(id string, p Profile) {
 	c.m[id] = p
 }
 
+func (c *profileCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
 // Profile returns the profile of the user a verified token names. It reads
 // the database only on a cache miss; if the database is unavailable then,
 // it answers with what the token itself says. A deleted user is
@@ -54,7 +61,7 @@ func (s *Service) Profile(ctx context.Context, c *Claims) (Profile, error) {
 	case err != nil:
 		return Profile{}, err
 	}
-	p := Profile{Name: u.Name}
+	p := Profile{Name: u.Name, EmailVerified: u.EmailVerified}
 	s.profiles.put(u.ID, p)
 	return p, nil
 }

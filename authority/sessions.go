@@ -58,7 +58,11 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 		return TokenPair{}, err
 	}
 
+	if u.Locked {
+		return TokenPair{}, fmt.Errorf("%w: the account is locked", ErrInvalidGrant)
+	}
 	refresh, next := s.newRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
+	next.UserAgent, next.IP = rt.UserAgent, rt.IP
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
 	next.CreatedAt, next.ExpiresAt, next.SessionID = now, rt.ExpiresAt, rt.SessionID
@@ -90,12 +94,12 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	}
 
 	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
-	c.Email, c.Roles = u.Email, u.Roles()
+	c.Email, c.Roles, c.SessionID = u.Email, u.Roles(), rt.FamilyID
 	access, err := s.Sign(c, "refresh_token")
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
 	return TokenPair{AccessToken: access, ExpiresIn: int(ttl / time.Second), RefreshToken: refresh, UserID: u.ID, Scope: accessScope}, nil
 }
 

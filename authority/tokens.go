@@ -72,6 +72,9 @@ type Claims struct {
 	Scope     string   `json:"scope"`
 	Email     string   `json:"email,omitempty"`
 	Roles     []string `json:"roles,omitzero"`
+	// SessionID is the refresh-token family the token was issued with,
+	// so the user's session list can mark the current one.
+	SessionID string `json:"sid,omitempty"`
 	// AMR lists how the user authenticated (RFC 8176), for user tokens.
 	AMR []string `json:"amr,omitempty"`
 
@@ -128,14 +131,16 @@ func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience,
 
 // issueUserTokens signs an access token for u and creates a new refresh
 // token family.
-func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string) (TokenPair, error) {
+func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string, meta Meta) (TokenPair, error) {
+	family := newTokenID()
 	c := s.NewAccessClaims(u.ID, clientID, scope, Audience{s.cfg.Audience}, s.cfg.AccessTTL)
-	c.Email, c.Roles = u.Email, u.Roles()
+	c.Email, c.Roles, c.SessionID = u.Email, u.Roles(), family
 	access, err := s.Sign(c, "password")
 	if err != nil {
 		return TokenPair{}, err
 	}
-	refresh, rt := s.newRefreshToken(newTokenID(), u.ID, clientID, scope)
+	refresh, rt := s.newRefreshToken(family, u.ID, clientID, scope)
+	rt.UserAgent, rt.IP = truncate(meta.UserAgent, 256), meta.IP
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 		return TokenPair{}, err
 	}

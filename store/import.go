@@ -41,7 +41,7 @@ func (d *DB) ImportUsers(ctx context.Context, users []authority.User) ([]string,
 	var taken []string
 	errTaken := authority.ErrEmailTaken
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		q := tx.Rebind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`)
+		q := tx.Rebind(`INSERT INTO users (` + userInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`)
 		for _, u := range users {
 			res, err := tx.ExecContext(ctx, q, u.ID, u.Email, u.Name, u.PasswordHash, u.Admin, ms(u.CreatedAt), ms(u.UpdatedAt))
 			if err != nil {

@@ -23,21 +23,23 @@ type refreshRow struct {
 	RevokedAt   sql.NullInt64  `db:"revoked_at"`
 	ReplacedBy  sql.NullString `db:"replaced_by"`
 	GraceUsedAt sql.NullInt64  `db:"grace_used_at"`
+	UserAgent   string         `db:"user_agent"`
+	IP          string         `db:"ip"`
 	SessionID   sql.NullString `db:"session_id"`
 }
 
-const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, session_id`
+const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, user_agent, ip, session_id`
 
 func (r refreshRow) token() authority.RefreshToken {
 	return authority.RefreshToken{Hash: r.Hash, FamilyID: r.FamilyID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt), SpentAt: fromNullMS(r.SpentAt),
 		RevokedAt: fromNullMS(r.RevokedAt), ReplacedBy: r.ReplacedBy.String, GraceUsedAt: fromNullMS(r.GraceUsedAt),
-		SessionID: r.SessionID.String}
+		UserAgent: r.UserAgent, IP: r.IP, SessionID: r.SessionID.String}
 }
 
 func (d *DB) insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshToken) error {
-	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), nullString(t.SessionID))
+	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, user_agent, ip, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), t.UserAgent, t.IP, nullString(t.SessionID))
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/sigil-auth/sigil/authority"
 )
@@ -16,20 +17,28 @@ type userRow struct {
 	IsAdmin      bool   `db:"is_admin"`
 	CreatedAt    int64  `db:"created_at"`
 	UpdatedAt    int64  `db:"updated_at"`
+	Verified     bool   `db:"email_verified"`
+	Locked       bool   `db:"locked"`
+	Roles        string `db:"roles"`
 }
 
 func (r userRow) user() authority.User {
 	return authority.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash, Admin: r.IsAdmin,
+		EmailVerified: r.Verified, Locked: r.Locked, ExtraRoles: strings.Fields(r.Roles),
 		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
 }
 
-const userColumns = `id, email, name, password_hash, is_admin, created_at, updated_at`
+// userInsertColumns are written by CreateUser; userColumns are read.
+const (
+	userInsertColumns = `id, email, name, password_hash, is_admin, created_at, updated_at`
+	userColumns       = userInsertColumns + `, email_verified, locked, roles`
+)
 
 // CreateUser inserts u, or returns authority.ErrEmailTaken.
 func (d *DB) CreateUser(ctx context.Context, u authority.User) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO users (`+userInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, u.Email, u.Name, u.PasswordHash, u.Admin, ms(u.CreatedAt), ms(u.UpdatedAt))
 	if err != nil && isUniqueViolation(err) {
 		return authority.ErrEmailTaken
@@ -99,7 +108,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // operators' checks and tests.
 func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "revoked_tokens", "login_throttle":
+	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "revoked_tokens", "login_throttle",
+		"account_tokens", "mail_outbox":
 	default:
 		return 0, errors.New("unknown table " + table)
 	}

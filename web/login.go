@@ -81,6 +81,12 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 			p.render(w, r, http.StatusUnauthorized, "login", v, target)
 		case errors.As(err, &te):
 			p.refuseThrottled(w, r, v, te.RetryAfter, "Too many failed attempts for this account.", target)
+		case errors.Is(err, authority.ErrAccountLocked):
+			v.Alert = "This account is locked. Contact your administrator."
+			p.render(w, r, http.StatusForbidden, "login", v, target)
+		case errors.Is(err, authority.ErrEmailNotVerified):
+			v.Alert = "Confirm your email address first: a new link has been sent to it."
+			p.render(w, r, http.StatusForbidden, "login", v, target)
 		default:
 			p.renderFailure(w, r, err)
 		}
@@ -173,6 +179,11 @@ func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, authority.ErrEmailTaken):
 			v.Alert = "An account with this email already exists. Sign in instead."
 			p.render(w, r, http.StatusConflict, "signup", v, target)
+		case errors.Is(err, authority.ErrEmailNotVerified):
+			// Verification required: the same answer whether or not the
+			// email was registered.
+			v.Alert = "Check your inbox: we sent a link to confirm your email address, then sign in."
+			p.render(w, r, http.StatusAccepted, "login", v, target)
 		default:
 			p.renderFailure(w, r, err)
 		}
@@ -210,17 +221,16 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.renderFailure(w, r, err)
 		return
 	}
-	consents, err := p.auth.Consents(r.Context(), u.ID)
-	if err != nil {
-		p.renderFailure(w, r, err)
-		return
-	}
-	v := view{User: u, Session: sess, Consents: consents, Wide: true}
+	notice := ""
 	switch r.URL.Query().Get("done") {
 	case "consent-revoked":
-		v.Notice = "Access revoked. The application will ask again next time."
+		notice = "Access revoked. The application will ask again next time."
+	case "password-changed":
+		notice = "Your password is changed. Your other sessions were signed out."
+	case "session-ended":
+		notice = "The session is signed out."
 	}
-	p.render(w, r, http.StatusOK, "account", v)
+	p.renderAccount(w, r, sess, u, http.StatusOK, "", notice)
 }
 
 // handleRevokeConsent takes back the consent given to a client, from the

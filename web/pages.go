@@ -99,6 +99,7 @@ func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/oauth2/authorize", p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/oauth2/logout", p.handleLogout).Methods(http.MethodGet, http.MethodPost)
 	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead)
+	p.registerAccountPages(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are
@@ -108,7 +109,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/")
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path)
 }
 
 // view is what every template receives.

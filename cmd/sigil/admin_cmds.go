@@ -112,11 +112,14 @@ func runUsers(ctx context.Context, e env) error {
 	if len(e.args) > 0 {
 		sub, e.args = e.args[0], e.args[1:]
 	}
-	if sub == "import" {
+	switch sub {
+	case "import":
 		return runUsersImport(ctx, e)
-	}
-	if sub != "create" {
-		return fmt.Errorf("unknown users command %q (create, import)", sub)
+	case "list", "show", "lock", "unlock", "set-roles", "delete":
+		return runUsersManage(ctx, e, sub)
+	case "create":
+	default:
+		return fmt.Errorf("unknown users command %q (create, import, list, show, lock, unlock, set-roles, delete)", sub)
 	}
 	fs, load := newFlags(e, "users create", "users create --email E [--name N] [--admin] [--password-stdin]")
 	email := fs.String("email", "", "email of the new user (required)")

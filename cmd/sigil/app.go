@@ -106,9 +106,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 	km := keys.NewManager(db, sealer, ring, cfg.keyPolicy(), nil, log)
 	auth, err := authority.New(authority.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
-		RefreshReuseGrace: cfg.RefreshReuseGrace,
-		LockoutThreshold:  cfg.LockoutThreshold,
-		SessionTTL:        cfg.SessionTTL,
+		RefreshReuseGrace:    cfg.RefreshReuseGrace,
+		LockoutThreshold:     cfg.LockoutThreshold,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		SessionTTL:           cfg.SessionTTL,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()

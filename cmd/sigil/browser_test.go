@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if browser.cancel != nil {
 		browser.cancel()
 	}
+	if sharedMailpit != nil {
+		sharedMailpit.stop()
+	}
 	os.Exit(code)
 }
 

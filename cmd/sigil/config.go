@@ -4,12 +4,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mail"
 	"github.com/sigil-auth/sigil/store"
 )
 
@@ -39,8 +41,14 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	DatabaseTimeout   time.Duration
-	SessionTTL        time.Duration // browser sessions of the hosted pages
-	TemplateDir       string        // overrides of the hosted pages' templates
+	// SMTP is the parsed SIGIL_SMTP_URL; nil means mail is logged.
+	SMTP                 *mail.SMTPConfig
+	MailFrom             string
+	RequireVerifiedEmail bool
+	MailMaxAttempts      int
+	MailRetryBackoff     time.Duration
+	SessionTTL           time.Duration // browser sessions of the hosted pages
+	TemplateDir          string        // overrides of the hosted pages' templates
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -189,6 +197,51 @@ var settings = []setting{
 		c.DatabaseTimeout = d
 		return nil
 	}},
+	{"SIGIL_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS, required unless the host is loopback) or smtps://… (implicit TLS); none: mail is written to the log", func(c *Config, v string) error {
+		c.SMTP = nil
+		if v == "" {
+			return nil
+		}
+		sc, err := mail.ParseSMTPURL(v)
+		if err != nil {
+			return err
+		}
+		c.SMTP = &sc
+		return nil
+	}},
+	{"SIGIL_MAIL_FROM", "mail-from", "", "From address of Sigil's mail (required with SIGIL_SMTP_URL)", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := netmail.ParseAddress(v); err != nil {
+				return fmt.Errorf("invalid address %q", v)
+			}
+		}
+		c.MailFrom = v
+		return nil
+	}},
+	{"SIGIL_MAIL_MAX_ATTEMPTS", "mail-max-attempts", "8", "advanced: attempts to send a message before it is marked failed", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("invalid value %q (an integer from 1 to 100)", v)
+		}
+		c.MailMaxAttempts = n
+		return nil
+	}},
+	{"SIGIL_MAIL_RETRY_BACKOFF", "mail-retry-backoff", "1s", "advanced: wait after a failed send, doubled after each further failure up to 5m", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond {
+			return fmt.Errorf("invalid duration %q (at least 10ms, Go syntax such as 1s)", v)
+		}
+		c.MailRetryBackoff = d
+		return nil
+	}},
+	{"SIGIL_REQUIRE_VERIFIED_EMAIL", "require-verified-email", "false", "refuse logins until the email is verified; signup then answers 202 alike for new and registered emails", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid value %q (true or false)", v)
+		}
+		c.RequireVerifiedEmail = b
+		return nil
+	}},
 	{"SIGIL_SESSION_TTL", "session-ttl", "24h", "lifetime of a browser session of the hosted sign-in pages (single sign-on)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute {
@@ -257,7 +310,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			continue
 		}
 		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" {
+		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
 			shown = "" // never print a secret in --help
 		}
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
@@ -292,6 +345,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if err := c.Argon2.Validate(); err != nil {
 			return Config{}, fmt.Errorf("SIGIL_ARGON2_*: %v", err)
+		}
+		if c.SMTP != nil && c.MailFrom == "" {
+			return Config{}, errors.New("SIGIL_MAIL_FROM (--mail-from): required with SIGIL_SMTP_URL")
 		}
 		return c, nil
 	}

@@ -80,7 +80,9 @@ func TestSignupLoginMeAndVerifyFromJWKS(t *testing.T) {
 					t.Fatalf("header = %v", hdr)
 				}
 				claims := verifyWithJWKS(t, s, lr.Token)
-				want := []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles"}
+				// sid names the session (refresh-token family) the token
+				// belongs to, as GET /auth/sessions lists it.
+				want := []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "email", "roles", "sid"}
 				if len(claims) != len(want) {
 					t.Fatalf("claims = %v, want exactly %v", claims, want)
 				}

@@ -34,6 +34,12 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
+	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
+	{path: "/auth/password/forgot", valid: `{"email":"h@example.com"}`, field: "email"},
+	{path: "/auth/password/reset", valid: `{"token":"x","password":"password123"}`, field: "token"},
+	// The administrator's token is a user's token too.
+	{path: "/auth/password", valid: `{"currentPassword":"x","newPassword":"password123"}`, field: "currentPassword", admin: true},
+	{path: "/auth/email", valid: `{"email":"h@example.com","password":"x"}`, field: "email", admin: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json

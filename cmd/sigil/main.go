@@ -7,6 +7,7 @@
 //	sigil keys list|rotate|revoke KID|rewrap
 //	sigil users create --email E [--admin] [--password-stdin]
 //	sigil users import FILE
+//	sigil users list [--email Q] | show ID | lock ID | unlock ID | set-roles ID ROLE,… | delete ID
 //	sigil clients create --name N --audience A [--scopes "a b"] | list | delete ID
 //
 // Every subcommand takes the same configuration as serve, from SIGIL_*
@@ -54,7 +55,7 @@ func init() {
 		{"serve", "run the authority (default)", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
-		{"users", "create users or import them from a file", runUsers},
+		{"users", "create, import, list, show, lock, unlock, set roles of and delete users", runUsers},
 		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
 	}
 }

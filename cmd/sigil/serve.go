@@ -88,6 +88,11 @@ func runServe(ctx context.Context, e env) error {
 		defer wg.Done()
 		pruneThrottle(ctx, a, log)
 	}()
+	if err := startMail(ctx, a, metrics, log, &wg); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()

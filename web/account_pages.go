@@ -1,0 +1,247 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// The pages of account self-service: the link mailed to verify an email,
+// forgotten and reset passwords, and the account page's password change,
+// sessions and deletion. Each calls the same authority methods as the
+// REST API.
+
+// registerAccountPages adds the routes of this file.
+func (p *Pages) registerAccountPages(r *mux.Router) {
+	r.HandleFunc("/verify-email", p.handleVerifyEmailPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/verify-email", p.handleVerifyEmail).Methods(http.MethodPost)
+	r.HandleFunc("/forgot-password", p.handleForgotPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/forgot-password", p.handleForgot).Methods(http.MethodPost)
+	r.HandleFunc("/reset-password", p.handleResetPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/reset-password", p.handleReset).Methods(http.MethodPost)
+	r.HandleFunc("/account/password", p.handleChangePassword).Methods(http.MethodPost)
+	r.HandleFunc("/account/sessions/revoke", p.handleRevokeSession).Methods(http.MethodPost)
+	r.HandleFunc("/account/delete", p.handleDeleteAccount).Methods(http.MethodPost)
+}
+
+// accountPaths are served by the pages of this file.
+var accountPaths = []string{"/verify-email", "/forgot-password", "/reset-password",
+	"/account/password", "/account/sessions/revoke", "/account/delete"}
+
+// postForm parses a form post and checks its CSRF token; on failure it
+// answers and returns false.
+func (p *Pages) postForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := parsePost(w, r); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
+		return false
+	}
+	if !p.checkCSRF(r) {
+		p.refuseCSRF(w, r)
+		return false
+	}
+	return true
+}
+
+// limited applies the per-client limit to a post that sends mail or
+// spends a mailed token; it answers and returns true when over it.
+func (p *Pages) limited(w http.ResponseWriter, r *http.Request, page string, v view) bool {
+	if p.hooks.Limiter == nil {
+		return false
+	}
+	ok, wait := p.hooks.Limiter.Allow(r)
+	if ok {
+		return false
+	}
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	v.Alert = "Too many requests from your network. Try again in " + humanSeconds(secs) + "."
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	p.render(w, r, http.StatusTooManyRequests, page, v)
+	return true
+}
+
+// handleVerifyEmailPage shows the button that confirms an email. Opening
+// the link changes nothing by itself (mail scanners open links); the
+// button's post does.
+func (p *Pages) handleVerifyEmailPage(w http.ResponseWriter, r *http.Request) {
+	v := view{Hidden: []hiddenField{{"token", r.URL.Query().Get("token")}}}
+	p.render(w, r, http.StatusOK, "verify_email", v)
+}
+
+func (p *Pages) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
+		return
+	}
+	v := view{Hidden: []hiddenField{{"token", r.PostFormValue("token")}}}
+	if p.limited(w, r, "verify_email", v) {
+		return
+	}
+	err := p.auth.VerifyEmail(r.Context(), r.PostFormValue("token"), p.meta(r))
+	switch {
+	case err == nil:
+		p.render(w, r, http.StatusOK, "verify_email", view{Notice: "Your email address is confirmed.", Data: map[string]any{"Done": true}})
+	case errors.Is(err, authority.ErrBadAccountToken):
+		v.Alert = "This link is invalid, already used or expired. Sign in to ask for a new one."
+		p.render(w, r, http.StatusBadRequest, "verify_email", v)
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+func (p *Pages) handleForgotPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "forgot_password", view{})
+}
+
+// handleForgot answers alike whether or not the email has an account.
+func (p *Pages) handleForgot(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
+		return
+	}
+	v := view{Email: r.PostFormValue("email")}
+	if p.limited(w, r, "forgot_password", v) {
+		return
+	}
+	err := p.auth.ForgotPassword(r.Context(), v.Email, p.meta(r))
+	var ve *authority.ValidationError
+	switch {
+	case err == nil:
+		v.Notice = "If an account uses this address, a link to choose a new password is on its way. It works for 30 minutes."
+		p.render(w, r, http.StatusOK, "forgot_password", v)
+	case errors.As(err, &ve):
+		v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+		p.render(w, r, http.StatusUnprocessableEntity, "forgot_password", v)
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+func (p *Pages) handleResetPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "reset_password", view{Hidden: []hiddenField{{"token", r.URL.Query().Get("token")}}})
+}
+
+// handleReset sets the new password; every session ends, this browser's
+// too, so the user signs in again with it.
+func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
+		return
+	}
+	v := view{Hidden: []hiddenField{{"token", r.PostFormValue("token")}}}
+	if p.limited(w, r, "reset_password", v) {
+		return
+	}
+	err := p.auth.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), p.meta(r))
+	var ve *authority.ValidationError
+	switch {
+	case err == nil:
+		p.clearSession(w)
+		p.render(w, r, http.StatusOK, "login", view{Notice: "Your password is changed. Sign in with it."})
+	case errors.As(err, &ve):
+		v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+		p.render(w, r, http.StatusUnprocessableEntity, "reset_password", v)
+	case errors.Is(err, authority.ErrBadAccountToken):
+		v.Alert = "This link is invalid, already used or expired. Ask for a new one."
+		p.render(w, r, http.StatusBadRequest, "reset_password", v)
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+// accountPost checks a post from the account page and returns its
+// session; on failure it answers and returns false.
+func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (authority.BrowserSession, authority.User, bool) {
+	if !p.postForm(w, r) {
+		return authority.BrowserSession{}, authority.User{}, false
+	}
+	sess, u, err := p.session(r)
+	if noSession(err) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return sess, u, false
+	}
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return sess, u, false
+	}
+	return sess, u, true
+}
+
+// renderAccount shows the account page with an alert (status) or the
+// notice of a finished action.
+func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, status int, alert, notice string) {
+	consents, err := p.auth.Consents(r.Context(), u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	sessions, err := p.auth.Sessions(r.Context(), u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	v := view{User: u, Session: sess, Consents: consents, Wide: true, Alert: alert, Notice: notice,
+		Data: map[string]any{"Sessions": sessions}}
+	p.render(w, r, status, "account", v)
+}
+
+func (p *Pages) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	err := p.auth.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), sess.ID, p.meta(r))
+	var ve *authority.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "Your current password is not right.", "")
+	case errors.As(err, &ve):
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The new password "+ve.Reason+".", "")
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+// handleRevokeSession signs one session out; signing this browser's own
+// out ends at the sign-in page.
+func (p *Pages) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("session_id")
+	err := p.auth.RevokeSession(r.Context(), u.ID, id, p.meta(r))
+	switch {
+	case err == nil && id == sess.ID:
+		p.clearSession(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case err == nil, errors.Is(err, authority.ErrNotFound):
+		http.Redirect(w, r, "/account?done=session-ended", http.StatusSeeOther)
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+// handleDeleteAccount deletes the account after checking its password.
+func (p *Pages) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	err := p.auth.DeleteAccount(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	switch {
+	case err == nil:
+		p.clearSession(w)
+		p.render(w, r, http.StatusOK, "login", view{Notice: "Your account is deleted."})
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; the account was not deleted.", "")
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+func isAccountPage(path string) bool { return slices.Contains(accountPaths, path) }
