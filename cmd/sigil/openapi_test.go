@@ -213,6 +213,55 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = js("GET", "/admin/audit?limit=5", "", admin...)
 	expect("audit", st, 200)
 
+	// Accounts: verification, reset, password and email change, sessions.
+	st, _ = js("POST", "/auth/signup", `{"email":"cy@example.com","password":"a long password","name":"Cy"}`)
+	expect("signup cy", st, 201)
+	st, cy := js("POST", "/auth/login", `{"email":"cy@example.com","password":"a long password"}`)
+	expect("login cy", st, 200)
+	cyAuth := []string{"Authorization", "Bearer " + cy["token"].(string)}
+	cyID := cy["userId"].(string)
+	st, _ = js("POST", "/auth/verify-email", `{"token":"not-a-token"}`)
+	expect("verify-email unknown token", st, 400)
+	st, _ = js("POST", "/auth/verify-email/resend", "", cyAuth...)
+	expect("verify-email resend", st, 202)
+	st, _ = js("POST", "/auth/password/forgot", `{"email":"nobody@example.com"}`)
+	expect("forgot", st, 202)
+	st, _ = js("POST", "/auth/password/reset", `{"token":"not-a-token","password":"another long password"}`)
+	expect("reset unknown token", st, 400)
+	st, _ = js("GET", "/auth/sessions", "", cyAuth...)
+	expect("sessions", st, 200)
+	st, _ = js("DELETE", "/auth/sessions/no-such-session", "", cyAuth...)
+	if st < 400 {
+		t.Errorf("DELETE unknown session: %d", st)
+	}
+	st, _ = js("POST", "/auth/email", `{"email":"cy2@example.com","password":"a long password"}`, cyAuth...)
+	expect("change email", st, 202)
+	st, _ = js("POST", "/auth/password", `{"currentPassword":"a long password","newPassword":"a new long password"}`, cyAuth...)
+	expect("change password", st, 204)
+	st, _ = js("POST", "/auth/sessions/revoke-all", "", cyAuth...)
+	expect("revoke-all", st, 204)
+	st, _ = js("GET", "/admin/users?limit=10", "", admin...)
+	expect("admin users", st, 200)
+	st, _ = js("GET", "/admin/users/"+cyID, "", admin...)
+	expect("admin user", st, 200)
+	st, _ = js("POST", "/admin/users/"+cyID+"/lock", "", admin...)
+	expect("lock", st, 204)
+	st, _ = js("POST", "/admin/users/"+cyID+"/unlock", "", admin...)
+	expect("unlock", st, 204)
+	st, _ = js("PUT", "/admin/users/"+cyID+"/roles", `{"roles":["editor"]}`, admin...)
+	expect("roles", st, 204)
+	st, _ = js("POST", "/admin/users/"+cyID+"/password-reset", "", admin...)
+	expect("admin password reset", st, 202)
+	st, _ = js("DELETE", "/auth/me", `{"password":"a new long password"}`, cyAuth...)
+	expect("delete me", st, 204)
+	st, _ = js("DELETE", "/admin/users/"+cyID, "", admin...)
+	expect("delete deleted user", st, 404)
+	st, _ = js("POST", "/auth/signup", `{"email":"dee@example.com","password":"a long password","name":"Dee"}`)
+	expect("signup dee", st, 201)
+	_, dee := js("POST", "/auth/login", `{"email":"dee@example.com","password":"a long password"}`)
+	st, _ = js("DELETE", "/admin/users/"+dee["userId"].(string), "", admin...)
+	expect("delete user", st, 204)
+
 	st, tok := form("/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
 	expect("client_credentials", st, 200)
 	st, _ = form("/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"wrong"}})
@@ -240,13 +289,14 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 			t.Errorf("%s /oauth2/logout: %d", m, st)
 		}
 	}
-	for _, p := range []string{"/login", "/signup"} {
+	for _, p := range []string{"/login", "/signup", "/verify-email", "/forgot-password", "/reset-password"} {
 		st, _ = do("GET", p, "", "")
 		expect("GET "+p, st, 200)
 	}
 	st, _ = do("GET", "/account", "", "")
 	expect("account without session", st, 303)
-	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke"} {
+	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
+		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)
