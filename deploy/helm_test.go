@@ -102,8 +102,6 @@ func objects(t *testing.T, files map[string]string) map[string]runtime.Object {
 	return out
 }
 
-
-
 var postgresValues = map[string]any{
 	"config":  map[string]any{"issuer": "https://auth.example.com"},
 	"secrets": map[string]any{"databaseURL": "postgres://sigil:pw@db:5432/sigil?sslmode=require", "keyEncryptionKey": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
@@ -212,9 +210,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		vals map[string]any
 		want string
 	}{
-		"no issuer": {map[string]any{"secrets": postgresValues["secrets"]}, "config.issuer is required"},
-		"no database": {map[string]any{"config": postgresValues["config"]}, "secrets.databaseURL"},
-		"sqlite with replicas": {map[string]any{"config": postgresValues["config"], "secrets": map[string]any{"databaseURL": "sqlite:/data/sigil.db"}}, "SQLite serves one instance only"},
+		"no issuer":                             {map[string]any{"secrets": postgresValues["secrets"]}, "config.issuer is required"},
+		"no database":                           {map[string]any{"config": postgresValues["config"]}, "secrets.databaseURL"},
+		"sqlite with replicas":                  {map[string]any{"config": postgresValues["config"], "secrets": map[string]any{"databaseURL": "sqlite:/data/sigil.db"}}, "SQLite serves one instance only"},
 		"postgres without a key-encryption key": {map[string]any{"config": postgresValues["config"], "secrets": map[string]any{"databaseURL": "postgres://db/sigil"}}, "keyEncryptionKey is required"},
 	}
 	for name, c := range cases {

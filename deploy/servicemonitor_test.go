@@ -33,7 +33,7 @@ type serviceMonitor struct {
 }
 
 func (s *serviceMonitor) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-func (s *serviceMonitor) DeepCopyObject() runtime.Object  { c := *s; return &c }
+func (s *serviceMonitor) DeepCopyObject() runtime.Object   { c := *s; return &c }
 
 func decodeServiceMonitor(t *testing.T, doc []byte) *serviceMonitor {
 	t.Helper()
