@@ -93,17 +93,12 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 		return ErrBadAccountToken
 	}
 	if rec.Kind == TokenEmailChange {
-		u, err := s.store.UserByID(ctx, rec.UserID)
-		if err != nil {
-			return ErrBadAccountToken
-		}
 		if err := s.store.ChangeEmail(ctx, rec.UserID, rec.Email, now); err != nil {
 			return err
 		}
 		s.profiles.forget(rec.UserID)
 		s.audit(ctx, Event{Type: "email.changed", Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP,
 			Detail: "email address replaced by a verified new one"})
-		_ = u
 		return nil
 	}
 	if err := s.store.SetEmailVerified(ctx, rec.UserID, rec.Email, now); err != nil {
@@ -112,6 +107,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 		}
 		return err
 	}
+	s.profiles.forget(rec.UserID)
 	s.audit(ctx, Event{Type: "email.verified", Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP})
 	return nil
 }

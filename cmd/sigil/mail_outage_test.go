@@ -245,3 +245,31 @@ func TestMailThatKeepsFailingIsMarkedFailed(t *testing.T) {
 		t.Errorf("metric missing:\n%s", grepLines(string(m), "sigil_mail"))
 	}
 }
+
+// TestWithoutSMTPMailIsLogged: with no SIGIL_SMTP_URL each message is
+// written to the log at info level with its link, and the link works.
+func TestWithoutSMTPMailIsLogged(t *testing.T) {
+	s := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_LOG_LEVEL": "info"}))
+	email := uniqueEmail("logged")
+	lr := s.signupLogin(t, email, "correct horse battery")
+	deadline := time.Now().Add(20 * time.Second)
+	var tok string
+	for tok == "" {
+		for _, line := range strings.Split(s.stderr.String(), "\n") {
+			if strings.Contains(line, "level=INFO") && strings.Contains(line, "to="+email) {
+				if m := linkRE.FindString(line); strings.HasPrefix(m, "http://sigil.test/verify-email?token=") {
+					tok = strings.TrimPrefix(m, "http://sigil.test/verify-email?token=")
+				}
+			}
+		}
+		if tok == "" && time.Now().After(deadline) {
+			t.Fatalf("no logged mail with a link to %s:\n%s", email, s.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, _, b := s.postJSON(t, "/auth/verify-email", map[string]string{"token": tok})
+	wantStatus(t, "verify with the logged link", st, b, http.StatusNoContent)
+	if !s.me(t, lr.Token).EmailVerified {
+		t.Error("email not verified")
+	}
+}
