@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 PKGS      := ./...
 
-.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit
+.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python
 
 all: build
 
@@ -16,10 +16,11 @@ build-load:
 	$(GO) build -o bin/sigil-load ./cmd/sigil-load
 
 ## test: the whole suite: formatting, vet, a short bounded run of every
-## fuzz target, a short load-generator run against a real server, and
+## fuzz target, a short load-generator run against a real server, the
+## examples in other languages against a real server (examples/), and
 ## every test with the race detector (SQLite and Postgres), last so that
 ## its summary closes the output.
-test: check fuzz-smoke bench-smoke unit
+test: check fuzz-smoke bench-smoke examples unit
 
 check: fmt-check vet staticcheck
 
@@ -51,6 +52,22 @@ fuzz-smoke:
 			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$dir; \
 		done; \
 	done
+
+# The examples in other languages each start bin/sigil on a free port.
+# (The Go examples are packages of the main module: `unit` runs them.)
+PYTHON ?= /usr/bin/python3
+NODE_EXAMPLE := examples/node-express
+examples: example-node example-python
+
+# npm ci only when node_modules is missing or older than the lock file.
+$(NODE_EXAMPLE)/node_modules/.package-lock.json: $(NODE_EXAMPLE)/package-lock.json
+	cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund
+
+example-node: build $(NODE_EXAMPLE)/node_modules/.package-lock.json
+	cd $(NODE_EXAMPLE) && SIGIL_BIN=$(CURDIR)/bin/sigil npm test
+
+example-python: build
+	SIGIL_BIN=$(CURDIR)/bin/sigil $(PYTHON) -m unittest discover -s examples/python -v
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

@@ -111,6 +111,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/openapi.yaml", s.handleOpenAPI).Methods(http.MethodGet, http.MethodHead)
 
 	r.HandleFunc("/admin/keys", s.requireAdmin(s.handleListKeys)).Methods(http.MethodGet)
 	r.HandleFunc("/admin/keys/rotate", s.requireAdmin(s.handleRotateKey)).Methods(http.MethodPost)
