@@ -303,6 +303,31 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 		}
 	}
 
+	// Second factors: enrolment, wrong codes, the login step, a reset.
+	st, _ = js("POST", "/auth/signup", `{"email":"mfa@example.com","password":"a long password"}`)
+	expect("mfa signup", st, 201)
+	st, ml := js("POST", "/auth/login", `{"email":"mfa@example.com","password":"a long password"}`)
+	expect("mfa user login", st, 200)
+	mfaUser := []string{"Authorization", "Bearer " + ml["token"].(string)}
+	st, _ = js("GET", "/auth/mfa", "", mfaUser...)
+	expect("factors", st, 200)
+	st, _ = js("POST", "/auth/mfa/totp", "", mfaUser...)
+	expect("enrol TOTP", st, 200)
+	st, _ = js("POST", "/auth/mfa/totp/confirm", `{"code":"12345x"}`, mfaUser...)
+	expect("confirm with a malformed code", st, 422)
+	st, _ = js("DELETE", "/auth/mfa/totp", `{"code":"000000"}`, mfaUser...)
+	expect("remove without a factor", st, 422)
+	st, _ = js("POST", "/auth/mfa/recovery-codes", `{"code":"000000"}`, mfaUser...)
+	expect("recovery codes without a factor", st, 422)
+	st, _ = js("POST", "/auth/login/mfa", `{"mfaToken":"unknown","code":"000000"}`)
+	expect("second factor with an unknown mfaToken", st, 401)
+	st, _ = js("DELETE", "/admin/users/"+ml["userId"].(string)+"/mfa", "", admin...)
+	expect("reset factors", st, 204)
+	st, _ = do("POST", "/login/mfa", "application/x-www-form-urlencoded", "code=123456")
+	if st < 300 {
+		t.Errorf("POST /login/mfa without a CSRF token: %d", st)
+	}
+
 	var missing []string
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
