@@ -125,23 +125,45 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// observeRequest records one request's duration. The labels come from a
+// fixed set: a method outside the standard ones is "OTHER" and a status
+// without a standard meaning is "other", so a client sending invented
+// methods cannot grow the series (and the memory and /metrics) without
+// bound; the route is the matched template or "unmatched".
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	method = methodLabel(method)
 	k := durationKey{route, method, status}
 	if o, ok := m.durations.Load(k); ok {
 		o.(prometheus.Observer).Observe(d.Seconds())
 		return
 	}
-	o := m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status))
-	if knownMethods[method] {
-		// Cache only what a client cannot vary without bound.
-		m.durations.Store(k, o)
-	}
+	o := m.httpDuration.WithLabelValues(route, method, statusLabel(status))
+	m.durations.Store(k, o)
 	o.Observe(d.Seconds())
 }
 
 var knownMethods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
 	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// methodLabel is the metric label of an HTTP method: itself if standard,
+// else "OTHER".
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// statusLabel is the metric label of a status code: the code if it has a
+// standard meaning, else "other".
+func statusLabel(status int) string {
+	if http.StatusText(status) == "" {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *Metrics) jwks(notModified bool) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -319,10 +320,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			vals[i] = &def
 			continue
 		}
-		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
-			shown = "" // never print a secret in --help
-		}
+		shown := redactSetting(s.env, def) // never print a secret in --help
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 		if shown != def {
 			fs.Lookup(s.flag).DefValue = shown
@@ -361,6 +359,44 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		return c, nil
 	}
+}
+
+// secretSettings are the settings whose whole value is a secret.
+var secretSettings = map[string]bool{"SIGIL_KEY_ENCRYPTION_KEY": true, "SIGIL_ADMIN_PASSWORD": true}
+
+// urlSettings are the settings whose value is a URL that may carry a
+// password.
+var urlSettings = map[string]bool{"SIGIL_DATABASE_URL": true, "SIGIL_SMTP_URL": true}
+
+// redactSetting returns v as it may be printed (in --help, in logs): a
+// secret setting is only said to be set, and a URL's password is masked.
+func redactSetting(env, v string) string {
+	switch {
+	case v == "":
+		return v
+	case secretSettings[env]:
+		return "(set)"
+	case urlSettings[env]:
+		return redactURL(v)
+	}
+	return v
+}
+
+// redactURL masks the password of a URL (and of a Postgres key=value
+// connection string); what cannot be parsed is hidden whole.
+func redactURL(v string) string {
+	if strings.HasPrefix(v, "sqlite:") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return "(set)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+
+	warnExposure(cfg, log)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -134,6 +137,31 @@ func pruneThrottle(ctx context.Context, a *app, log *slog.Logger) {
 }
 
 // announce prints where Sigil listens and how to try it.
+// warnExposure warns when the issuer is http:// while Sigil listens on an
+// address other hosts can reach: passwords, tokens and session cookies
+// would cross the network in clear. Behind a TLS-terminating proxy the
+// issuer is the proxy's https:// URL, and the warning does not fire.
+func warnExposure(cfg Config, log *slog.Logger) {
+	if strings.HasPrefix(cfg.Issuer, "http://") && !loopbackAddr(cfg.Addr) {
+		log.Warn("issuer is http:// on a non-loopback address: passwords and tokens cross the network in clear; serve Sigil behind TLS and set SIGIL_ISSUER to its https:// URL",
+			"issuer", cfg.Issuer, "addr", cfg.Addr)
+	}
+}
+
+// loopbackAddr reports whether a listen address (HOST:PORT) is reachable
+// only from this host. An empty host listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func announce(e env, cfg Config, addr string) {
 	base := "http://" + addr
 	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)
