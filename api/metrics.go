@@ -111,6 +111,20 @@ func (m *Metrics) WatchKeySet(unusable func() bool) {
 	}))
 }
 
+// WatchDatabase exports sigil_database_breaker_open: 1 while the store's
+// breaker refuses queries after the database stopped answering (requests
+// that need it answer 503 at once), 0 otherwise.
+func (m *Metrics) WatchDatabase(available func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sigil_database_breaker_open", Help: "1 while queries are refused because the database stopped answering.",
+	}, func() float64 {
+		if available() {
+			return 0
+		}
+		return 1
+	}))
+}
+
 // TokensLastHour returns how many access tokens were counted in
 // sigil_tokens_issued_total over the last hour, and the window actually
 // covered (shorter while the process is younger than an hour).

@@ -191,7 +191,7 @@ var settings = []setting{
 		c.Argon2.Threads = uint8(n)
 		return nil
 	}},
-	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503", func(c *Config, v string) error {
+	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503 (on Postgres the next ones at once until the database answers a probe)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("invalid duration %q (a positive Go duration such as 5s)", v)

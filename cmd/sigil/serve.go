@@ -37,9 +37,11 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
+	a.db.SetLogger(log)
 	metrics := api.NewMetrics(a.keys.Ring())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
 	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
+	metrics.WatchDatabase(a.db.Available)
 	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
 	a.keys.OnEvent(func(ev keys.Event) { metrics.KeyEvents.WithLabelValues(ev.Type).Inc() })
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
