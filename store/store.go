@@ -52,6 +52,8 @@ type DB struct {
 	writer chan struct{}
 	// stmts holds the hot paths' prepared statements (nil on Postgres).
 	stmts *stmtCache
+	// clients caches client rows on Postgres while CacheClients listens.
+	clients clientCache
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says
