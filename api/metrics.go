@@ -16,14 +16,17 @@ import (
 // Metrics are Sigil's Prometheus metrics, on a registry of their own (no
 // package-level state).
 type Metrics struct {
-	reg            *prometheus.Registry
-	httpDuration   *prometheus.HistogramVec
-	TokensIssued   *prometheus.CounterVec
-	LoginFailures  prometheus.Counter
-	Throttled      *prometheus.CounterVec
-	KeyEvents      *prometheus.CounterVec
-	jwksRequests   *prometheus.CounterVec
-	KeyringReloads prometheus.Counter
+	reg           *prometheus.Registry
+	httpDuration  *prometheus.HistogramVec
+	TokensIssued  *prometheus.CounterVec
+	LoginFailures prometheus.Counter
+	Throttled     *prometheus.CounterVec
+	// OverloadRefusals counts requests refused at admission because every
+	// password-hashing slot and queue place was taken.
+	OverloadRefusals prometheus.Counter
+	KeyEvents        *prometheus.CounterVec
+	jwksRequests     *prometheus.CounterVec
+	KeyringReloads   prometheus.Counter
 	// Authorize counts authorization requests by outcome: code,
 	// login_page, consent_page, or the error code sent back.
 	Authorize *prometheus.CounterVec
@@ -59,6 +62,9 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_throttled_requests_total", Help: "Requests refused by rate limiting or account lockout.",
 		}, []string{"reason"}),
+		OverloadRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigil_overload_refusals_total", Help: "Login and signup requests refused with 503 before any work because the password-hashing slots and their queue were full.",
+		}),
 		KeyEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_key_events_total", Help: "Key lifecycle changes made by this instance (rotations, revocations).",
 		}, []string{"event"}),
@@ -90,7 +96,7 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 	m.issued.sample(time.Now())
 	m.jwksOK = m.jwksRequests.WithLabelValues("200")
 	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
-	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
+	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.OverloadRefusals, m.KeyEvents,
 		m.jwksRequests, m.KeyringReloads, m.Authorize, activeAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
