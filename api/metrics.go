@@ -194,6 +194,16 @@ func (m *Metrics) jwks(notModified bool) {
 	m.jwksOK.Inc()
 }
 
+// PrunedRows registers and returns the counter of rows deleted by the
+// background pruning, by table.
+func (m *Metrics) PrunedRows() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_pruned_rows_total", Help: "Expired or outdated rows deleted by the background pruning, by table.",
+	}, []string{"table"})
+	m.reg.MustRegister(c)
+	return c
+}
+
 // MailCounters registers and returns the counters of the mail outbox:
 // messages sent and messages given up on, by kind.
 func (m *Metrics) MailCounters() (sent, failed *prometheus.CounterVec) {
