@@ -174,7 +174,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		s.metrics.Throttled.WithLabelValues("rate").Inc()
 		if audit {
-			s.auth.Audit(r.Context(), authority.Event{Type: "request.throttled", IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
+			s.auth.Audit(r.Context(), authority.Event{Type: authority.EventRequestThrottled, IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
 		}
 		err := &authority.ThrottledError{RetryAfter: wait, Reason: "rate"}
 		if strings.HasPrefix(r.URL.Path, "/oauth2/") {

@@ -37,7 +37,7 @@ func (s *Service) Revoke(ctx context.Context, clientID, token string, meta Meta)
 	if rt.ClientID != clientID {
 		return nil
 	}
-	return s.revokeFamily(ctx, rt, "token.revoke", Meta{IP: meta.IP, Actor: clientID})
+	return s.revokeFamily(ctx, rt, EventTokenRevoke, Meta{IP: meta.IP, Actor: clientID})
 }
 
 func (s *Service) revokeAccess(ctx context.Context, clientID, token string, meta Meta) error {
@@ -58,7 +58,7 @@ func (s *Service) revokeAccess(ctx context.Context, clientID, token string, meta
 		return err
 	}
 	s.deny.add(c.ID, until)
-	s.audit(ctx, Event{Type: "token.revoke", Actor: clientID, UserID: userOf(c), IP: meta.IP, Detail: "access token " + c.ID + " revoked"})
+	s.audit(ctx, Event{Type: EventTokenRevoke, Actor: clientID, UserID: userOf(c), IP: meta.IP, Detail: "access token " + c.ID + " revoked"})
 	return nil
 }
 
