@@ -22,6 +22,9 @@ var rateLimitedPaths = map[string]bool{
 	"/auth/signup":  true,
 	"/auth/refresh": true,
 	"/oauth2/token": true,
+	// Introspection answers whether a token is live: limited so a client
+	// cannot use it as an oracle at volume.
+	"/oauth2/introspect": true,
 	// Endpoints that send mail or spend mailed tokens.
 	"/auth/verify-email":        true,
 	"/auth/verify-email/resend": true,
