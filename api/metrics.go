@@ -16,14 +16,17 @@ import (
 // Metrics are Sigil's Prometheus metrics, on a registry of their own (no
 // package-level state).
 type Metrics struct {
-	reg            *prometheus.Registry
-	httpDuration   *prometheus.HistogramVec
-	TokensIssued   *prometheus.CounterVec
-	LoginFailures  prometheus.Counter
-	Throttled      *prometheus.CounterVec
-	KeyEvents      *prometheus.CounterVec
-	jwksRequests   *prometheus.CounterVec
-	KeyringReloads prometheus.Counter
+	reg           *prometheus.Registry
+	httpDuration  *prometheus.HistogramVec
+	TokensIssued  *prometheus.CounterVec
+	LoginFailures prometheus.Counter
+	Throttled     *prometheus.CounterVec
+	// OverloadRefusals counts requests refused at admission because every
+	// password-hashing slot and queue place was taken.
+	OverloadRefusals prometheus.Counter
+	KeyEvents        *prometheus.CounterVec
+	jwksRequests     *prometheus.CounterVec
+	KeyringReloads   prometheus.Counter
 	// Authorize counts authorization requests by outcome: code,
 	// login_page, consent_page, or the error code sent back.
 	Authorize *prometheus.CounterVec
@@ -59,6 +62,9 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_throttled_requests_total", Help: "Requests refused by rate limiting or account lockout.",
 		}, []string{"reason"}),
+		OverloadRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigil_overload_refusals_total", Help: "Login and signup requests refused with 503 before any work because the password-hashing slots and their queue were full.",
+		}),
 		KeyEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_key_events_total", Help: "Key lifecycle changes made by this instance (rotations, revocations).",
 		}, []string{"event"}),
@@ -90,7 +96,7 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 	m.issued.sample(time.Now())
 	m.jwksOK = m.jwksRequests.WithLabelValues("200")
 	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
-	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
+	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.OverloadRefusals, m.KeyEvents,
 		m.jwksRequests, m.KeyringReloads, m.Authorize, activeAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -108,6 +114,20 @@ func (m *Metrics) WatchKeySet(unusable func() bool) {
 			return 1
 		}
 		return 0
+	}))
+}
+
+// WatchDatabase exports sigil_database_breaker_open: 1 while the store's
+// breaker refuses queries after the database stopped answering (requests
+// that need it answer 503 at once), 0 otherwise.
+func (m *Metrics) WatchDatabase(available func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sigil_database_breaker_open", Help: "1 while queries are refused because the database stopped answering.",
+	}, func() float64 {
+		if available() {
+			return 0
+		}
+		return 1
 	}))
 }
 
@@ -172,6 +192,16 @@ func (m *Metrics) jwks(notModified bool) {
 		return
 	}
 	m.jwksOK.Inc()
+}
+
+// PrunedRows registers and returns the counter of rows deleted by the
+// background pruning, by table.
+func (m *Metrics) PrunedRows() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_pruned_rows_total", Help: "Expired or outdated rows deleted by the background pruning, by table.",
+	}, []string{"table"})
+	m.reg.MustRegister(c)
+	return c
 }
 
 // MailCounters registers and returns the counters of the mail outbox:

@@ -183,8 +183,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReady answers 200 only when the database answers within two
-// seconds, a signing key is loaded, and the key set in the database is one
+// handleReady answers 200 only when the database answers within
+// readyTimeout (at once 503 while the store's breaker is open), a signing key is loaded, and the key set in the database is one
 // this instance can load (else it is serving a stale keyring: a new active
 // key it cannot unseal, say, after a rotation with other key-encryption
 // keys). The 503 answers give the reason, never key material.
@@ -219,6 +219,11 @@ func (s *Server) callerIsAdmin(r *http.Request) bool {
 	return err == nil && c.HasRole("admin")
 }
 
+// readyTimeout bounds /readyz's wait for the database, so a load balancer's
+// health check (commonly given one or two seconds) reads a 503 during an
+// outage rather than timing out.
+const readyTimeout = 800 * time.Millisecond
+
 // Readiness returns why this instance is not ready ("" when it is), with
 // the detail, and the kid of its active key: the checks of /readyz.
 func (s *Server) Readiness(ctx context.Context) (reason, activeKID string) {
@@ -239,9 +244,9 @@ func (s *Server) readiness(ctx context.Context) (reason, detail, activeKID strin
 	if u := s.keys.Unusable(); u != nil {
 		return "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339), u.Reason, kid
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	if err := s.ready.Ping(ctx); err != nil {
+	if err := s.ready.Ready(ctx); err != nil {
 		return "database unreachable", "", ""
 	}
 	return "", "", kid

@@ -179,7 +179,7 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, []string{"pwd"}, meta)
 	if err != nil {
 		return TokenPair{}, err
