@@ -44,6 +44,7 @@ func TestConformance(t *testing.T) {
 		{"LoginThrottlePrune", testLoginThrottlePrune},
 		{"ClientSecretReplaced", testClientSecretReplaced},
 		{"AuditTimeRange", testAuditTimeRange},
+		{"ClientPutCreatesOrReplaces", testClientPut},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

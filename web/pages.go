@@ -110,7 +110,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || isAccountPage(path)
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || isConsolePage(path)
 }
 
 // view is what every template receives.
@@ -134,6 +134,8 @@ type view struct {
 	Hidden     []hiddenField
 	Error      errorView
 	Scripts    []string
+	// Styles are extra stylesheets (from /static/) after the common one.
+	Styles []string
 	// Data holds what pages added by other features need.
 	Data map[string]any
 }

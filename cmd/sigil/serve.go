@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,9 @@ func runServe(ctx context.Context, e env) error {
 		if created {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
+	}
+	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
+		return fmt.Errorf("admin console client: %w", err)
 	}
 
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
