@@ -66,6 +66,7 @@ func (p *Pages) RegisterConsole(r *mux.Router, api http.Handler, sealer Sealer) 
 	r.HandleFunc("/console/", c.page(c.handleOverview)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/console/callback", c.handleCallback).Methods(http.MethodGet)
 	r.HandleFunc("/console/sign-out", c.handleSignOut).Methods(http.MethodPost)
+	c.registerKeys(r)
 }
 
 // isConsolePage reports whether path belongs to the console.
