@@ -67,6 +67,7 @@ func (p *Pages) RegisterConsole(r *mux.Router, api http.Handler, sealer Sealer) 
 	r.HandleFunc("/console/callback", c.handleCallback).Methods(http.MethodGet)
 	r.HandleFunc("/console/sign-out", c.handleSignOut).Methods(http.MethodPost)
 	c.registerKeys(r)
+	c.registerClients(r)
 }
 
 // isConsolePage reports whether path belongs to the console.
@@ -451,6 +452,9 @@ func (c *console) failed(w http.ResponseWriter, r consoleRequest, a apiAnswer) {
 		c.p.renderError(w, r.Request, status, "The request failed", a.problem(), "admin_api")
 	}
 }
+
+// jsonInto decodes an answer's body, reporting whether it could.
+func jsonInto(b []byte, v any) bool { return json.Unmarshal(b, v) == nil }
 
 // consoleNav is what the navigation of every console page shows.
 type consoleNav struct {
