@@ -68,6 +68,7 @@ func (p *Pages) RegisterConsole(r *mux.Router, api http.Handler, sealer Sealer) 
 	r.HandleFunc("/console/sign-out", c.handleSignOut).Methods(http.MethodPost)
 	c.registerKeys(r)
 	c.registerClients(r)
+	c.registerUsers(r)
 }
 
 // isConsolePage reports whether path belongs to the console.
