@@ -161,6 +161,7 @@ type Store interface {
 	AccountStore
 	BrowserStore
 	ClientSecretStore
+	BuiltinClientStore
 	CountStore
 	MFAStore
 }

@@ -198,6 +198,9 @@ func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error 
 	if !plainID(id) {
 		return ErrNotFound
 	}
+	if err := builtinClient(id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteClient(ctx, id, s.now().UTC()); err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func TestConformance(t *testing.T) {
 		{"LoginAttemptsReserveAndSettle", testLoginAttemptReserve},
 		{"ClientSecretReplaced", testClientSecretReplaced},
 		{"AuditTimeRange", testAuditTimeRange},
+		{"ClientPutCreatesOrReplaces", testClientPut},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -64,6 +64,9 @@ func runServe(ctx context.Context, e env) error {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
 	}
+	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
+		return fmt.Errorf("admin console client: %w", err)
+	}
 
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
