@@ -22,6 +22,9 @@ var rateLimitedPaths = map[string]bool{
 	"/auth/signup":  true,
 	"/auth/refresh": true,
 	"/oauth2/token": true,
+	// Sign-in with a passkey or security key.
+	"/auth/login/webauthn/begin":  true,
+	"/auth/login/webauthn/finish": true,
 	// Endpoints that send mail or spend mailed tokens.
 	"/auth/verify-email":        true,
 	"/auth/verify-email/resend": true,
