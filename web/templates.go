@@ -78,7 +78,7 @@ func loadTemplates(dir string) (*templates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
-		set := template.New("page").Funcs(template.FuncMap{"join": strings.Join})
+		set := template.New("page").Funcs(template.FuncMap{"join": strings.Join, "has": has})
 		for i, b := range base {
 			if _, err := set.New(layoutFiles[i]).Parse(b); err != nil {
 				return nil, fmt.Errorf("template %s: %w", layoutFiles[i], err)
@@ -90,6 +90,17 @@ func loadTemplates(dir string) (*templates, error) {
 		t.pages[strings.TrimSuffix(name, ".html")] = set
 	}
 	return t, nil
+}
+
+// has reports whether list (a []string, or nothing) holds s.
+func has(list any, s string) bool {
+	l, _ := list.([]string)
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 func isLayout(name string) bool {

@@ -297,7 +297,8 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("account without session", st, 303)
 	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
 		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete",
-		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll"} {
+		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
+		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)
@@ -341,6 +342,12 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = do("POST", "/login/mfa", "application/x-www-form-urlencoded", "code=123456")
 	if st < 300 {
 		t.Errorf("POST /login/mfa without a CSRF token: %d", st)
+	}
+
+	// The passkey script's begin endpoints answer JSON, also when refused.
+	for _, p := range []string{"/account/passkeys/begin", "/login/passkey/begin"} {
+		st, _ = do("POST", p, "application/x-www-form-urlencoded", "csrf_token=x")
+		expect("POST "+p+" without a CSRF cookie", st, 403)
 	}
 
 	var missing []string
