@@ -241,11 +241,11 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, userID, ceremo
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return WebAuthnCredential{}, s.webauthnFailed(ctx, userID, meta, "registration answer does not parse", err, false)
+		return WebAuthnCredential{}, s.webauthnFailed(ctx, nil, userID, meta, "registration answer does not parse", err)
 	}
 	cred, err := wa.CreateCredential(user, sd, parsed)
 	if err != nil {
-		return WebAuthnCredential{}, s.webauthnFailed(ctx, userID, meta, "registration answer rejected", err, false)
+		return WebAuthnCredential{}, s.webauthnFailed(ctx, nil, userID, meta, "registration answer rejected", err)
 	}
 	c := WebAuthnCredential{ID: base64.RawURLEncoding.EncodeToString(cred.ID), UserID: userID, PublicKey: cred.PublicKey,
 		SignCount: cred.Authenticator.SignCount, AttestationFormat: cred.AttestationFormat, Flags: cred.Flags.MsgpByte(),
@@ -369,16 +369,17 @@ func (s *Service) finishWebAuthnLogin(ctx context.Context, mfaToken, ceremonyID 
 	if owner != t.UserID {
 		return User{}, nil, ErrInvalidCeremony
 	}
-	th, err := s.checkThrottle(ctx, mfaThrottleKey(t.UserID), meta)
+	a, err := s.reserveAttempt(ctx, mfaThrottleKey(t.UserID), meta)
 	if err != nil {
 		return User{}, nil, err
 	}
+	defer s.abandon(ctx, a)
 	user, stored, err := s.loadWAUser(ctx, t.UserID)
 	if err != nil {
 		return User{}, nil, err
 	}
 	fail := func(detail string, cause error) error {
-		err := s.webauthnFailed(ctx, t.UserID, meta, detail, cause, true)
+		err := s.webauthnFailed(ctx, a, t.UserID, meta, detail, cause)
 		if _, ferr := s.store.FailMFAToken(ctx, t.Hash); ferr != nil {
 			return ferr
 		}
@@ -401,7 +402,7 @@ func (s *Service) finishWebAuthnLogin(ctx context.Context, mfaToken, ceremonyID 
 		}
 		return User{}, nil, err
 	}
-	s.codeSucceeded(ctx, t.UserID, th)
+	s.codeSucceeded(ctx, a, t.UserID)
 	if err := s.loginAllowed(ctx, user.u, meta); err != nil {
 		return User{}, nil, err
 	}
@@ -416,13 +417,25 @@ func (s *Service) finishPasskey(ctx context.Context, wa *webauthn.WebAuthn, cere
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return User{}, nil, s.webauthnFailed(ctx, "", meta, "passkey answer does not parse", err, false)
+		return User{}, nil, s.webauthnFailed(ctx, nil, "", meta, "passkey answer does not parse", err)
 	}
-	var stored []WebAuthnCredential
-	var user waUser
+	// The answer names the user; their second-factor throttle is
+	// reserved as soon as it is known, before the signature is checked.
+	var (
+		stored  []WebAuthnCredential
+		user    waUser
+		a       *attempt
+		refusal error
+	)
+	defer func() { s.abandon(ctx, a) }()
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 		u, st, err := s.loadWAUser(ctx, string(userHandle))
 		if err != nil {
+			refusal = err
+			return nil, err
+		}
+		if a, err = s.reserveAttempt(ctx, mfaThrottleKey(u.u.ID), meta); err != nil {
+			refusal = err
 			return nil, err
 		}
 		user, stored = u, st
@@ -430,19 +443,15 @@ func (s *Service) finishPasskey(ctx context.Context, wa *webauthn.WebAuthn, cere
 	}
 	_, cred, err := wa.ValidatePasskeyLogin(handler, sd, parsed)
 	if err != nil {
-		if errors.Is(err, ErrUnavailable) {
-			return User{}, nil, err
+		if refusal != nil && !errors.Is(refusal, ErrNotFound) {
+			return User{}, nil, refusal // throttled, or the database failed
 		}
-		return User{}, nil, s.webauthnFailed(ctx, user.u.ID, meta, "passkey sign-in answer rejected", err, user.u.ID != "")
-	}
-	th, err := s.checkThrottle(ctx, mfaThrottleKey(user.u.ID), meta)
-	if err != nil {
-		return User{}, nil, err
+		return User{}, nil, s.webauthnFailed(ctx, a, user.u.ID, meta, "passkey sign-in answer rejected", err)
 	}
 	if err := s.recordAssertion(ctx, user.u.ID, stored, cred, meta); err != nil {
 		return User{}, nil, err
 	}
-	s.codeSucceeded(ctx, user.u.ID, th)
+	s.codeSucceeded(ctx, a, user.u.ID)
 	if err := s.loginAllowed(ctx, user.u, meta); err != nil {
 		return User{}, nil, err
 	}
@@ -475,15 +484,17 @@ func (s *Service) recordAssertion(ctx context.Context, userID string, stored []W
 	return err
 }
 
-// webauthnFailed audits a rejected answer and, for a known user when
-// count is set, counts it against the second-factor throttle.
-func (s *Service) webauthnFailed(ctx context.Context, userID string, meta Meta, detail string, cause error, count bool) error {
+// webauthnFailed audits a rejected answer and, when a throttle attempt
+// was reserved for the user (a sign-in), settles it as a failure.
+func (s *Service) webauthnFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string, cause error) error {
 	var pe *protocol.Error
 	if errors.As(cause, &pe) && pe.Details != "" {
 		detail += ": " + pe.Details
 	}
-	if count && userID != "" {
-		_ = s.codeFailed(ctx, userID, meta, detail)
+	if a != nil && userID != "" {
+		if err := s.codeFailed(ctx, a, userID, meta, detail); !errors.Is(err, ErrInvalidCode) {
+			return err
+		}
 		return ErrWebAuthnRejected
 	}
 	s.audit(ctx, Event{Type: "mfa.failure", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
@@ -498,7 +509,7 @@ func (s *Service) WebAuthnLogin(ctx context.Context, mfaToken, ceremonyID string
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr, meta)
 	if err != nil {
 		return TokenPair{}, err
