@@ -232,6 +232,7 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	admitted        admission
+	hashMem         hashMemory
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
@@ -272,6 +273,7 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
 		mailer:          discardMailer{}}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil
 }
 
