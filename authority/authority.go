@@ -232,7 +232,7 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	admitted        admission
-	hashMem         hashMemory
+	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter

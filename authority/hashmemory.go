@@ -1,6 +1,10 @@
 package authority
 
-import "github.com/sigil-auth/sigil/authority/internal/argon2"
+import (
+	"time"
+
+	"github.com/sigil-auth/sigil/authority/internal/argon2"
+)
 
 // hashMemory keeps the argon2id working memory of the hashing slots, one
 // per slot, so that a hash reuses the memory of an earlier one instead of
@@ -10,17 +14,30 @@ import "github.com/sigil-auth/sigil/authority/internal/argon2"
 // system so eagerly that most of each hash's pages were faulted back in
 // and zeroed by the kernel, about a fifth of a hash's time
 // (docs/benchmarks.md). At most one buffer per slot is kept, the same
-// memory the hashes in flight need anyway; a reused buffer is cleared
-// after each hash, so nothing derived from a password stays in it.
-type hashMemory chan *argon2.Memory
+// memory the hashes in flight need anyway, and they are let go after
+// 30 s without a hash; a reused buffer is cleared after each hash, so
+// nothing derived from a password stays in it.
+type hashMemory struct {
+	free chan *argon2.Memory
+	// idle empties free after hashMemoryIdle without a hash, so an idle
+	// server gives the memory back to the system.
+	idle *time.Timer
+}
 
-func newHashMemory(slots int) hashMemory { return make(hashMemory, slots) }
+// hashMemoryIdle is how long kept buffers outlive the last hash.
+const hashMemoryIdle = 30 * time.Second
+
+func newHashMemory(slots int) *hashMemory {
+	h := &hashMemory{free: make(chan *argon2.Memory, slots)}
+	h.idle = time.AfterFunc(hashMemoryIdle, h.drain)
+	return h
+}
 
 // get returns a kept buffer, or a new empty one (IDKey then allocates its
 // memory).
-func (h hashMemory) get() *argon2.Memory {
+func (h *hashMemory) get() *argon2.Memory {
 	select {
-	case m := <-h:
+	case m := <-h.free:
 		return m
 	default:
 		return new(argon2.Memory)
@@ -29,10 +46,22 @@ func (h hashMemory) get() *argon2.Memory {
 
 // put keeps m for the next hash unless as many are kept as there are
 // slots.
-func (h hashMemory) put(m *argon2.Memory) {
+func (h *hashMemory) put(m *argon2.Memory) {
 	select {
-	case h <- m:
+	case h.free <- m:
 	default:
+	}
+	h.idle.Reset(hashMemoryIdle)
+}
+
+// drain lets the collector have every kept buffer.
+func (h *hashMemory) drain() {
+	for {
+		select {
+		case <-h.free:
+		default:
+			return
+		}
 	}
 }
 
