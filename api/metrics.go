@@ -117,6 +117,20 @@ func (m *Metrics) WatchKeySet(unusable func() bool) {
 	}))
 }
 
+// WatchDatabase exports sigil_database_breaker_open: 1 while the store's
+// breaker refuses queries after the database stopped answering (requests
+// that need it answer 503 at once), 0 otherwise.
+func (m *Metrics) WatchDatabase(available func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sigil_database_breaker_open", Help: "1 while queries are refused because the database stopped answering.",
+	}, func() float64 {
+		if available() {
+			return 0
+		}
+		return 1
+	}))
+}
+
 // TokensLastHour returns how many access tokens were counted in
 // sigil_tokens_issued_total over the last hour, and the window actually
 // covered (shorter while the process is younger than an hour).
@@ -131,23 +145,45 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// observeRequest records one request's duration. The labels come from a
+// fixed set: a method outside the standard ones is "OTHER" and a status
+// without a standard meaning is "other", so a client sending invented
+// methods cannot grow the series (and the memory and /metrics) without
+// bound; the route is the matched template or "unmatched".
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	method = methodLabel(method)
 	k := durationKey{route, method, status}
 	if o, ok := m.durations.Load(k); ok {
 		o.(prometheus.Observer).Observe(d.Seconds())
 		return
 	}
-	o := m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status))
-	if knownMethods[method] {
-		// Cache only what a client cannot vary without bound.
-		m.durations.Store(k, o)
-	}
+	o := m.httpDuration.WithLabelValues(route, method, statusLabel(status))
+	m.durations.Store(k, o)
 	o.Observe(d.Seconds())
 }
 
 var knownMethods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
 	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// methodLabel is the metric label of an HTTP method: itself if standard,
+// else "OTHER".
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// statusLabel is the metric label of a status code: the code if it has a
+// standard meaning, else "other".
+func statusLabel(status int) string {
+	if http.StatusText(status) == "" {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *Metrics) jwks(notModified bool) {
@@ -156,6 +192,16 @@ func (m *Metrics) jwks(notModified bool) {
 		return
 	}
 	m.jwksOK.Inc()
+}
+
+// PrunedRows registers and returns the counter of rows deleted by the
+// background pruning, by table.
+func (m *Metrics) PrunedRows() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_pruned_rows_total", Help: "Expired or outdated rows deleted by the background pruning, by table.",
+	}, []string{"table"})
+	m.reg.MustRegister(c)
+	return c
 }
 
 // MailCounters registers and returns the counters of the mail outbox:

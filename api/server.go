@@ -28,9 +28,10 @@ type Config struct {
 	CORSOrigins []string
 }
 
-// Readiness reports whether the database answers.
+// Readiness reports whether the database answers. Ready must return by
+// the time ctx ends, however the database behaves.
 type Readiness interface {
-	Ping(ctx context.Context) error
+	Ready(ctx context.Context) error
 }
 
 // Server serves Sigil's HTTP API.

@@ -9,6 +9,8 @@
 //
 //	sigil-load -addr 127.0.0.1:8080 -duration 10s -c 16 -scenario all -baselines
 //	sigil-load -spawn bin/sigil -duration 2s -c 4 -baselines   # starts and stops its own Sigil
+//	sigil-load seed -db-url postgres://… -scale 0.1            # fills a database (see seed.go)
+//	sigil-load explain -db-url postgres://…                    # plans of the hot queries
 package main
 
 import (
@@ -76,7 +78,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
-	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, introspect, all, or a comma-separated list")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
 	fs.StringVar(&overload, "overload", "", "overload curve of login, e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
@@ -119,7 +121,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 			continue
 		}
 		if _, ok := scenarios[s]; !ok {
-			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(scenarioNames, ", "))
+			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(append(scenarioNames, extraScenarios...), ", "))
 		}
 		o.scenarios = append(o.scenarios, s)
 	}
@@ -168,6 +170,9 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 }
 
 func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "seed" || args[0] == "explain") {
+		return runSeed(ctx, args[1:], stdout, stderr, args[0] == "explain")
+	}
 	o, bare, err := parseOptions(args, stderr)
 	if err != nil {
 		return err

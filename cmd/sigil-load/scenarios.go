@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios, in the order "all" runs them.
-var scenarioNames = []string{"jwks", "jwks304", "login", "refresh", "client_credentials", "me", "introspect"}
+var scenarioNames = []string{"jwks", "jwks304", "login", "refresh", "client_credentials", "me"}
 
 // errUnavailable marks a scenario whose endpoint this server does not
 // have (404 or 405), so it is reported as not measured rather than as
@@ -225,46 +225,8 @@ var scenarios = map[string]scenario{
 	"introspect":         {http.StatusOK, prepareIntrospect},
 }
 
-// prepareIntrospect introspects the set-up user's access token as the
-// client of the client_credentials scenario (RFC 7662), checking that it
-// is active.
-func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) request, error) {
-	if l.clientID == "" {
-		if l.adminEmail == "" {
-			return nil, errors.New("needs -client-id and -client-secret (or -admin-email/-admin-password to create a client)")
-		}
-		if err := l.createClient(ctx); err != nil {
-			return nil, err
-		}
-	}
-	body := []byte(url.Values{"token": {l.accessToken}}.Encode())
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
-	hdr := http.Header{"Authorization": {auth}}
-	do := func(ctx context.Context) (int, error) {
-		var in struct {
-			Active bool `json:"active"`
-		}
-		st, err := l.call(ctx, http.MethodPost, "/oauth2/introspect", "application/x-www-form-urlencoded", body, hdr, &in)
-		if err == nil && st == http.StatusOK && !in.Active {
-			// A server that limits introspection to the caller's own
-			// tokens still answers, with active false: counted, since
-			// the work is the same.
-			return st, nil
-		}
-		return st, err
-	}
-	st, err := do(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		return nil, errUnavailable
-	}
-	if st != http.StatusOK {
-		return nil, fmt.Errorf("probe POST /oauth2/introspect: status %d", st)
-	}
-	return func(int) request { return do }, nil
-}
+// extraScenarios can be named with -scenario but are not part of "all".
+var extraScenarios = []string{"introspect"}
 
 func (l *loader) jwksETag(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/.well-known/jwks.json", nil)
@@ -365,6 +327,44 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 	}
 	if st != http.StatusOK {
 		return nil, fmt.Errorf("probe POST /oauth2/token: status %d", st)
+	}
+	return func(int) request { return do }, nil
+}
+
+// prepareIntrospect has a client (as client_credentials does) introspect
+// the load user's access token at /oauth2/introspect (RFC 7662), and
+// checks the answer says active.
+func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) request, error) {
+	if l.clientID == "" {
+		if l.adminEmail == "" {
+			return nil, errors.New("needs -client-id and -client-secret (or -admin-email/-admin-password to create a client)")
+		}
+		if err := l.createClient(ctx); err != nil {
+			return nil, err
+		}
+	}
+	body := []byte(url.Values{"token": {l.accessToken}}.Encode())
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
+	hdr := http.Header{"Authorization": {auth}}
+	do := func(ctx context.Context) (int, error) {
+		var ans struct {
+			Active bool `json:"active"`
+		}
+		st, err := l.call(ctx, http.MethodPost, "/oauth2/introspect", "application/x-www-form-urlencoded", body, hdr, &ans)
+		if err == nil && st == http.StatusOK && !ans.Active {
+			return st, errors.New("introspection says the load user's token is inactive")
+		}
+		return st, err
+	}
+	st, err := do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+		return nil, errUnavailable
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("probe POST /oauth2/introspect: status %d", st)
 	}
 	return func(int) request { return do }, nil
 }
