@@ -244,6 +244,7 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	admitted        admission
+	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
@@ -292,6 +293,7 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
 		mailer:          discardMailer{}, wa: wa}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil
 }
 
