@@ -20,7 +20,14 @@ CONC=${5:-16}
 BIN=${BIN:-bin}
 ALG=${ALG:-EdDSA}
 SCENARIOS=${SCENARIOS:-login,refresh,introspect}
-KEK=${SIGIL_KEY_ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
+# The key-encryption key of both servers: the one in the environment, or
+# one generated once into KEK_FILE and reused, since the databases keep
+# the signing keys it sealed for the next run.
+KEK_FILE=${KEK_FILE:-.growth-kek}
+if [ -z "${SIGIL_KEY_ENCRYPTION_KEY:-}" ] && [ ! -s "$KEK_FILE" ]; then
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$KEK_FILE")
+fi
+KEK=${SIGIL_KEY_ENCRYPTION_KEY:-$(cat "$KEK_FILE")}
 ADMIN=growth-admin@example.com
 ADMINPW='growth benchmark administrator'
 OUT=$(mktemp -d)
