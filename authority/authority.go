@@ -129,9 +129,9 @@ type DenyStore interface {
 	// DenyAccessToken adds jti until expiresAt and drops entries that
 	// expired before the same moment.
 	DenyAccessToken(ctx context.Context, jti string, expiresAt, at time.Time) error
-	// DeniedSince returns the entries revoked at or after since that have
-	// not expired by notExpiredAt.
-	DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error)
+	// DeniedAfter returns the entries with a sequence number above after
+	// that have not expired by notExpiredAt, in sequence order.
+	DeniedAfter(ctx context.Context, after int64, notExpiredAt time.Time) ([]DeniedToken, error)
 }
 
 // ImportStore adds users in bulk.
@@ -161,6 +161,7 @@ type Store interface {
 	AccountStore
 	BrowserStore
 	ClientSecretStore
+	BuiltinClientStore
 	CountStore
 	MFAStore
 }
@@ -231,6 +232,7 @@ type Service struct {
 	// client costs the same as a wrong secret.
 	dummySecretHash string
 	hashes          *hashGate
+	admitted        admission
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
@@ -266,10 +268,12 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
+	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
-		mailer:          discardMailer{}}, nil
+		mailer:          discardMailer{}}
+	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	return s, nil
 }
 
 // Config returns the service's settings.

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,6 +60,7 @@ type options struct {
 	argon2        authority.Argon2Params
 	refusedPause  time.Duration
 	rounds        int
+	overload      []float64
 }
 
 type listFlag []string
@@ -70,7 +72,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs := flag.NewFlagSet("sigil-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	var conc, scenario string
+	var conc, scenario, overload string
 	var bare bool
 	var spawnEnv listFlag
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only")
@@ -78,6 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
 	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
+	fs.StringVar(&overload, "overload", "", "overload curve of login, e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
 	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
@@ -121,6 +124,21 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(append(scenarioNames, extraScenarios...), ", "))
 		}
 		o.scenarios = append(o.scenarios, s)
+	}
+	if overload != "" {
+		for _, s := range strings.Split(overload, ",") {
+			m, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || m < 1 || m > 1000 {
+				return o, false, fmt.Errorf("-overload %q: use multipliers from 1 to 1000, e.g. 4,16,60", overload)
+			}
+			o.overload = append(o.overload, m)
+		}
+		if len(o.conc) != 1 || o.baselines || len(o.scenarios) != 1 || o.scenarios[0] != "login" {
+			return o, false, errors.New("-overload measures the login scenario from one -c, without -baselines: use -scenario login -c 16")
+		}
+		if top := float64(o.conc[0]) * slices.Max(o.overload); top > 20000 {
+			return o, false, fmt.Errorf("-overload: %g connections is too many (at most 20000)", top)
+		}
 	}
 	if o.rounds < 1 || o.rounds > 100 {
 		return o, false, fmt.Errorf("-rounds %d: use 1 to 100", o.rounds)
@@ -170,6 +188,9 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	maxConc := 0
 	for _, c := range o.conc {
 		maxConc = max(maxConc, c)
+		for _, m := range o.overload {
+			maxConc = max(maxConc, int(float64(c)*m+0.5))
+		}
 	}
 	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
 		adminEmail: o.adminEmail, adminPass: o.adminPassword}
@@ -184,6 +205,9 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	fmt.Fprintln(stdout)
+	if len(o.overload) > 0 {
+		return measureOverload(ctx, stdout, l, o.pid, o.conc[0], o.overload, o.duration, o.refusedPause)
+	}
 	var lim *limits
 	if o.baselines {
 		if lim, err = newLimits(ctx, l, &o, maxConc); err != nil {

@@ -273,6 +273,16 @@ func (s *seeder) dropIndexes(ctx context.Context, table string) ([]string, error
 // seedTxRows is how many rows one transaction writes.
 const seedTxRows = 100_000
 
+// copyStatement is the COPY … FROM STDIN statement lib/pq turns into a
+// bulk load when it is prepared.
+func copyStatement(table string, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = pq.QuoteIdentifier(c)
+	}
+	return "COPY " + pq.QuoteIdentifier(table) + " (" + strings.Join(q, ", ") + ") FROM STDIN"
+}
+
 // copyIn loads a Postgres table with COPY, one transaction per
 // seedTxRows rows.
 func (s *seeder) copyIn(ctx context.Context, t seedTable) error {
@@ -282,7 +292,7 @@ func (s *seeder) copyIn(ctx context.Context, t seedTable) error {
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, pq.CopyIn(t.name, t.cols...))
+		stmt, err := tx.PrepareContext(ctx, copyStatement(t.name, t.cols))
 		if err != nil {
 			tx.Rollback()
 			return err
@@ -363,7 +373,7 @@ func (s *seeder) hotQueries() []struct{ name, query string } {
 		{"refresh token by hash (refresh)", `SELECT token_hash, family_id, expires_at, spent_at FROM refresh_tokens WHERE token_hash = '` + seedHash(seedRefreshToken(1)) + `'`},
 		{"refresh family (reuse, revocation)", `SELECT token_hash FROM refresh_tokens WHERE family_id = 'seed-family-1' ORDER BY created_at, token_hash`},
 		{"client by id (token, introspect)", `SELECT id, secret_hash FROM clients WHERE id = 'sigil-load'`},
-		{"deny list since (verification)", `SELECT jti, expires_at, revoked_at FROM revoked_tokens WHERE revoked_at >= ` + strconv.FormatInt(s.now.UnixMilli(), 10) + ` AND expires_at >= ` + strconv.FormatInt(s.now.UnixMilli(), 10)},
+		{"deny list after a sequence number (each instance's reload)", `SELECT seq, jti, expires_at, revoked_at FROM revoked_tokens WHERE seq > (SELECT MAX(seq) - 100 FROM revoked_tokens) AND expires_at >= ` + strconv.FormatInt(s.now.UnixMilli(), 10) + ` ORDER BY seq`},
 		{"deny entry by jti (revoke)", `SELECT jti FROM revoked_tokens WHERE jti = 'x'`},
 		{"audit page (console)", `SELECT id, at, type FROM audit_events WHERE 1=1 ORDER BY id DESC LIMIT 100`},
 		{"audit page of a user (console)", `SELECT id, at, type FROM audit_events WHERE 1=1 AND user_id = '` + seedUserID(7) + `' ORDER BY id DESC LIMIT 100`},

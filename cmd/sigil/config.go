@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -155,7 +156,7 @@ var settings = []setting{
 		c.KeyReloadInterval = d
 		return nil
 	}},
-	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh and token (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
+	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh, token and introspection (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
 		r, err := parseRate(v)
 		c.RateLimit = r
 		return err
@@ -204,7 +205,7 @@ var settings = []setting{
 		c.Argon2.Threads = uint8(n)
 		return nil
 	}},
-	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503", func(c *Config, v string) error {
+	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503 (on Postgres the next ones at once until the database answers a probe)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("invalid duration %q (a positive Go duration such as 5s)", v)
@@ -349,10 +350,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			vals[i] = &def
 			continue
 		}
-		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
-			shown = "" // never print a secret in --help
-		}
+		shown := redactSetting(s.env, def) // never print a secret in --help
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 		if shown != def {
 			fs.Lookup(s.flag).DefValue = shown
@@ -391,6 +389,44 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		return c, nil
 	}
+}
+
+// secretSettings are the settings whose whole value is a secret.
+var secretSettings = map[string]bool{"SIGIL_KEY_ENCRYPTION_KEY": true, "SIGIL_ADMIN_PASSWORD": true}
+
+// urlSettings are the settings whose value is a URL that may carry a
+// password.
+var urlSettings = map[string]bool{"SIGIL_DATABASE_URL": true, "SIGIL_SMTP_URL": true}
+
+// redactSetting returns v as it may be printed (in --help, in logs): a
+// secret setting is only said to be set, and a URL's password is masked.
+func redactSetting(env, v string) string {
+	switch {
+	case v == "":
+		return v
+	case secretSettings[env]:
+		return "(set)"
+	case urlSettings[env]:
+		return redactURL(v)
+	}
+	return v
+}
+
+// redactURL masks the password of a URL (and of a Postgres key=value
+// connection string); what cannot be parsed is hidden whole.
+func redactURL(v string) string {
+	if strings.HasPrefix(v, "sqlite:") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return "(set)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

@@ -244,6 +244,14 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("admin users", st, 200)
 	st, _ = js("GET", "/admin/users/"+cyID, "", admin...)
 	expect("admin user", st, 200)
+	st, _ = js("GET", "/admin/users/"+cyID+"/sessions", "", admin...)
+	expect("user sessions", st, 200)
+	st, _ = js("GET", "/admin/users/"+cyID+"/mfa", "", admin...)
+	expect("user second factors", st, 200)
+	st, _ = js("POST", "/admin/users/"+cyID+"/sessions/revoke-all", "", admin...)
+	expect("revoke user sessions", st, 204)
+	st, _ = js("GET", "/admin/users/nobody/sessions", "", admin...)
+	expect("sessions of no user", st, 404)
 	st, _ = js("POST", "/admin/users/"+cyID+"/lock", "", admin...)
 	expect("lock", st, 204)
 	st, _ = js("POST", "/admin/users/"+cyID+"/unlock", "", admin...)
@@ -296,7 +304,8 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = do("GET", "/account", "", "")
 	expect("account without session", st, 303)
 	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
-		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete"} {
+		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete",
+		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)
@@ -327,6 +336,9 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	if st < 300 {
 		t.Errorf("POST /login/mfa without a CSRF token: %d", st)
 	}
+
+	// The admin console: without a session every page starts the sign-in.
+	consoleOps(t, do)
 
 	var missing []string
 	for path, item := range doc.Paths.Map() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,13 +40,20 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
+	a.db.SetLogger(log)
 	metrics := api.NewMetrics(a.keys.Ring())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
 	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
+	metrics.WatchDatabase(a.db.Available)
 	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
 	a.keys.OnEvent(func(ev keys.Event) { metrics.KeyEvents.WithLabelValues(ev.Type).Inc() })
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
+	}
+	if err := a.auth.LoadDenyList(ctx); err != nil {
+		// Verification answers 503 until a load succeeds; every
+		// verification retries it.
+		log.Warn("access-token deny list not loaded at start", "err", err)
 	}
 	if cfg.AdminEmail != "" {
 		created, err := a.auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
@@ -55,6 +63,9 @@ func runServe(ctx context.Context, e env) error {
 		if created {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
+	}
+	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
+		return fmt.Errorf("admin console client: %w", err)
 	}
 
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
@@ -69,12 +80,17 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 
+	warnExposure(cfg, log)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	notify, err := a.db.ListenKeys(ctx, log)
 	if err != nil {
 		log.Warn("key change notifications unavailable; relying on periodic reload", "err", err)
+	}
+	if err := a.db.CacheClients(ctx, log); err != nil {
+		log.Warn("client change notifications unavailable; clients are read from the database on every request", "err", err)
 	}
 	wg.Add(1)
 	go func() {
@@ -162,6 +178,31 @@ func prune(ctx context.Context, a *app, cfg Config, pruned *prometheus.CounterVe
 }
 
 // announce prints where Sigil listens and how to try it.
+// warnExposure warns when the issuer is http:// while Sigil listens on an
+// address other hosts can reach: passwords, tokens and session cookies
+// would cross the network in clear. Behind a TLS-terminating proxy the
+// issuer is the proxy's https:// URL, and the warning does not fire.
+func warnExposure(cfg Config, log *slog.Logger) {
+	if strings.HasPrefix(cfg.Issuer, "http://") && !loopbackAddr(cfg.Addr) {
+		log.Warn("issuer is http:// on a non-loopback address: passwords and tokens cross the network in clear; serve Sigil behind TLS and set SIGIL_ISSUER to its https:// URL",
+			"issuer", cfg.Issuer, "addr", cfg.Addr)
+	}
+}
+
+// loopbackAddr reports whether a listen address (HOST:PORT) is reachable
+// only from this host. An empty host listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func announce(e env, cfg Config, addr string) {
 	base := "http://" + addr
 	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)
