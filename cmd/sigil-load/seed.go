@@ -222,6 +222,16 @@ func (s *seeder) seed(ctx context.Context, c seedCounts, stdout io.Writer) error
 // seedTxRows is how many rows one transaction writes.
 const seedTxRows = 100_000
 
+// copyStatement is the COPY … FROM STDIN statement lib/pq turns into a
+// bulk load when it is prepared.
+func copyStatement(table string, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = pq.QuoteIdentifier(c)
+	}
+	return "COPY " + pq.QuoteIdentifier(table) + " (" + strings.Join(q, ", ") + ") FROM STDIN"
+}
+
 // copyIn loads a Postgres table with COPY, one transaction per
 // seedTxRows rows.
 func (s *seeder) copyIn(ctx context.Context, t seedTable) error {
@@ -231,7 +241,7 @@ func (s *seeder) copyIn(ctx context.Context, t seedTable) error {
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, pq.CopyIn(t.name, t.cols...))
+		stmt, err := tx.PrepareContext(ctx, copyStatement(t.name, t.cols))
 		if err != nil {
 			tx.Rollback()
 			return err

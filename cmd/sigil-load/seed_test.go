@@ -63,7 +63,7 @@ func TestSeedFillsADatabase(t *testing.T) {
 		if err != nil || len(evs) != 100 {
 			t.Fatalf("audit events: %d, %v", len(evs), err)
 		}
-		denied, err := db.DeniedSince(ctx, time.Time{}, now)
+		denied, err := db.DeniedAfter(ctx, 0, now)
 		if err != nil || len(denied) != 10 {
 			t.Fatalf("deny list: %d, %v", len(denied), err)
 		}
