@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ func runServe(ctx context.Context, e env) error {
 	cfg.now = e.now
 	log, stopLog := newServeLogger(cfg, e.stderr)
 	defer stopLog()
+	log.Info("starting sigil", "version", buildVersion(), "go", runtime.Version(),
+		"rsa_backend", keys.RSABackend(), "rsa_backend_version", keys.RSABackendVersion())
 	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
@@ -37,6 +40,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	defer a.Close()
 	metrics := api.NewMetrics(a.keys.Ring())
+	metrics.BuildInfo(buildVersion(), keys.RSABackend())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
 	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
 	a.auth.OnIssue(func(alg, grant string) { metrics.TokensIssued.WithLabelValues(alg, grant).Inc() })
