@@ -76,6 +76,11 @@ var (
 	initErr  error
 	// live counts OpenSSL keys not yet freed (for the tests).
 	live atomic.Int64
+	// slots bounds the signatures in libcrypto at once to GOMAXPROCS. A
+	// goroutine in a cgo call holds an OS thread but no P, so without it
+	// a thousand connections asking for tokens would park a thousand
+	// threads in RSA arithmetic; waiting on the channel costs nothing.
+	slots = make(chan struct{}, runtime.GOMAXPROCS(0))
 )
 
 // opensslSigner is a private key in libcrypto's memory.
@@ -133,7 +138,9 @@ func (s *opensslSigner) sign(msg []byte) ([]byte, error) {
 	if len(msg) > 0 {
 		p = (*C.uchar)(unsafe.Pointer(&msg[0]))
 	}
+	slots <- struct{}{}
 	n := C.sigil_sign(s.pkey, p, C.size_t(len(msg)), (*C.uchar)(unsafe.Pointer(&sig[0])), C.size_t(len(sig)))
+	<-slots
 	runtime.KeepAlive(s)
 	if int(n) != s.size {
 		return nil, errors.New("rsasign: libcrypto could not sign")
