@@ -9,7 +9,7 @@ PKGS      := ./...
 # GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
 GOTAGS    ?= openssl
 
-.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python
+.PHONY: all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	@bin/sigil --version
 
 build-load:
-	$(GO) build -o bin/sigil-load ./cmd/sigil-load
+	$(GO) build -tags '$(GOTAGS)' -o bin/sigil-load ./cmd/sigil-load
 
 ## test: the whole suite: formatting, vet, a short bounded run of every
 ## fuzz target, a short load-generator run against a real server, the
@@ -98,6 +98,11 @@ LOAD_DURATION ?= 10s
 LOAD_C        ?= 16
 load: build build-load
 	bin/sigil-load -spawn bin/sigil -duration $(LOAD_DURATION) -c $(LOAD_C) -scenario all -baselines $(LOAD_FLAGS)
+
+# compare is the side-by-side client_credentials RS256 benchmark against
+# node oidc-provider 9 (bench/compare.sh; npm installs the pinned peer).
+compare:
+	bench/compare.sh
 
 clean:
 	rm -rf bin

@@ -21,7 +21,7 @@ GO="${GO:-go}"
 echo "building bin/sigil (-tags openssl), bin/sigil-purego (CGO_ENABLED=0), bin/sigil-load" >&2
 "$GO" build -tags openssl -o bin/sigil ./cmd/sigil
 CGO_ENABLED=0 "$GO" build -o bin/sigil-purego ./cmd/sigil
-"$GO" build -o bin/sigil-load ./cmd/sigil-load
+"$GO" build -tags openssl -o bin/sigil-load ./cmd/sigil-load
 bin/sigil --version | sed -n 2p | grep -q ': openssl ' || { echo "bin/sigil does not sign with OpenSSL" >&2; exit 1; }
 bin/sigil-purego --version | sed -n 2p | grep -q ': go ' || { echo "bin/sigil-purego does not sign with crypto/rsa" >&2; exit 1; }
 

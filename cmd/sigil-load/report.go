@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys/rsasign"
 )
 
 // memory is a process's resident size now and at its peak.
@@ -176,6 +177,9 @@ func (lim *limits) label(key, alg string, c int) string {
 		p := lim.argon2
 		return fmt.Sprintf("raw argon2id m=%d t=%d p=%d, %d at a time", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0))
 	case "sign":
+		if alg == "RS256" {
+			return "raw go-jose RS256 compact signing (" + rsasign.Backend() + "), one per core"
+		}
 		return "raw go-jose " + alg + " compact signing, one per core"
 	case "verify":
 		return "raw go-jose " + alg + " parse+verify, one per core"
