@@ -58,39 +58,45 @@ rate() {
 	eddsa) args=(-spawn bin/sigil -spawn-env SIGIL_SIGNING_ALG=EdDSA) ;;
 	esac
 	bin/sigil-load "${args[@]}" -scenario client_credentials -c "$C" -duration "$DURATION" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
-	local alg line
+	local alg line cpu
 	alg="$(sed -n 's/.*signing alg \([A-Za-z0-9]*\).*/\1/p' "$out" | head -1)"
+	cpu="$(sed -n 's/.*target CPU: \([0-9]*\) µs per ok answer, \([0-9.]*\) cores busy.*/\1 \2/p' "$out" | head -1)"
 	line="$(grep '^client_credentials ' "$out" | head -1)"
 	[ -n "$line" ] || { cat "$out" >&2; return 1; }
 	set -- $line
 	# columns: scenario c ok ok/s p50 p99 errors refused rss/peak answers
-	echo "$4 $alg $5 $6 $7 ${9:--}"
+	echo "$4 $alg $5 $6 $7 ${9:--} ${cpu:-- -}"
 }
 
 # node compiles its hot paths while it runs: one discarded run first.
 rate peer >/dev/null
 targets=(peer openssl go eddsa)
 declare -A label=([peer]="oidc-provider 9 (node)" [openssl]="Sigil, OpenSSL" [go]="Sigil, crypto/rsa" [eddsa]="Sigil, EdDSA")
-declare -A sum=()
+declare -A sum=() cpusum=()
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "client_credentials, c=$C, $DURATION per run, $ROUNDS rounds, targets alternating"
-printf '%-6s %-26s %6s %10s %9s %9s %7s %s\n' round target alg "tokens/s" p50 p99 errors "rss/peak MB"
+printf '%-6s %-26s %6s %10s %9s %9s %7s %12s %12s %s\n' round target alg "tokens/s" p50 p99 errors "CPU µs/tok" "cores busy" "rss/peak MB"
 for r in $(seq 1 "$ROUNDS"); do
 	for t in "${targets[@]}"; do
-		read -r ok alg p50 p99 errs mem < <(rate "$t")
-		printf '%-6s %-26s %6s %10s %9s %9s %7s %s\n' "$r" "${label[$t]}" "$alg" "$ok" "$p50" "$p99" "$errs" "$mem"
+		read -r ok alg p50 p99 errs mem cpu cores < <(rate "$t")
+		printf '%-6s %-26s %6s %10s %9s %9s %7s %12s %12s %s\n' "$r" "${label[$t]}" "$alg" "$ok" "$p50" "$p99" "$errs" "$cpu" "$cores" "$mem"
 		sum[$t]="$(awk -v a="${sum[$t]:-0}" -v b="$ok" 'BEGIN{print a+b}')"
+		cpusum[$t]="$(awk -v a="${cpusum[$t]:-0}" -v b="$cpu" 'BEGIN{print a+b}')"
 	done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 mean() { awk -v s="${sum[$1]}" -v n="$ROUNDS" 'BEGIN{printf "%.1f", s/n}'; }
+cpumean() { awk -v s="${cpusum[$1]}" -v n="$ROUNDS" 'BEGIN{printf "%.0f", s/n}'; }
 echo
-printf '%-26s %10s\n' target "mean/s"
-for t in "${targets[@]}"; do printf '%-26s %10s\n' "${label[$t]}" "$(mean "$t")"; done
+printf '%-26s %10s %16s\n' target "mean/s" "CPU µs/token"
+for t in "${targets[@]}"; do printf '%-26s %10s %16s\n' "${label[$t]}" "$(mean "$t")" "$(cpumean "$t")"; done
 echo
 awk -v o="$(mean openssl)" -v g="$(mean go)" -v p="$(mean peer)" 'BEGIN{
 	printf "Sigil RS256 (OpenSSL) / oidc-provider RS256:   %.2f  (target >= 1.2)\n", o/p
 	printf "Sigil RS256 (crypto/rsa) / oidc-provider RS256: %.2f\n", g/p
 	printf "Sigil RS256 OpenSSL / crypto/rsa:              %.2f\n", o/g
+}'
+awk -v o="$(cpumean openssl)" -v p="$(cpumean peer)" 'BEGIN{
+	if (o > 0) printf "server CPU per token, oidc-provider / Sigil OpenSSL: %.2f (does not depend on how busy the machine is)\n", p/o
 }'
 echo "Sigil EdDSA: $(mean eddsa) tokens/s (target >= 8000)"

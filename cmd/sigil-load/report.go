@@ -61,6 +61,38 @@ func parseMemory(r io.Reader) (memory, error) {
 	return m, sc.Err()
 }
 
+// readCPU returns the user plus system CPU time process pid has used
+// (/proc/PID/stat, in USER_HZ ticks of 10 ms).
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseCPU(string(b))
+}
+
+func parseCPU(stat string) (time.Duration, error) {
+	// The command name (field 2) may hold spaces; fields after ") " are
+	// plain: state is field 3, utime 14, stime 15.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat line")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat line")
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // report prints scenario results as they come and keeps them for the
 // ratios.
 type report struct {
@@ -249,9 +281,15 @@ func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, na
 	spec := specFor(name, l.alg)
 	sums := map[string]float64{}
 	slice := d / time.Duration(rounds)
+	var cpu time.Duration // the target's CPU time during the scenario's runs
+	cpuOK := r.pid != 0
 	for i := 0; i < rounds && ctx.Err() == nil; i++ {
 		if skipped == "" {
+			before, err1 := readCPU(r.pid)
 			res = merge(res, run(ctx, name, c, slice, pause, sc.want, mk))
+			after, err2 := readCPU(r.pid)
+			cpu += after - before
+			cpuOK = cpuOK && err1 == nil && err2 == nil
 		}
 		if lim == nil {
 			continue
@@ -270,6 +308,12 @@ func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, na
 	} else {
 		res.Name, res.Conc = name, c
 		r.add(res)
+		if cpuOK && res.OK > 0 && res.Elapsed > 0 {
+			// Independent of how many cores the target got from a busy
+			// machine: what one answer costs it.
+			fmt.Fprintf(r.out, "%-19s target CPU: %.0f µs per ok answer, %.2f cores busy\n", "",
+				float64(cpu/time.Microsecond)/float64(res.OK), cpu.Seconds()/res.Elapsed.Seconds())
+		}
 	}
 	if lim == nil {
 		return

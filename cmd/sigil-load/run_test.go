@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -183,5 +184,20 @@ func TestPeerLoadsClientCredentialsOnly(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "signing alg RS256") || !strings.Contains(out.String(), "client_credentials") {
 		t.Fatalf("report:\n%s", out.String())
+	}
+}
+
+func TestParseCPU(t *testing.T) {
+	// pid (comm with ") " inside) state ppid … utime=250 stime=40 …
+	line := "4242 (node ) worker) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 40 0 0 20 0 11 0 123 456 789"
+	d, err := parseCPU(line)
+	if err != nil || d != 2900*time.Millisecond {
+		t.Fatalf("got %s, %v; want 2.9s", d, err)
+	}
+	if _, err := parseCPU("4242 (x) S 1"); err == nil {
+		t.Fatal("short line accepted")
+	}
+	if got, err := readCPU(os.Getpid()); err != nil || got < 0 {
+		t.Fatalf("own CPU: %s %v", got, err)
 	}
 }
