@@ -109,7 +109,9 @@ func problemFor(err error) *Problem {
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.RequestID = requestID(r.Context())
-	if p.Status >= 500 && p.Type != problemBase+"overloaded" { // shedding load is not a failure
+	// Shedding load is not a failure, and the store logs an outage once
+	// when its breaker opens rather than once per refused request.
+	if p.Status >= 500 && p.Type != problemBase+"overloaded" && !errors.Is(err, authority.ErrCircuitOpen) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", p.RequestID), slog.String("err", err.Error()))
 	}
 	h := w.Header()

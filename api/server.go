@@ -28,9 +28,10 @@ type Config struct {
 	CORSOrigins []string
 }
 
-// Readiness reports whether the database answers.
+// Readiness reports whether the database answers. Ready must return by
+// the time ctx ends, however the database behaves.
 type Readiness interface {
-	Ping(ctx context.Context) error
+	Ready(ctx context.Context) error
 }
 
 // Server serves Sigil's HTTP API.
@@ -43,6 +44,11 @@ type Server struct {
 	metrics *Metrics
 	router  *mux.Router
 	limiter *clientLimiter
+
+	// refusalHold is how long a request refused at admission is held
+	// before its 503 is written; refusals samples their log lines.
+	refusalHold time.Duration
+	refusals    refusalLog
 
 	jwksCacheControl []string
 	discoveryCache
@@ -57,6 +63,7 @@ func New(cfg Config, auth *authority.Service, km *keys.Manager, ready Readiness,
 		metrics = NewMetrics(km.Ring())
 	}
 	s := &Server{cfg: cfg, auth: auth, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	s.refusalHold = auth.HashQueueWait()
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()
 	return s
@@ -68,8 +75,8 @@ func (s *Server) routes() *mux.Router {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errNotFound) })
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errMethod) })
 
-	r.HandleFunc("/auth/signup", s.handleSignup).Methods(http.MethodPost)
-	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/auth/signup", s.admitHashing(s.handleSignup)).Methods(http.MethodPost)
+	r.HandleFunc("/auth/login", s.admitHashing(s.handleLogin)).Methods(http.MethodPost)
 	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
 	r.HandleFunc("/auth/me", s.handleDeleteMe).Methods(http.MethodDelete)
 

@@ -179,7 +179,7 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, []string{"pwd"}, meta)
 	if err != nil {
 		return TokenPair{}, err
@@ -212,14 +212,16 @@ func (s *Service) loginAllowed(ctx context.Context, u User, meta Meta) error {
 func (s *Service) checkCredentials(ctx context.Context, email, password string, meta Meta) (User, error) {
 	norm, err := NormalizeEmail(email)
 	malformed := err != nil || len(password) == 0 || len(password) > MaxPasswordBytes
-	// The throttle is checked before any hashing (and before waiting for a
-	// hashing slot), so a locked email costs one read; known and unknown
-	// emails take the same path.
-	var throttle Throttle
+	// The attempt is reserved against the throttle before any hashing
+	// (and before waiting for a hashing slot), so a locked email costs one
+	// write and parallel guesses count together; known and unknown emails
+	// take the same path.
+	var a *attempt
 	if !malformed {
-		if throttle, err = s.checkThrottle(ctx, norm, meta); err != nil {
+		if a, err = s.reserveAttempt(ctx, norm, meta); err != nil {
 			return User{}, err
 		}
+		defer s.abandon(ctx, a)
 	}
 	release, err := s.hashes.acquire(ctx)
 	if err != nil {
@@ -236,7 +238,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
 		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		return User{}, s.loginFailed(ctx, norm, "", meta, "unknown email")
+		return User{}, s.loginFailed(ctx, a, "", meta, "unknown email")
 	}
 	if err != nil {
 		return User{}, err
@@ -247,12 +249,10 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		return User{}, ErrInvalidCredentials
 	}
 	if !ok {
-		return User{}, s.loginFailed(ctx, norm, u.ID, meta, "wrong password")
+		return User{}, s.loginFailed(ctx, a, u.ID, meta, "wrong password")
 	}
-	if throttle.Failures > 0 {
-		if err := s.store.ResetLoginThrottle(ctx, norm); err != nil {
-			return User{}, err
-		}
+	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
+		return User{}, err
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, password)

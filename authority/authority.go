@@ -231,6 +231,7 @@ type Service struct {
 	// client costs the same as a wrong secret.
 	dummySecretHash string
 	hashes          *hashGate
+	admitted        admission
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
@@ -266,10 +267,12 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
+	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
-		mailer:          discardMailer{}}, nil
+		mailer:          discardMailer{}}
+	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	return s, nil
 }
 
 // Config returns the service's settings.

@@ -137,7 +137,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, met
 // (a live session of the same user) is re-authenticated, any other ended
 // and replaced.
 func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	if current != nil && current.UserID == u.ID {
 		at := s.now().UTC().Truncate(time.Second)
 		if err := s.store.ReauthBrowserSession(ctx, current.ID, at, amr); err != nil {

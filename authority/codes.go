@@ -113,7 +113,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		}
 		out.RefreshToken = refresh
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	return out, nil
 }
 

@@ -17,6 +17,10 @@ var (
 	// ErrUnavailable means the database did not answer in time; the
 	// request may be retried.
 	ErrUnavailable = errors.New("service temporarily unavailable")
+	// ErrCircuitOpen is an ErrUnavailable for a request refused without
+	// trying the database, because a recent query found it gone; the store
+	// logs the outage once, not per request.
+	ErrCircuitOpen = fmt.Errorf("%w: database circuit open after a failed query; a background probe is checking", ErrUnavailable)
 	// ErrOverloaded means every password-hashing slot is busy and the
 	// queue for them is full: the request was refused without being
 	// worked on and may be retried shortly.

@@ -78,7 +78,7 @@ func (s *Service) CompleteLogin(ctx context.Context, mfaToken, code string, meta
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr, meta)
 	if err != nil {
 		return TokenPair{}, err

@@ -99,7 +99,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	return TokenPair{AccessToken: access, ExpiresIn: int(ttl / time.Second), RefreshToken: refresh, UserID: u.ID, Scope: accessScope}, nil
 }
 

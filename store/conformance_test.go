@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 		{"LoginThrottleCountsAndResets", testLoginThrottle},
 		{"LoginThrottleConcurrentFailuresAreAllCounted", testLoginThrottleConcurrent},
 		{"LoginThrottlePrune", testLoginThrottlePrune},
+		{"LoginAttemptsReserveAndSettle", testLoginAttemptReserve},
 		{"ClientSecretReplaced", testClientSecretReplaced},
 		{"AuditTimeRange", testAuditTimeRange},
 	}
@@ -547,4 +548,45 @@ func TestQueryDeadlineBoundsQueriesNotMigrations(t *testing.T) {
 			t.Fatalf("query with the default deadline: %v", err)
 		}
 	})
+}
+
+// Reserved attempts count in flight until settled; a failure adds to the
+// failures, a success resets them, an unjudged attempt only leaves; a
+// count reserved before staleBefore is forgotten.
+func testLoginAttemptReserve(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	admitBelow := func(n int) func(authority.Throttle) bool {
+		return func(th authority.Throttle) bool { return th.Failures+th.InFlight < n }
+	}
+	for i := 1; i <= 3; i++ {
+		th, ok, err := db.ReserveLoginAttempt(ctx, "r@example.com", now, now.Add(-time.Minute), admitBelow(3))
+		if err != nil || !ok || th.InFlight != i {
+			t.Fatalf("reservation %d: %+v %v %v", i, th, ok, err)
+		}
+	}
+	if th, ok, err := db.ReserveLoginAttempt(ctx, "r@example.com", now, now.Add(-time.Minute), admitBelow(3)); err != nil || ok || th.InFlight != 3 {
+		t.Fatalf("fourth reservation with three in flight: %+v %v %v; want refused", th, ok, err)
+	}
+	th, err := db.SettleLoginAttempt(ctx, "r@example.com", now, authority.AttemptFailed, lockAfter(5, now))
+	if err != nil || th.Failures != 1 || th.InFlight != 2 {
+		t.Fatalf("failed settle = %+v, %v", th, err)
+	}
+	if th, err = db.SettleLoginAttempt(ctx, "r@example.com", now, authority.AttemptUnjudged, lockAfter(5, now)); err != nil || th.Failures != 1 || th.InFlight != 1 {
+		t.Fatalf("unjudged settle = %+v, %v", th, err)
+	}
+	if _, err = db.SettleLoginAttempt(ctx, "r@example.com", now, authority.AttemptSucceeded, lockAfter(5, now)); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ := db.LoginThrottle(ctx, "r@example.com"); th != (authority.Throttle{}) {
+		t.Fatalf("after success = %+v, want the row gone", th)
+	}
+	// A count left by a process that stopped is forgotten once stale.
+	if _, ok, _ := db.ReserveLoginAttempt(ctx, "s@example.com", now, now.Add(-time.Minute), admitBelow(1)); !ok {
+		t.Fatal("first reservation refused")
+	}
+	later := now.Add(2 * time.Minute)
+	if th, ok, err := db.ReserveLoginAttempt(ctx, "s@example.com", later, later.Add(-time.Minute), admitBelow(1)); err != nil || !ok || th.InFlight != 1 {
+		t.Fatalf("reservation after a stale one: %+v %v %v; want admitted", th, ok, err)
+	}
 }

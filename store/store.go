@@ -52,6 +52,13 @@ type DB struct {
 	writer chan struct{}
 	// stmts holds the hot paths' prepared statements (nil on Postgres).
 	stmts *stmtCache
+	// brk refuses queries while the database is known gone (nil on
+	// SQLite); see breaker.
+	brk *breaker
+	// ready is the ping shared by concurrent Ready calls.
+	ready readyPing
+	// clients caches client rows on Postgres while CacheClients listens.
+	clients clientCache
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says
@@ -122,6 +129,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
+		d.brk = newBreaker(func(ctx context.Context) error { return db.PingContext(ctx) }, d.QueryTimeout)
 	case SQLite:
 		path, query, _ := strings.Cut(src, "?")
 		if dir := filepath.Dir(path); dir != "." {
@@ -163,21 +171,39 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the connection pool.
 func (d *DB) Close() error {
+	d.brk.shutdown()
 	d.closeStmts()
 	return d.db.Close()
 }
 
-// Ping checks that the database answers within the query timeout.
+// Ping checks that the database answers within the query timeout. While
+// the breaker is open it fails at once; a ping that finds the database
+// gone opens it.
 func (d *DB) Ping(ctx context.Context) error {
-	ctx, cancel := d.timeout(ctx)
+	if d.brk.isOpen() {
+		return errCircuitOpen
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.QueryTimeout())
 	defer cancel()
 	if err := d.db.PingContext(ctx); err != nil {
+		if tripsBreaker(err) {
+			d.brk.trip(err)
+		}
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
 }
 
+// timeout bounds a query by the query timeout. While the breaker is open
+// the context it returns is already canceled, so the query fails at once
+// (wrap turns that into errCircuitOpen) instead of waiting on a database
+// known to be gone.
 func (d *DB) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.brk.isOpen() {
+		ctx, cancel := context.WithCancelCause(ctx)
+		cancel(errCircuitOpen)
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, d.QueryTimeout())
 }
 
@@ -200,6 +226,9 @@ func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx)
 // the previous one commits. SQLite's own lock and busy timeout still
 // order this process against single-statement writes and other processes.
 func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	if d.brk.isOpen() {
+		return errCircuitOpen
+	}
 	if d.writer != nil {
 		select {
 		case d.writer <- struct{}{}:
@@ -223,10 +252,22 @@ func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx 
 }
 
 // wrap marks connection-level failures as ErrUnavailable so callers can
-// answer 503 instead of 500.
+// answer 503 instead of 500, and opens the breaker when the failure says
+// the database is gone (see tripsBreaker).
 func (d *DB) wrap(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up, or the breaker refused the query (see
+		// timeout); neither says anything new about the database.
+		if d.brk.isOpen() {
+			return fmt.Errorf("%w (%w)", errCircuitOpen, err)
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if tripsBreaker(err) {
+		d.brk.trip(err)
 	}
 	// A connection closed under a query surfaces from lib/pq as a bare
 	// io.EOF.

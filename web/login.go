@@ -232,6 +232,8 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		notice = "Your password is changed. Your other sessions were signed out."
 	case "session-ended":
 		notice = "The session is signed out."
+	case "totp-removed":
+		notice = "Your authenticator and recovery codes are removed."
 	}
 	p.renderAccount(w, r, sess, u, http.StatusOK, "", notice)
 }

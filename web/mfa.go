@@ -18,9 +18,7 @@ func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v vie
 		v.Data = map[string]any{"MFAToken": req.Token}
 		p.render(w, r, http.StatusOK, "mfa", v, target)
 	case errors.As(err, &enr):
-		p.renderError(w, r, http.StatusForbidden, "Second factor required",
-			"Your account must have a second factor before you can sign in. Enrol a TOTP authenticator with the mfaToken that POST /auth/login returns, then sign in again.",
-			"access_denied")
+		p.renderForcedEnrol(w, r, v, enr.Token, target)
 	default:
 		return false
 	}

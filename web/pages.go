@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,7 @@ func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/oauth2/logout", p.handleLogout).Methods(http.MethodGet, http.MethodPost)
 	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead)
 	p.registerAccountPages(r)
+	p.registerTOTPPages(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are
@@ -110,7 +112,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || isAccountPage(path)
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path)
 }
 
 // view is what every template receives.

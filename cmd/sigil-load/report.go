@@ -61,38 +61,6 @@ func parseMemory(r io.Reader) (memory, error) {
 	return m, sc.Err()
 }
 
-// readCPU returns the user plus system CPU time process pid has used
-// (/proc/PID/stat, in USER_HZ ticks of 10 ms).
-func readCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	return parseCPU(string(b))
-}
-
-func parseCPU(stat string) (time.Duration, error) {
-	// The command name (field 2) may hold spaces; fields after ") " are
-	// plain: state is field 3, utime 14, stime 15.
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc stat line")
-	}
-	f := strings.Fields(stat[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc stat line")
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
-}
-
 // report prints scenario results as they come and keeps them for the
 // ratios.
 type report struct {

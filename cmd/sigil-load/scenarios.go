@@ -224,7 +224,11 @@ var scenarios = map[string]scenario{
 	}},
 	"refresh":            {http.StatusOK, prepareRefresh},
 	"client_credentials": {http.StatusOK, prepareClientCredentials},
+	"introspect":         {http.StatusOK, prepareIntrospect},
 }
+
+// extraScenarios can be named with -scenario but are not part of "all".
+var extraScenarios = []string{"introspect"}
 
 func (l *loader) jwksETag(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/.well-known/jwks.json", nil)
@@ -323,6 +327,44 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 	}
 	if st != http.StatusOK {
 		return nil, fmt.Errorf("probe POST /oauth2/token: status %d", st)
+	}
+	return func(int) request { return do }, nil
+}
+
+// prepareIntrospect has a client (as client_credentials does) introspect
+// the load user's access token at /oauth2/introspect (RFC 7662), and
+// checks the answer says active.
+func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) request, error) {
+	if l.clientID == "" {
+		if l.adminEmail == "" {
+			return nil, errors.New("needs -client-id and -client-secret (or -admin-email/-admin-password to create a client)")
+		}
+		if err := l.createClient(ctx); err != nil {
+			return nil, err
+		}
+	}
+	body := []byte(url.Values{"token": {l.accessToken}}.Encode())
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
+	hdr := http.Header{"Authorization": {auth}}
+	do := func(ctx context.Context) (int, error) {
+		var ans struct {
+			Active bool `json:"active"`
+		}
+		st, err := l.call(ctx, http.MethodPost, "/oauth2/introspect", "application/x-www-form-urlencoded", body, hdr, &ans)
+		if err == nil && st == http.StatusOK && !ans.Active {
+			return st, errors.New("introspection says the load user's token is inactive")
+		}
+		return st, err
+	}
+	st, err := do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+		return nil, errUnavailable
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("probe POST /oauth2/introspect: status %d", st)
 	}
 	return func(int) request { return do }, nil
 }

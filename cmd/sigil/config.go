@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type Config struct {
 	SessionTTL           time.Duration // browser sessions of the hosted pages
 	TemplateDir          string        // overrides of the hosted pages' templates
 	MFARequiredRoles     []string      // roles that must enrol a second factor
+	AuditRetention       time.Duration // audit events older than this are pruned; 0 keeps them
+	PruneInterval        time.Duration // how often expired rows are pruned; 0 turns pruning off
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -71,6 +74,18 @@ func durationInto(dst func(*Config) *time.Duration) func(*Config, string) error 
 		*dst(c) = d
 		return nil
 	}
+}
+
+// parseDays reads a Go duration or a whole number of days ("90d").
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(v), "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 && days <= 100*365 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("invalid duration %q (a number of days such as 90d, or Go syntax such as 720h; 0 keeps forever)", v)
 }
 
 func uintInto(dst func(*Config) *uint32, min, max uint64) func(*Config, string) error {
@@ -190,7 +205,7 @@ var settings = []setting{
 		c.Argon2.Threads = uint8(n)
 		return nil
 	}},
-	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503", func(c *Config, v string) error {
+	{"SIGIL_DATABASE_TIMEOUT", "database-timeout", "5s", "deadline of every database query; past it the request answers 503 (on Postgres the next ones at once until the database answers a probe)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("invalid duration %q (a positive Go duration such as 5s)", v)
@@ -260,6 +275,22 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"SIGIL_AUDIT_RETENTION", "audit-retention", "90d", "how long audit events are kept before background pruning deletes them (Go duration or N d, e.g. 90d); 0 keeps them forever", func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil {
+			return err
+		}
+		c.AuditRetention = d
+		return nil
+	}},
+	{"SIGIL_PRUNE_INTERVAL", "prune-interval", "1h", "advanced: how often expired refresh tokens, codes, sessions, deny-list entries, one-time tokens and old audit events are deleted (in batches; one instance at a time on Postgres); 0 turns pruning off", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Second) {
+			return fmt.Errorf("invalid duration %q (at least 1s, Go syntax such as 1h; 0 turns pruning off)", v)
+		}
+		c.PruneInterval = d
+		return nil
+	}},
 	{"SIGIL_TEMPLATE_DIR", "template-dir", "", "directory of templates that replace the hosted pages' built-in ones of the same name", func(c *Config, v string) error {
 		c.TemplateDir = v
 		return nil
@@ -319,10 +350,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			vals[i] = &def
 			continue
 		}
-		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
-			shown = "" // never print a secret in --help
-		}
+		shown := redactSetting(s.env, def) // never print a secret in --help
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 		if shown != def {
 			fs.Lookup(s.flag).DefValue = shown
@@ -361,6 +389,44 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		return c, nil
 	}
+}
+
+// secretSettings are the settings whose whole value is a secret.
+var secretSettings = map[string]bool{"SIGIL_KEY_ENCRYPTION_KEY": true, "SIGIL_ADMIN_PASSWORD": true}
+
+// urlSettings are the settings whose value is a URL that may carry a
+// password.
+var urlSettings = map[string]bool{"SIGIL_DATABASE_URL": true, "SIGIL_SMTP_URL": true}
+
+// redactSetting returns v as it may be printed (in --help, in logs): a
+// secret setting is only said to be set, and a URL's password is masked.
+func redactSetting(env, v string) string {
+	switch {
+	case v == "":
+		return v
+	case secretSettings[env]:
+		return "(set)"
+	case urlSettings[env]:
+		return redactURL(v)
+	}
+	return v
+}
+
+// redactURL masks the password of a URL (and of a Postgres key=value
+// connection string); what cannot be parsed is hidden whole.
+func redactURL(v string) string {
+	if strings.HasPrefix(v, "sqlite:") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return "(set)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

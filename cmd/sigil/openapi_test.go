@@ -296,7 +296,8 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = do("GET", "/account", "", "")
 	expect("account without session", st, 303)
 	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
-		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete"} {
+		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete",
+		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)

@@ -104,3 +104,78 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		})
 	}
 }
+
+// Once the database has failed a query (cut off, or hanging past the query
+// deadline), the breaker opens: the next requests that need the database
+// answer 503 with Retry-After at once instead of each waiting the full
+// deadline, /readyz answers 503 at once, and the first successful probe
+// after the database comes back closes the breaker. The deadline here is
+// long (8 s) so that "at once" and "waited for the deadline" cannot be
+// mistaken for each other on a busy machine.
+func TestDatabaseOutageFailsFast(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	const deadline = 8 * time.Second
+	s := startServer(t, testEnv(u.String(), map[string]string{"SIGIL_DATABASE_TIMEOUT": deadline.String(), "SIGIL_SIGNING_ALG": "EdDSA", "SIGIL_LOG_LEVEL": "info"}))
+	s.signupLogin(t, "before@example.com", "password123")
+	login := `{"email":"before@example.com","password":"password123"}`
+
+	for i, fault := range []struct {
+		name  string
+		apply func()
+	}{
+		{"cut", proxy.Cut},
+		{"stall", proxy.Stall},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			fault.apply()
+			// The first request finds the database gone, within the deadline.
+			st, _, body, took := timedDo(t, http.MethodPost, s.Base+"/auth/login", login)
+			if st != 503 {
+				t.Fatalf("first login during %s: %d %s", fault.name, st, body)
+			}
+			t.Logf("first login answered 503 after %s", took.Round(time.Millisecond))
+			for j, c := range []struct{ method, path, body string }{
+				{http.MethodPost, "/auth/login", login},
+				{http.MethodPost, "/auth/signup", fmt.Sprintf(`{"email":"fast%d@example.com","password":"password123"}`, i)},
+				{http.MethodGet, "/readyz", ""},
+				{http.MethodPost, "/auth/login", login},
+				{http.MethodGet, "/readyz", ""},
+			} {
+				st, h, body, took := timedDo(t, c.method, s.Base+c.path, c.body)
+				if st != 503 || took >= deadline/2 {
+					t.Fatalf("%s #%d during %s: %d after %s, want 503 well before the %s deadline\n%s", c.path, j, fault.name, st, took, deadline, body)
+				}
+				if c.path != "/readyz" && (h.Get("Retry-After") == "" || !strings.Contains(body, "unavailable")) {
+					t.Fatalf("%s during %s: %v %s; want a problem with Retry-After", c.path, fault.name, h, body)
+				}
+				t.Logf("%s answered 503 after %s", c.path, took.Round(time.Millisecond))
+			}
+			if st, _, body, _ := timedDo(t, http.MethodGet, s.Base+"/metrics", ""); st != 200 || !strings.Contains(body, "sigil_database_breaker_open 1") {
+				t.Fatalf("metrics during %s do not show the open breaker: %d", fault.name, st)
+			}
+
+			proxy.Restore()
+			until := time.Now().Add(30 * time.Second)
+			for {
+				st, _, _, _ := timedDo(t, http.MethodGet, s.Base+"/readyz", "")
+				if st == 200 {
+					break
+				}
+				if time.Now().After(until) {
+					t.Fatalf("/readyz still %d 30s after the database came back\n%s", st, s.stderr.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			s.login(t, "before@example.com", "password123")
+			if strings.Count(s.stderr.String(), "breaker closed") != i+1 {
+				t.Fatalf("the log does not say the breaker closed:\n%s", s.stderr.String())
+			}
+		})
+	}
+}
