@@ -104,7 +104,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password)
+	hash, err := s.hashPassword(ctx, in.Password, meta)
 	if err != nil {
 		return User{}, err
 	}
@@ -223,7 +223,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		}
 		defer s.abandon(ctx, a)
 	}
-	release, err := s.hashes.acquire(ctx)
+	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return User{}, err
 	}
@@ -260,9 +260,10 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	return u, nil
 }
 
-// hashPassword hashes a new password under a hashing slot.
-func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
-	release, err := s.hashes.acquire(ctx)
+// hashPassword hashes a new password under a hashing slot, within the
+// client's share of them.
+func (s *Service) hashPassword(ctx context.Context, password string, meta Meta) (string, error) {
+	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return "", err
 	}

@@ -60,7 +60,7 @@ func runServe(ctx context.Context, e env) error {
 		}
 	}
 
-	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
 		a.auth, a.keys, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {
