@@ -39,13 +39,13 @@ type Config struct {
 	TrustedProxies    []netip.Prefix
 	// MaxHashesPerClient: 0 automatic, negative off (authority.Config).
 	MaxHashesPerClient int
-	CORSOrigins       []string
-	AdminEmail        string
-	AdminPassword     string
-	Argon2            authority.Argon2Params
-	LogLevel          string
-	LogFormat         string
-	DatabaseTimeout   time.Duration
+	CORSOrigins        []string
+	AdminEmail         string
+	AdminPassword      string
+	Argon2             authority.Argon2Params
+	LogLevel           string
+	LogFormat          string
+	DatabaseTimeout    time.Duration
 	// SMTP is the parsed SIGIL_SMTP_URL; nil means mail is logged.
 	SMTP                 *mail.SMTPConfig
 	MailFrom             string
