@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -223,27 +224,38 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		}
 		defer s.abandon(ctx, a)
 	}
+	// A failed check is padded to the slowest hash class's time, after
+	// the hashing slot is given back (deferred first, so it runs last).
+	var spent time.Duration
+	failed := true
+	defer func() {
+		if failed {
+			s.timing.pad(ctx, spent)
+		}
+	}()
 	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
+		failed = false // refused before any work: nothing to hide
 		return User{}, err
 	}
 	defer release()
 	if malformed {
 		// Still spend the hashing time: a fast answer would tell which
 		// inputs never reach the database.
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		_, _, spent, _ = s.timing.check(s.dummyHash, password, s.cfg.Argon2)
 		s.audit(ctx, Event{Type: EventLoginFailure, IP: meta.IP, Detail: "malformed credentials"})
 		return User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		_, _, spent, _ = s.timing.check(s.dummyHash, password, s.cfg.Argon2)
 		return User{}, s.loginFailed(ctx, a, "", meta, "unknown email")
 	}
 	if err != nil {
+		failed = false
 		return User{}, err
 	}
-	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, rehash, spent, err := s.timing.check(u.PasswordHash, password, s.cfg.Argon2)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
 		return User{}, ErrInvalidCredentials
@@ -251,6 +263,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	if !ok {
 		return User{}, s.loginFailed(ctx, a, u.ID, meta, "wrong password")
 	}
+	failed = false
 	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
 		return User{}, err
 	}

@@ -229,9 +229,11 @@ type Service struct {
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.
 	dummyHash string
-	profiles  profileCache
-	onIssue   func(alg, grant string)
-	deny      denyList
+	// timing pads failed password checks to the slowest hash class.
+	timing   checkTiming
+	profiles profileCache
+	onIssue  func(alg, grant string)
+	deny     denyList
 	// dummySecretHash is compared for unknown client ids, so an unknown
 	// client costs the same as a wrong secret.
 	dummySecretHash string
