@@ -108,6 +108,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/mfa/totp/confirm", s.handleConfirmTOTP).Methods(http.MethodPost)
 	r.HandleFunc("/auth/mfa/recovery-codes", s.handleRegenerateRecoveryCodes).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleResetFactors)).Methods(http.MethodDelete)
+	s.registerWebAuthn(r)
 
 	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
 	// wrong one gets an RFC 6749 error rather than problem+json).
@@ -144,6 +145,9 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/users/{id}/unlock", s.requireAdmin(s.handleLockUser(false))).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/roles", s.requireAdmin(s.handleSetRoles)).Methods(http.MethodPut)
 	r.HandleFunc("/admin/users/{id}/password-reset", s.requireAdmin(s.handleAdminReset)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/sessions", s.requireAdmin(s.handleUserSessions)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/users/{id}/sessions/revoke-all", s.requireAdmin(s.handleRevokeUserSessions)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleUserFactors)).Methods(http.MethodGet)
 	return r
 }
 

@@ -91,6 +91,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.Audience},
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
 		ID: jti, ClientID: c.ID, Scope: ac.Scope, Email: u.Email, Roles: u.Roles(), AMR: ac.AMR,
+		SessionID: family,
 	}
 	access, err := s.Sign(claims, GrantAuthorizationCode)
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string, me
 		return User{}, err
 	}
 	defer release()
-	ok, _, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, _, err := s.verifyHash(u.PasswordHash, password)
 	if err != nil || !ok {
 		return User{}, ErrInvalidCredentials
 	}
@@ -133,5 +133,20 @@ func (s *Service) RevokeAllSessions(ctx context.Context, userID string, meta Met
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: userID, UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
+	return nil
+}
+
+// AdminRevokeSessions ends every session of the user for an
+// administrator, audited with the administrator as the actor;
+// ErrNotFound for no such user.
+func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta Meta) error {
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return err
+	}
+	n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})
 	return nil
 }

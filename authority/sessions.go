@@ -119,6 +119,9 @@ func (s *Service) reused(ctx context.Context, rt RefreshToken, now time.Time, me
 	if err != nil {
 		return err
 	}
+	if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+		return err
+	}
 	s.log.Warn("refresh token reuse: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
 	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("spent refresh token presented again; family %s revoked (%d live token(s))", rt.FamilyID, n)})
@@ -137,6 +140,9 @@ func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now tim
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: refresh token revoked", ErrInvalidGrant)
+	}
+	if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+		return err
 	}
 	s.log.Warn("replaced refresh token presented: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
 	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
@@ -182,6 +188,10 @@ func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event strin
 		return err
 	}
 	if n > 0 {
+		// The family's access tokens go with it.
+		if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+			return err
+		}
 		actor := meta.Actor
 		if actor == "" {
 			actor = rt.UserID

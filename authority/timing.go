@@ -65,13 +65,14 @@ func (t *checkTiming) floor() time.Duration {
 	return min(f, maxCheckPad)
 }
 
-// check verifies password against stored, timing it under its class.
-func (t *checkTiming) check(stored, password string, p Argon2Params) (ok, rehash bool, took time.Duration, err error) {
+// timedVerify checks password against stored (in reused hashing memory),
+// timing the check under the stored hash's class.
+func (s *Service) timedVerify(stored, password string) (ok, rehash bool, took time.Duration, err error) {
 	start := time.Now()
-	ok, rehash, err = CheckPassword(stored, password, p)
+	ok, rehash, err = s.verifyHash(stored, password)
 	took = time.Since(start)
 	if err == nil {
-		t.observe(hashClass(stored), took)
+		s.timing.observe(hashClass(stored), took)
 	}
 	return ok, rehash, took, err
 }

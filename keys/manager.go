@@ -97,14 +97,18 @@ type Manager struct {
 
 // Unusable describes a key set this instance cannot load: the active key
 // cannot be unsealed with its key-encryption keys, or no key is active.
-// The instance keeps signing and verifying with its last good snapshot,
-// but it is not ready (GET /readyz answers 503 with the reason).
+// The instance then verifies with the public keys the database publishes
+// (revoked and expired keys drop out as on any reload), signs only if the
+// key it signed with is still the active one (else token requests answer
+// 503), and is not ready (GET /readyz answers 503 with the reason).
 type Unusable struct {
 	// Reason says what is wrong, naming kids and key-encryption key ids,
 	// never key material.
 	Reason string
 	// Since is when the problem was first seen.
 	Since time.Time
+
+	err error
 }
 
 // Unusable returns the current key-set problem, or nil when the last
@@ -118,9 +122,9 @@ func (m *Manager) Unusable() *Unusable { return m.unusable.Load() }
 func (m *Manager) keySetProblem(err error) error {
 	reason := err.Error()
 	if cur := m.unusable.Load(); cur == nil || cur.Reason != reason {
-		m.unusable.Store(&Unusable{Reason: reason, Since: m.now()})
+		m.unusable.Store(&Unusable{Reason: reason, Since: m.now(), err: err})
 		if m.ring.Load() != nil {
-			m.log.Error("signing keys unusable; serving with the last loaded keyring and reporting not ready", "err", reason)
+			m.log.Error("signing keys unusable; verifying with the published keys, issuing no tokens unless this instance's key is still the active one, and reporting not ready", "err", reason)
 		}
 	}
 	return fmt.Errorf("%w: %w", errKeySetReported, err)
@@ -180,7 +184,11 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return fmt.Errorf("list keys: %w", err)
 	}
 	now := m.now()
-	if cur := m.ring.Load(); cur != nil && cur.version == Version(recs, now) {
+	cur := m.ring.Load()
+	if cur != nil && cur.version == Version(recs, now) {
+		if u := m.unusable.Load(); u != nil {
+			return m.keySetProblem(u.err)
+		}
 		return nil
 	}
 	snap, err := Build(recs, m.sealer, now)
@@ -188,6 +196,12 @@ func (m *Manager) Reload(ctx context.Context) error {
 		err = ErrNoActiveKey
 	}
 	if err != nil {
+		if cur != nil {
+			// Verify with what the database publishes now, and sign
+			// only if this instance's key is still the active one.
+			m.ring.Store(BuildPublic(recs, now, cur.Active()))
+			m.reloads()
+		}
 		return m.keySetProblem(err)
 	}
 	m.ring.Store(snap)
