@@ -98,6 +98,14 @@ const (
 	EventMFARecoveryRegenerate = "mfa.recovery.regenerate"
 	// EventMFAReset: an administrator removed a user's second factors.
 	EventMFAReset = "mfa.reset"
+	// EventMFAWebauthnRegister: a security key or passkey was registered.
+	EventMFAWebauthnRegister = "mfa.webauthn.register"
+	// EventMFAWebauthnRename: a WebAuthn credential was renamed.
+	EventMFAWebauthnRename = "mfa.webauthn.rename"
+	// EventMFAWebauthnRemove: a WebAuthn credential was removed.
+	EventMFAWebauthnRemove = "mfa.webauthn.remove"
+	// EventMFAWebauthnClone: a WebAuthn signature counter went backwards (a cloned authenticator).
+	EventMFAWebauthnClone = "mfa.webauthn.clone"
 )
 
 // AuditEventTypes lists every audit event type Sigil writes, for operators
@@ -148,6 +156,10 @@ var AuditEventTypes = []string{
 	EventMFATOTPRemove,
 	EventMFARecoveryRegenerate,
 	EventMFAReset,
+	EventMFAWebauthnRegister,
+	EventMFAWebauthnRename,
+	EventMFAWebauthnRemove,
+	EventMFAWebauthnClone,
 	keys.EventKeyCreated,
 	keys.EventKeyActivated,
 	keys.EventKeyRetired,

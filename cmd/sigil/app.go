@@ -108,6 +108,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
 		RefreshReuseGrace:    cfg.RefreshReuseGrace,
 		LockoutThreshold:     cfg.LockoutThreshold,
+		MaxHashesPerClient:   cfg.MaxHashesPerClient,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		SessionTTL:           cfg.SessionTTL,
 		Sealer:               sealer,

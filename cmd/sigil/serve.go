@@ -72,7 +72,7 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
-	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
 		a.auth, a.keys, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {
