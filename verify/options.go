@@ -10,9 +10,10 @@ import (
 // Defaults of a Verifier, each changed by the option of the same name.
 const (
 	DefaultLeeway             = 60 * time.Second
-	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultMinRefreshInterval = 5 * time.Second
 	DefaultMaxRefreshInterval = time.Hour
 	DefaultUnknownKidInterval = 10 * time.Second
+	DefaultMaxKeySetAge       = 24 * time.Hour
 )
 
 const (
@@ -36,6 +37,7 @@ type config struct {
 	client             *http.Client
 	minRefresh         time.Duration
 	maxRefresh         time.Duration
+	maxKeySetAge       time.Duration
 	unknownKidInterval time.Duration
 	logger             *slog.Logger
 	now                func() time.Time
@@ -48,6 +50,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		client:             &http.Client{Timeout: fetchTimeout},
 		minRefresh:         DefaultMinRefreshInterval,
 		maxRefresh:         DefaultMaxRefreshInterval,
+		maxKeySetAge:       DefaultMaxKeySetAge,
 		unknownKidInterval: DefaultUnknownKidInterval,
 		logger:             slog.Default(),
 		now:                time.Now,
@@ -65,6 +68,8 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		return c, errors.New("verify: minimum refresh interval must be positive")
 	case c.maxRefresh < c.minRefresh:
 		return c, errors.New("verify: maximum refresh interval is below the minimum")
+	case c.maxKeySetAge < c.maxRefresh:
+		return c, errors.New("verify: maximum key set age is below the maximum refresh interval")
 	case c.unknownKidInterval < 0:
 		return c, errors.New("verify: unknown-kid interval is negative")
 	case c.client == nil:
@@ -110,10 +115,13 @@ func WithHTTPClient(client *http.Client) Option {
 }
 
 // WithMinRefreshInterval sets the shortest time a fetched key set is
-// trusted, whatever its Cache-Control max-age says. It is also how long the
-// Verifier waits before retrying a failed refresh, and how often at most it
-// logs refresh failures. The default is [DefaultMinRefreshInterval]; it must
-// be positive.
+// trusted, whatever its Cache-Control max-age says: the floor under the
+// authority's max-age, which otherwise governs (a revalidation is a cheap
+// 304, so a short max-age costs little and lets a revoked key stop
+// verifying quickly). It is also how long the Verifier waits before
+// retrying a failed refresh, and how often at most it logs refresh
+// failures. The default is [DefaultMinRefreshInterval] (5 s); it must be
+// positive.
 func WithMinRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.minRefresh = d }
 }
@@ -123,6 +131,17 @@ func WithMinRefreshInterval(d time.Duration) Option {
 // default is [DefaultMaxRefreshInterval].
 func WithMaxRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.maxRefresh = d }
+}
+
+// WithMaxKeySetAge sets how long cached keys keep verifying while the
+// authority cannot be reached: once the last successful fetch or
+// revalidation of the key set is older than d, every token is refused
+// with [ErrUnknownKey] until a refresh succeeds, rather than trusting
+// keys the authority may have revoked meanwhile. The default is
+// [DefaultMaxKeySetAge] (24 h); it may not be below the maximum refresh
+// interval.
+func WithMaxKeySetAge(d time.Duration) Option {
+	return func(c *config) { c.maxKeySetAge = d }
 }
 
 // WithUnknownKidInterval sets how often at most a token whose kid is not in

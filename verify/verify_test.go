@@ -511,11 +511,11 @@ func TestCachedKeysVerifyWhileAuthorityIsDown(t *testing.T) {
 	k := a.newKey(jose.RS256)
 	clock := newClock()
 	var logs logBuffer
-	v := newVerifier(t, a, clock, verify.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	v := newVerifier(t, a, clock, verify.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), verify.WithMinRefreshInterval(30*time.Second))
 	a.srv.Close()
 
 	// 60 requests over two minutes: the cache runs out at 60s, and the
-	// failed refreshes are retried at 60s and 100s (after the 30s minimum
+	// failed refreshes are retried at 60s and 100s (after a 30s minimum
 	// refresh interval), so the failure is logged twice, not per request.
 	for range 6 {
 		clock.Advance(20 * time.Second)
