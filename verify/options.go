@@ -31,6 +31,7 @@ type Option func(*config)
 
 type config struct {
 	audiences          []string
+	anyAudience        bool
 	scopes             []string
 	roles              []string
 	leeway             time.Duration
@@ -62,6 +63,8 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	switch {
 	case issuer == "":
 		return c, errors.New("verify: issuer is empty")
+	case len(c.audiences) == 0 && !c.anyAudience:
+		return c, errors.New("verify: no audience: pass WithAudience with the aud this service accepts (or WithAnyAudience to accept tokens minted for any service)")
 	case c.leeway < 0:
 		return c, errors.New("verify: leeway is negative")
 	case c.minRefresh <= 0:
@@ -83,10 +86,21 @@ func newConfig(issuer string, opts []Option) (config, error) {
 }
 
 // WithAudience makes the Verifier accept only tokens whose aud contains at
-// least one of the given audiences. Without it, aud is not checked. A later
-// call replaces the audiences of an earlier one.
+// least one of the given audiences. [New] and [NewFromJWKS] require it (or
+// [WithAnyAudience]): a resource server that checked no audience would
+// accept tokens minted for every other service of the same authority. A
+// later call replaces the audiences of an earlier one, and an earlier
+// WithAnyAudience.
 func WithAudience(aud ...string) Option {
-	return func(c *config) { c.audiences = aud }
+	return func(c *config) { c.audiences, c.anyAudience = aud, false }
+}
+
+// WithAnyAudience makes the Verifier accept tokens whatever their aud: the
+// rare service that accepts tokens minted for any other (a gateway that
+// checks audiences itself, say). It must be asked for explicitly; it
+// replaces an earlier WithAudience.
+func WithAnyAudience() Option {
+	return func(c *config) { c.audiences, c.anyAudience = nil, true }
 }
 
 // WithRequiredScopes makes the Verifier reject, with
