@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 PKGS      := ./...
 
-.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python
+.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python deploy-test
 
 all: build
 
@@ -17,10 +17,11 @@ build-load:
 
 ## test: the whole suite: formatting, vet, a short bounded run of every
 ## fuzz target, a short load-generator run against a real server, the
-## examples in other languages against a real server (examples/), and
-## every test with the race detector (SQLite and Postgres), last so that
-## its summary closes the output.
-test: check fuzz-smoke bench-smoke examples unit
+## examples in other languages against a real server (examples/), the
+## deployment files (deploy/, a module of its own), and every test with
+## the race detector (SQLite and Postgres), last so that its summary
+## closes the output.
+test: check fuzz-smoke bench-smoke examples deploy-test unit
 
 check: fmt-check vet staticcheck
 
@@ -68,6 +69,12 @@ example-node: build $(NODE_EXAMPLE)/node_modules/.package-lock.json
 
 example-python: build
 	SIGIL_BIN=$(CURDIR)/bin/sigil $(PYTHON) -m unittest discover -s examples/python -v
+
+# deploy/ is a separate module (Helm and the Kubernetes API types stay out
+# of Sigil's): the chart rendered and strictly decoded, the alert rules and
+# dashboard checked against a real server's /metrics.
+deploy-test: build
+	cd deploy && gofmt -l . | (! grep .) && $(GO) vet ./... && SIGIL_BIN=$(CURDIR)/bin/sigil $(GO) test -count=1 ./...
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/sigil-auth/sigil/authority"
@@ -87,6 +88,80 @@ func BenchmarkMe(b *testing.B) {
 			req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
 			b.ResetTimer()
 			runHandler(b, h, req, http.StatusOK)
+		})
+	}
+}
+
+// BenchmarkLoginRefusal is the server's CPU for one login refused at
+// admission, through the full middleware chain (without the hold, which
+// costs a timer and no CPU): compare it with BenchmarkArgon2idHash in
+// authority, the hash a login costs. Every admission place is taken.
+func BenchmarkLoginRefusal(b *testing.B) {
+	h, srv, _ := benchHandler(b, keys.EdDSA)
+	srv.refusalHold = 0
+	ctx := context.Background()
+	if _, err := srv.auth.Signup(ctx, authority.Signup{Email: "ada@example.com", Password: "correct horse battery", Name: "Ada"}, authority.Meta{}); err != nil {
+		b.Fatal(err)
+	}
+	leaves := []func(){}
+	for {
+		leave, ok := srv.auth.AdmitHash()
+		if !ok {
+			break
+		}
+		leaves = append(leaves, leave)
+	}
+	defer func() {
+		for _, l := range leaves {
+			l()
+		}
+	}()
+	body := `{"email":"ada@example.com","password":"correct horse battery"}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			w.reset()
+			req := httptest.NewRequest(http.MethodPost, "/auth/login", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(w, req)
+			if w.status != http.StatusServiceUnavailable {
+				b.Fatalf("status %d, want 503", w.status)
+			}
+		}
+	})
+}
+
+// BenchmarkLogin is a whole successful login over the middleware chain at
+// the default argon2id cost (in-memory store): run it with
+// -cpuprofile, and GOMEMLIMIT as serve sets it (65MiB on two cores), to
+// see where a login's time goes besides the hash.
+func BenchmarkLogin(b *testing.B) {
+	for _, alg := range []keys.Alg{keys.RS256, keys.EdDSA} {
+		b.Run(string(alg), func(b *testing.B) {
+			st := newMemStore()
+			srv, _ := newTestServer(b, st, alg, func(c *authority.Config) { c.Argon2 = authority.DefaultArgon2 })
+			srv.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			h := srv.Handler()
+			if _, err := srv.auth.Signup(context.Background(), authority.Signup{Email: "ada@example.com", Password: "correct horse battery", Name: "Ada"}, authority.Meta{}); err != nil {
+				b.Fatal(err)
+			}
+			body := `{"email":"ada@example.com","password":"correct horse battery"}`
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardWriter{h: http.Header{}}
+				for pb.Next() {
+					w.reset()
+					req := httptest.NewRequest(http.MethodPost, "/auth/login", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					h.ServeHTTP(w, req)
+					if w.status != http.StatusOK {
+						b.Fatalf("status %d", w.status)
+					}
+				}
+			})
 		})
 	}
 }

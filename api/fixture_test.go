@@ -21,6 +21,14 @@ type memStore struct {
 	users   map[string]authority.User
 	gate    chan struct{}
 	entered chan struct{}
+	looked  int // UserByEmail calls
+}
+
+// lookups returns how many times UserByEmail was called.
+func (m *memStore) lookups() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.looked
 }
 
 func newMemStore() *memStore { return &memStore{users: map[string]authority.User{}} }
@@ -55,6 +63,7 @@ func (m *memStore) CreateUser(ctx context.Context, u authority.User) error {
 
 func (m *memStore) UserByEmail(ctx context.Context, email string) (authority.User, error) {
 	m.mu.Lock()
+	m.looked++
 	gate, entered := m.gate, m.entered
 	m.mu.Unlock()
 	if gate != nil {

@@ -16,14 +16,17 @@ import (
 // Metrics are Sigil's Prometheus metrics, on a registry of their own (no
 // package-level state).
 type Metrics struct {
-	reg            *prometheus.Registry
-	httpDuration   *prometheus.HistogramVec
-	TokensIssued   *prometheus.CounterVec
-	LoginFailures  prometheus.Counter
-	Throttled      *prometheus.CounterVec
-	KeyEvents      *prometheus.CounterVec
-	jwksRequests   *prometheus.CounterVec
-	KeyringReloads prometheus.Counter
+	reg           *prometheus.Registry
+	httpDuration  *prometheus.HistogramVec
+	TokensIssued  *prometheus.CounterVec
+	LoginFailures prometheus.Counter
+	Throttled     *prometheus.CounterVec
+	// OverloadRefusals counts requests refused at admission because every
+	// password-hashing slot and queue place was taken.
+	OverloadRefusals prometheus.Counter
+	KeyEvents        *prometheus.CounterVec
+	jwksRequests     *prometheus.CounterVec
+	KeyringReloads   prometheus.Counter
 	// Authorize counts authorization requests by outcome: code,
 	// login_page, consent_page, or the error code sent back.
 	Authorize *prometheus.CounterVec
@@ -59,6 +62,9 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_throttled_requests_total", Help: "Requests refused by rate limiting or account lockout.",
 		}, []string{"reason"}),
+		OverloadRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigil_overload_refusals_total", Help: "Login and signup requests refused with 503 before any work because the password-hashing slots and their queue were full.",
+		}),
 		KeyEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_key_events_total", Help: "Key lifecycle changes made by this instance (rotations, revocations).",
 		}, []string{"event"}),
@@ -90,7 +96,7 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 	m.issued.sample(time.Now())
 	m.jwksOK = m.jwksRequests.WithLabelValues("200")
 	m.jwksNotModified = m.jwksRequests.WithLabelValues("304")
-	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.KeyEvents,
+	m.reg.MustRegister(m.httpDuration, m.TokensIssued, m.LoginFailures, m.Throttled, m.OverloadRefusals, m.KeyEvents,
 		m.jwksRequests, m.KeyringReloads, m.Authorize, activeAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -140,23 +146,45 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// observeRequest records one request's duration. The labels come from a
+// fixed set: a method outside the standard ones is "OTHER" and a status
+// without a standard meaning is "other", so a client sending invented
+// methods cannot grow the series (and the memory and /metrics) without
+// bound; the route is the matched template or "unmatched".
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	method = methodLabel(method)
 	k := durationKey{route, method, status}
 	if o, ok := m.durations.Load(k); ok {
 		o.(prometheus.Observer).Observe(d.Seconds())
 		return
 	}
-	o := m.httpDuration.WithLabelValues(route, method, strconv.Itoa(status))
-	if knownMethods[method] {
-		// Cache only what a client cannot vary without bound.
-		m.durations.Store(k, o)
-	}
+	o := m.httpDuration.WithLabelValues(route, method, statusLabel(status))
+	m.durations.Store(k, o)
 	o.Observe(d.Seconds())
 }
 
 var knownMethods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
 	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// methodLabel is the metric label of an HTTP method: itself if standard,
+// else "OTHER".
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// statusLabel is the metric label of a status code: the code if it has a
+// standard meaning, else "other".
+func statusLabel(status int) string {
+	if http.StatusText(status) == "" {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *Metrics) jwks(notModified bool) {
@@ -165,6 +193,16 @@ func (m *Metrics) jwks(notModified bool) {
 		return
 	}
 	m.jwksOK.Inc()
+}
+
+// PrunedRows registers and returns the counter of rows deleted by the
+// background pruning, by table.
+func (m *Metrics) PrunedRows() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sigil_pruned_rows_total", Help: "Expired or outdated rows deleted by the background pruning, by table.",
+	}, []string{"table"})
+	m.reg.MustRegister(c)
+	return c
 }
 
 // MailCounters registers and returns the counters of the mail outbox:

@@ -28,6 +28,9 @@ const (
 type requestInfo struct {
 	id    string
 	route string
+	// quiet puts the access-log line at debug level: set for refusals at
+	// admission, which are counted and logged in samples instead.
+	quiet bool
 }
 
 // markRoute records the matched route template for the access log and
@@ -130,7 +133,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.observeRequest(info.route, r.Method, sw.status, elapsed)
 			level := slog.LevelInfo
-			if quietRoutes[info.route] && sw.status < 400 {
+			if info.quiet || (quietRoutes[info.route] && sw.status < 400) {
 				level = slog.LevelDebug
 			}
 			s.log.LogAttrs(r.Context(), level, "request",

@@ -1,15 +1,21 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/keys/keystest"
 )
 
 func postLogin(t *testing.T, base, email string) (*http.Response, []byte) {
@@ -82,4 +88,145 @@ func TestLoginOverloadAnswers503WithRetryAfter(t *testing.T) {
 	if resp, body := postLogin(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login after release: %d %s", resp.StatusCode, body)
 	}
+}
+
+// A login that arrives while every hashing slot and queue place is taken
+// is refused at admission, before its body is decoded or an account is
+// read: the 503 is the fixed overloaded
+// problem with Retry-After, held for the queue wait before it is written
+// (so a client retrying at once cannot turn refusals into a CPU flood),
+// counted in sigil_overload_refusals_total, and logged as one sampled
+// warning rather than one access-log line per refusal.
+func TestLoginRefusedAtAdmissionBeforeDecoding(t *testing.T) {
+	const hold = 200 * time.Millisecond
+	st := newMemStore()
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ring := keystest.Ring(t, keys.EdDSA, time.Now())
+	auth, err := authority.New(authority.Config{
+		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
+		Argon2:              authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		MaxConcurrentHashes: 1, MaxHashQueue: -1, HashQueueWait: hold,
+	}, st, ring, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
+		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, log)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, body)
+	}
+
+	entered, release := st.holdLookups()
+	defer release()
+	first := make(chan int, 1)
+	go func() {
+		resp, _ := postLogin(t, ts.URL, "ada@example.com")
+		first <- resp.StatusCode
+	}()
+	<-entered // the only admission place and hashing slot are taken
+	lookups := st.lookups()
+
+	// A login whose body is not even JSON: refused before it is decoded
+	// (a decoded one would get 400).
+	start := time.Now()
+	resp, err := http.Post(ts.URL+"/auth/login", "application/json", strings.NewReader(`{"email":`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if waited := time.Since(start); waited < hold {
+		t.Errorf("refusal written after %s, want it held for the queue wait (%s)", waited, hold)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" ||
+		resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("refusal: %d Retry-After %q Content-Type %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), body)
+	}
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil || p.Type != problemBase+"overloaded" || p.Status != 503 {
+		t.Errorf("problem %s (%v)", body, err)
+	}
+
+	// Two more refusals, whole requests this time; a signup too.
+	for range 2 {
+		if resp, body := postLogin(t, ts.URL, "nobody@example.com"); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("second refusal: %d %s", resp.StatusCode, body)
+		}
+	}
+	if resp, body := postSignup(t, ts.URL, "bob@example.com"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("signup while full: %d %s", resp.StatusCode, body)
+	}
+	if n := st.lookups(); n != lookups {
+		t.Errorf("refused requests read accounts: %d lookups, want %d", n, lookups)
+	}
+	if got := counterValue(t, srv, "sigil_overload_refusals_total"); got != 4 {
+		t.Errorf("sigil_overload_refusals_total = %v, want 4", got)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "password-hashing capacity full"); n != 1 {
+		t.Errorf("%d sampled refusal lines, want 1:\n%s", n, out)
+	}
+	if strings.Contains(out, "status=503") {
+		t.Errorf("refusals have info access-log lines:\n%s", out)
+	}
+
+	release()
+	if st := <-first; st != http.StatusOK {
+		t.Fatalf("admitted login: %d", st)
+	}
+	// The places are given back: logins are admitted again.
+	if resp, body := postLogin(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login after release: %d %s", resp.StatusCode, body)
+	}
+}
+
+func postSignup(t *testing.T, base, email string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Post(base+"/auth/signup", "application/json",
+		strings.NewReader(`{"email":"`+email+`","password":"correct horse battery","name":"Ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// counterValue reads one counter from the server's /metrics.
+func counterValue(t *testing.T, srv *Server, name string) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	srv.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s not in /metrics", name)
+	return 0
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

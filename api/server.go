@@ -45,6 +45,11 @@ type Server struct {
 	router  *mux.Router
 	limiter *clientLimiter
 
+	// refusalHold is how long a request refused at admission is held
+	// before its 503 is written; refusals samples their log lines.
+	refusalHold time.Duration
+	refusals    refusalLog
+
 	jwksCacheControl []string
 	discoveryCache
 }
@@ -58,6 +63,7 @@ func New(cfg Config, auth *authority.Service, km *keys.Manager, ready Readiness,
 		metrics = NewMetrics(km.Ring())
 	}
 	s := &Server{cfg: cfg, auth: auth, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	s.refusalHold = auth.HashQueueWait()
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()
 	return s
@@ -69,8 +75,8 @@ func (s *Server) routes() *mux.Router {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errNotFound) })
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeProblem(w, r, errMethod) })
 
-	r.HandleFunc("/auth/signup", s.handleSignup).Methods(http.MethodPost)
-	r.HandleFunc("/auth/login", s.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/auth/signup", s.admitHashing(s.handleSignup)).Methods(http.MethodPost)
+	r.HandleFunc("/auth/login", s.admitHashing(s.handleLogin)).Methods(http.MethodPost)
 	r.HandleFunc("/auth/me", s.handleMe).Methods(http.MethodGet)
 	r.HandleFunc("/auth/me", s.handleDeleteMe).Methods(http.MethodDelete)
 
@@ -94,6 +100,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/mfa/totp/confirm", s.handleConfirmTOTP).Methods(http.MethodPost)
 	r.HandleFunc("/auth/mfa/recovery-codes", s.handleRegenerateRecoveryCodes).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleResetFactors)).Methods(http.MethodDelete)
+	s.registerWebAuthn(r)
 
 	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
 	// wrong one gets an RFC 6749 error rather than problem+json).
@@ -130,6 +137,9 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/users/{id}/unlock", s.requireAdmin(s.handleLockUser(false))).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/roles", s.requireAdmin(s.handleSetRoles)).Methods(http.MethodPut)
 	r.HandleFunc("/admin/users/{id}/password-reset", s.requireAdmin(s.handleAdminReset)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/sessions", s.requireAdmin(s.handleUserSessions)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/users/{id}/sessions/revoke-all", s.requireAdmin(s.handleRevokeUserSessions)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleUserFactors)).Methods(http.MethodGet)
 	return r
 }
 

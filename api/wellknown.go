@@ -190,8 +190,15 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // keys). The 503 answers give the reason, never key material.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	reason, kid := s.Readiness(r.Context())
+	reason, detail, kid := s.readiness(r.Context())
 	if reason != "" {
+		// The detail (which key, which key-encryption key is missing)
+		// tells an outsider how the keys are protected: only an
+		// administrator's token sees it here; it is also in the log and
+		// on /admin/overview.
+		if detail != "" && s.callerIsAdmin(r) {
+			reason += ": " + detail
+		}
 		body := map[string]string{"status": "unavailable", "reason": reason}
 		if kid != "" {
 			body["activeKid"] = kid
@@ -202,31 +209,50 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "activeKid": kid})
 }
 
+// callerIsAdmin reports whether the request carries a valid access token
+// of an administrator.
+func (s *Server) callerIsAdmin(r *http.Request) bool {
+	if r.Header.Get("Authorization") == "" {
+		return false
+	}
+	c, err := s.bearer(r)
+	return err == nil && c.HasRole("admin")
+}
+
 // readyTimeout bounds /readyz's wait for the database, so a load balancer's
 // health check (commonly given one or two seconds) reads a 503 during an
 // outage rather than timing out.
 const readyTimeout = 800 * time.Millisecond
 
-// Readiness returns why this instance is not ready ("" when it is) and the
-// kid of its active key: the checks of /readyz.
+// Readiness returns why this instance is not ready ("" when it is), with
+// the detail, and the kid of its active key: the checks of /readyz.
 func (s *Server) Readiness(ctx context.Context) (reason, activeKID string) {
+	reason, detail, kid := s.readiness(ctx)
+	if detail != "" {
+		reason += ": " + detail
+	}
+	return reason, kid
+}
+
+// readiness is Readiness with the reason and its detail apart.
+func (s *Server) readiness(ctx context.Context) (reason, detail, activeKID string) {
 	snap := s.keys.Ring().Load()
 	kid := ""
 	if snap != nil && snap.Active() != nil {
 		kid = snap.Active().KID
 	}
 	if u := s.keys.Unusable(); u != nil {
-		return "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339) + ": " + u.Reason, kid
+		return "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339), u.Reason, kid
 	}
 	if kid == "" {
-		return "no signing key loaded", ""
+		return "no signing key loaded", "", ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if err := s.ready.Ready(ctx); err != nil {
-		return "database unreachable", ""
+		return "database unreachable", "", ""
 	}
-	return "", kid
+	return "", "", kid
 }
 
 // discoveryCache holds what the well-known handlers compute once: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,7 @@ const (
 type hashGate struct {
 	mu       sync.Mutex
 	free     int
+	slots    int
 	queue    []chan struct{} // waiters, oldest first; closed when handed a slot
 	maxQueue int
 	wait     time.Duration
@@ -47,7 +49,7 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 	if wait <= 0 {
 		wait = DefaultHashQueueWait
 	}
-	return &hashGate{free: slots, maxQueue: queue, wait: wait}
+	return &hashGate{free: slots, slots: slots, maxQueue: queue, wait: wait}
 }
 
 // acquire takes a hashing slot, waiting at most the queue wait (and never
@@ -106,3 +108,40 @@ func (g *hashGate) waiting() int {
 	defer g.mu.Unlock()
 	return len(g.queue)
 }
+
+// admission counts the requests admitted to the hashing paths, from the
+// moment their handler starts until it returns: at most the hashing slots
+// plus their queue. It is taken before anything else is done for a
+// request (no body read, no JSON decoded, no database read), so an
+// overload is refused for the price of one atomic addition.
+type admission struct {
+	n   atomic.Int64
+	max int64
+}
+
+func (a *admission) enter() bool {
+	if a.n.Add(1) > a.max {
+		a.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (a *admission) leave() { a.n.Add(-1) }
+
+// AdmitHash reserves a place for a request that will hash a password
+// (login, signup), before its body is read. It reports false when as many
+// such requests are already in progress as there are hashing slots plus
+// places in their queue: the request would be refused with ErrOverloaded
+// anyway, and refusing it now costs nothing but the answer. On true, the
+// caller must call leave when the request is done.
+func (s *Service) AdmitHash() (leave func(), ok bool) {
+	if !s.admitted.enter() {
+		return nil, false
+	}
+	return s.admitted.leave, true
+}
+
+// HashQueueWait is how long a request waits for a hashing slot before it
+// is refused.
+func (s *Service) HashQueueWait() time.Duration { return s.hashes.wait }

@@ -184,7 +184,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, "", err
 	}
-	s.audit(ctx, Event{Type: "client.create", Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
+	s.audit(ctx, Event{Type: EventClientCreated, Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
 	return c, secret, nil
 }
 
@@ -198,13 +198,16 @@ func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error 
 	if !plainID(id) {
 		return ErrNotFound
 	}
+	if err := builtinClient(id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteClient(ctx, id, s.now().UTC()); err != nil {
 		return err
 	}
 	if err := s.denyKey(ctx, denyClientPrefix+id); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "client.delete", Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
+	s.audit(ctx, Event{Type: EventClientDeleted, Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
 	return nil
 }
 

@@ -114,7 +114,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		}
 		out.RefreshToken = refresh
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	return out, nil
 }
 
@@ -136,7 +136,7 @@ func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
 		}
 	}
 	s.log.Warn("authorization code replayed: its tokens are revoked", "client_id", ac.ClientID, "user_id", ac.UserID)
-	s.audit(ctx, Event{Type: "code.replay", UserID: ac.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventCodeReplay, UserID: ac.UserID, IP: meta.IP,
 		Detail: "authorization code of client " + ac.ClientID + " presented again; its tokens are revoked"})
 }
 

@@ -139,7 +139,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string, meta Meta) (TOT
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	s.audit(ctx, Event{Type: "mfa.totp.enroll", Actor: actorOr(meta, u.ID), UserID: u.ID, IP: meta.IP, Detail: "TOTP enrolment started"})
+	s.audit(ctx, Event{Type: EventMFATOTPEnroll, Actor: actorOr(meta, u.ID), UserID: u.ID, IP: meta.IP, Detail: "TOTP enrolment started"})
 	return TOTPEnrolment{Secret: key.Secret(), URI: key.URL()}, nil
 }
 
@@ -157,17 +157,18 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string, meta Met
 	if !isTOTPShape(normalizeTOTP(code)) {
 		return nil, invalid("code", "must be the 6 digits the authenticator shows")
 	}
-	th, err := s.checkThrottle(ctx, mfaThrottleKey(userID), meta)
+	a, err := s.reserveAttempt(ctx, mfaThrottleKey(userID), meta)
 	if err != nil {
 		return nil, err
 	}
+	defer s.abandon(ctx, a)
 	secret, err := s.openTOTP(t)
 	if err != nil {
 		return nil, err
 	}
 	step, ok := matchTOTP(secret, normalizeTOTP(code), s.now(), 0)
 	if !ok {
-		return nil, s.codeFailed(ctx, userID, meta, "TOTP enrolment confirmation with a wrong code")
+		return nil, s.codeFailed(ctx, a, userID, meta, "TOTP enrolment confirmation with a wrong code")
 	}
 	codes, hashes := newRecoveryCodes(userID)
 	if err := s.store.ConfirmTOTP(ctx, userID, step, s.now().UTC(), hashes); err != nil {
@@ -176,8 +177,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string, meta Met
 		}
 		return nil, err
 	}
-	s.codeSucceeded(ctx, userID, th)
-	s.audit(ctx, Event{Type: "mfa.totp.confirm", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator enrolled; recovery codes issued"})
+	s.codeSucceeded(ctx, a, userID)
+	s.audit(ctx, Event{Type: EventMFATOTPConfirm, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator enrolled; recovery codes issued"})
 	return codes, nil
 }
 
@@ -187,10 +188,10 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, code string, meta Meta
 	if _, err := s.VerifySecondFactor(ctx, userID, code, meta); err != nil {
 		return err
 	}
-	if _, err := s.store.DeleteFactors(ctx, userID); err != nil {
+	if _, err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "mfa.totp.remove", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})
+	s.audit(ctx, Event{Type: EventMFATOTPRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})
 	return nil
 }
 
@@ -204,7 +205,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID, code stri
 	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now().UTC()); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, Event{Type: "mfa.recovery.regenerate", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "recovery codes replaced"})
+	s.audit(ctx, Event{Type: EventMFARecoveryRegenerate, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "recovery codes replaced"})
 	return codes, nil
 }
 
@@ -222,7 +223,7 @@ func (s *Service) ResetFactors(ctx context.Context, userID string, meta Meta) er
 	if !removed {
 		detail = "second-factor reset by an administrator: the user had none"
 	}
-	s.audit(ctx, Event{Type: "mfa.reset", Actor: meta.Actor, UserID: userID, IP: meta.IP, Detail: detail})
+	s.audit(ctx, Event{Type: EventMFAReset, Actor: meta.Actor, UserID: userID, IP: meta.IP, Detail: detail})
 	return nil
 }
 
@@ -239,18 +240,19 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string, m
 	if err := checkCodeShape(code); err != nil {
 		return "", err
 	}
-	th, err := s.checkThrottle(ctx, mfaThrottleKey(userID), meta)
+	a, err := s.reserveAttempt(ctx, mfaThrottleKey(userID), meta)
 	if err != nil {
 		return "", err
 	}
+	defer s.abandon(ctx, a)
 	method, err := s.matchSecondFactor(ctx, userID, code)
 	if errors.Is(err, ErrInvalidCode) {
-		return "", s.codeFailed(ctx, userID, meta, "wrong or reused second-factor code")
+		return "", s.codeFailed(ctx, a, userID, meta, "wrong or reused second-factor code")
 	}
 	if err != nil {
 		return "", err
 	}
-	s.codeSucceeded(ctx, userID, th)
+	s.codeSucceeded(ctx, a, userID)
 	return method, nil
 }
 
@@ -311,33 +313,23 @@ func (s *Service) openTOTP(t TOTP) (string, error) {
 func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
 // codeFailed audits and counts a wrong code; it returns ErrInvalidCode.
-func (s *Service) codeFailed(ctx context.Context, userID string, meta Meta, detail string) error {
-	s.audit(ctx, Event{Type: "mfa.failure", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
-	if s.cfg.LockoutThreshold <= 0 {
-		return ErrInvalidCode
-	}
-	now := s.now()
-	t, err := s.store.RecordLoginFailure(ctx, mfaThrottleKey(userID), now, func(n int) time.Time {
-		if d := LockoutFor(n, s.cfg.LockoutThreshold); d > 0 {
-			return now.Add(d)
-		}
-		return time.Time{}
-	})
+func (s *Service) codeFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string) error {
+	s.audit(ctx, Event{Type: EventMFAFailure, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
+	t, err := s.settle(ctx, a, AttemptFailed)
 	if err != nil {
 		return err
 	}
 	if !t.LockedUntil.IsZero() {
-		s.audit(ctx, Event{Type: "account.locked", UserID: userID, IP: meta.IP,
-			Detail: fmt.Sprintf("%d wrong second-factor codes in a row; locked for %s", t.Failures, t.LockedUntil.Sub(now))})
+		s.audit(ctx, Event{Type: EventAccountLocked, UserID: userID, IP: meta.IP,
+			Detail: fmt.Sprintf("%d wrong second-factor codes in a row; locked for %s", t.Failures, t.LockedUntil.Sub(s.now()))})
 	}
 	return ErrInvalidCode
 }
 
-func (s *Service) codeSucceeded(ctx context.Context, userID string, th Throttle) {
-	if th.Failures > 0 {
-		if err := s.store.ResetLoginThrottle(ctx, mfaThrottleKey(userID)); err != nil {
-			s.log.Warn("second-factor throttle not reset", "user_id", userID, "err", err)
-		}
+// codeSucceeded settles a right code's attempt, resetting the count.
+func (s *Service) codeSucceeded(ctx context.Context, a *attempt, userID string) {
+	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
+		s.log.Warn("second-factor throttle not reset", "user_id", userID, "err", err)
 	}
 }
 

@@ -89,7 +89,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 		return TokenPair{}, err
 	}
 	if retried {
-		s.audit(ctx, Event{Type: "refresh.retry", Actor: u.ID, UserID: u.ID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventRefreshRetry, Actor: u.ID, UserID: u.ID, IP: meta.IP,
 			Detail: "spent refresh token retried within the grace interval; family " + rt.FamilyID})
 	}
 
@@ -99,7 +99,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified})
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	return TokenPair{AccessToken: access, ExpiresIn: int(ttl / time.Second), RefreshToken: refresh, UserID: u.ID, Scope: accessScope}, nil
 }
 
@@ -123,7 +123,7 @@ func (s *Service) reused(ctx context.Context, rt RefreshToken, now time.Time, me
 		return err
 	}
 	s.log.Warn("refresh token reuse: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
-	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("spent refresh token presented again; family %s revoked (%d live token(s))", rt.FamilyID, n)})
 	return ErrRefreshReuse
 }
@@ -145,7 +145,7 @@ func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now tim
 		return err
 	}
 	s.log.Warn("replaced refresh token presented: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
-	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("refresh token replaced by a retry presented; family %s revoked (%d live token(s))", rt.FamilyID, n)})
 	return ErrRefreshReuse
 }
@@ -179,7 +179,7 @@ func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
 	if err != nil {
 		return err
 	}
-	return s.revokeFamily(ctx, rt, "logout", meta)
+	return s.revokeFamily(ctx, rt, EventRefreshLogout, meta)
 }
 
 func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event string, meta Meta) error {

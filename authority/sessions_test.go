@@ -289,3 +289,31 @@ func benchmarkVerify(b *testing.B, revoked int) {
 		}
 	})
 }
+
+// /auth/me's profile cache does not keep an old answer for good: another
+// instance on the same database may verify the email or rename the user,
+// and this one reads it again once its entry is older than a few seconds.
+func TestProfileCacheFollowsOtherWriters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFixture(t, dbURL, 5*time.Second)
+		ctx := context.Background()
+		p := f.login(t, "profile@example.com")
+		c, err := f.svc.Verify(ctx, p.AccessToken, "sigil")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := f.svc.Profile(ctx, c)
+		if err != nil || before.EmailVerified {
+			t.Fatalf("profile before verification = %+v, %v; want unverified", before, err)
+		}
+		// Written behind this service's back, as another instance would.
+		if err := f.db.SetEmailVerified(ctx, c.Subject, "profile@example.com", f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Advance(30 * time.Second)
+		after, err := f.svc.Profile(ctx, c)
+		if err != nil || !after.EmailVerified {
+			t.Fatalf("profile 30 s after another writer verified the email = %+v, %v; want verified", after, err)
+		}
+	})
+}

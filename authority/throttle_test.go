@@ -92,3 +92,78 @@ func TestLockedEmailIsRefusedBeforeHashing(t *testing.T) {
 		}
 	}
 }
+
+// Parallel wrong guesses for one account have at most the lockout
+// threshold of passwords judged: each attempt is reserved in the database
+// before its hash, counting with the failures, so the burst cannot all
+// pass a check made before the first failure is recorded. Two instances
+// share the database, as behind a load balancer.
+func TestParallelGuessesHashAtMostTheThreshold(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		const threshold, guesses = 5, 50
+		var instances [2]*authority.Service
+		var stores [2]*countingStore
+		for i := range instances {
+			db, err := store.Open(ctx, dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = &countingStore{DB: db}
+			instances[i], err = authority.New(authority.Config{
+				Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: time.Minute, RefreshTTL: time.Hour,
+				Argon2:           authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+				LockoutThreshold: threshold,
+				// The hashing gate admits the whole burst: only the
+				// throttle may hold it back.
+				MaxConcurrentHashes: 4, MaxHashQueue: guesses, HashQueueWait: time.Minute,
+			}, stores[i], &keys.Ring{}, time.Now, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := instances[0].Signup(ctx, authority.Signup{Email: "target@example.com", Password: "password123"}, authority.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		before := stores[0].lookups.Load() + stores[1].lookups.Load()
+
+		start := make(chan struct{})
+		errs := make(chan error, guesses)
+		for i := 0; i < guesses; i++ {
+			go func() {
+				<-start
+				_, err := instances[i%2].Login(ctx, "target@example.com", "wrong guess "+string(rune('a'+i%26)), authority.Meta{})
+				errs <- err
+			}()
+		}
+		close(start)
+		var judged, throttled int
+		for i := 0; i < guesses; i++ {
+			err := <-errs
+			switch {
+			case errors.Is(err, authority.ErrInvalidCredentials):
+				judged++
+			case errors.Is(err, authority.ErrThrottled):
+				throttled++
+			default:
+				t.Errorf("guess answered %v, want invalid credentials or throttled", err)
+			}
+		}
+		hashed := stores[0].lookups.Load() + stores[1].lookups.Load() - before
+		t.Logf("%d parallel guesses: %d hashed, %d judged, %d throttled", guesses, hashed, judged, throttled)
+		if hashed > threshold || judged > threshold {
+			t.Fatalf("%d passwords hashed and %d judged of %d parallel guesses; at most %d may be", hashed, judged, guesses, threshold)
+		}
+		if judged == 0 || int64(judged) != hashed {
+			t.Fatalf("%d judged, %d hashed: every admitted guess is hashed once", judged, hashed)
+		}
+		th, err := stores[0].LoginThrottle(ctx, "target@example.com")
+		if err != nil || th.Failures != judged || th.InFlight != 0 {
+			t.Fatalf("throttle after the burst = %+v, %v; want %d failures and none in flight", th, err, judged)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 // SetClientSecret replaces a client's secret hash; authority.ErrNotFound
 // for no such client.
 func (d *DB) SetClientSecret(ctx context.Context, id, secretHash string) error {
+	defer d.clients.invalidate(id) // here at once; elsewhere by notification
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE clients SET secret_hash = ? WHERE id = ?`), secretHash, id)

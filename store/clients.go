@@ -57,7 +57,14 @@ func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
 }
 
 // ClientByID returns the client with id, or authority.ErrNotFound.
+// On Postgres, while CacheClients listens, it answers from memory when it
+// can.
 func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error) {
+	c, ok, gen := d.clients.get(id)
+	if ok {
+		return c, nil
+	}
+	loaded := time.Now()
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r clientRow
@@ -68,7 +75,9 @@ func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error
 	if err != nil {
 		return authority.Client{}, d.wrap(err)
 	}
-	return r.client(), nil
+	c = r.client()
+	d.clients.put(c, gen, loaded)
+	return c, nil
 }
 
 // ListClients returns every client, oldest first.
@@ -89,6 +98,9 @@ func (d *DB) ListClients(ctx context.Context) ([]authority.Client, error) {
 // DeleteClient removes a client and, in the same transaction, revokes the
 // refresh tokens issued to it. authority.ErrNotFound for no such client.
 func (d *DB) DeleteClient(ctx context.Context, id string, at time.Time) error {
+	// Forgotten here at once; the trigger's notification tells the other
+	// instances.
+	defer d.clients.invalidate(id)
 	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM clients WHERE id = ?`), id)
 		if err != nil {

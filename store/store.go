@@ -57,6 +57,8 @@ type DB struct {
 	brk *breaker
 	// ready is the ping shared by concurrent Ready calls.
 	ready readyPing
+	// clients caches client rows on Postgres while CacheClients listens.
+	clients clientCache
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says

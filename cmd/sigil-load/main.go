@@ -9,6 +9,8 @@
 //
 //	sigil-load -addr 127.0.0.1:8080 -duration 10s -c 16 -scenario all -baselines
 //	sigil-load -spawn bin/sigil -duration 2s -c 4 -baselines   # starts and stops its own Sigil
+//	sigil-load seed -db-url postgres://… -scale 0.1            # fills a database (see seed.go)
+//	sigil-load explain -db-url postgres://…                    # plans of the hot queries
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +60,7 @@ type options struct {
 	argon2        authority.Argon2Params
 	refusedPause  time.Duration
 	rounds        int
+	overload      []float64
 }
 
 type listFlag []string
@@ -68,14 +72,15 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs := flag.NewFlagSet("sigil-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	var conc, scenario string
+	var conc, scenario, overload string
 	var bare bool
 	var spawnEnv listFlag
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
-	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all, or a comma-separated list")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
+	fs.StringVar(&overload, "overload", "", "overload curve of login, e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
 	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
@@ -116,9 +121,24 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 			continue
 		}
 		if _, ok := scenarios[s]; !ok {
-			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(scenarioNames, ", "))
+			return o, false, fmt.Errorf("-scenario %q: use %s or all", s, strings.Join(append(scenarioNames, extraScenarios...), ", "))
 		}
 		o.scenarios = append(o.scenarios, s)
+	}
+	if overload != "" {
+		for _, s := range strings.Split(overload, ",") {
+			m, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || m < 1 || m > 1000 {
+				return o, false, fmt.Errorf("-overload %q: use multipliers from 1 to 1000, e.g. 4,16,60", overload)
+			}
+			o.overload = append(o.overload, m)
+		}
+		if len(o.conc) != 1 || o.baselines || len(o.scenarios) != 1 || o.scenarios[0] != "login" {
+			return o, false, errors.New("-overload measures the login scenario from one -c, without -baselines: use -scenario login -c 16")
+		}
+		if top := float64(o.conc[0]) * slices.Max(o.overload); top > 20000 {
+			return o, false, fmt.Errorf("-overload: %g connections is too many (at most 20000)", top)
+		}
 	}
 	if o.rounds < 1 || o.rounds > 100 {
 		return o, false, fmt.Errorf("-rounds %d: use 1 to 100", o.rounds)
@@ -132,6 +152,12 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	if (o.adminEmail == "") != (o.adminPassword == "") {
 		return o, false, errors.New("-admin-email and -admin-password go together")
 	}
+	if o.spawn != "" && strings.Contains(o.addr, ",") {
+		return o, false, errors.New("-spawn starts one instance: give a list of -addr without it")
+	}
+	if len(o.overload) > 0 && strings.Contains(o.addr, ",") {
+		return o, false, errors.New("-overload loads one instance")
+	}
 	if o.spawn != "" && o.pid != 0 {
 		return o, false, errors.New("-pid is implied by -spawn")
 	}
@@ -144,6 +170,9 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 }
 
 func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "seed" || args[0] == "explain") {
+		return runSeed(ctx, args[1:], stdout, stderr, args[0] == "explain")
+	}
 	o, bare, err := parseOptions(args, stderr)
 	if err != nil {
 		return err
@@ -158,18 +187,32 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		defer sp.stop()
 	}
-	tgt, err := resolveTarget(ctx, o.addr, systemLookup)
+	addrs := strings.Split(o.addr, ",")
+	tgt, err := resolveTarget(ctx, addrs[0], systemLookup)
 	if err != nil {
 		return err
 	}
 	maxConc := 0
 	for _, c := range o.conc {
 		maxConc = max(maxConc, c)
+		for _, m := range o.overload {
+			maxConc = max(maxConc, int(float64(c)*m+0.5))
+		}
 	}
 	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
 		adminEmail: o.adminEmail, adminPass: o.adminPassword}
 	if err := l.setup(ctx); err != nil {
 		return fmt.Errorf("set up against %s: %w", tgt.base, err)
+	}
+	for _, a := range addrs[1:] {
+		pt, err := resolveTarget(ctx, strings.TrimSpace(a), systemLookup)
+		if err != nil {
+			return err
+		}
+		l.peers = append(l.peers, &loader{base: pt.base, client: pt.client(maxConc)})
+	}
+	if len(l.peers) > 0 {
+		fmt.Fprintf(stdout, "%d instances, workers spread over them in turn\n", len(l.peers)+1)
 	}
 	fmt.Fprintf(stdout, "target %s, signing alg %s, GOMAXPROCS %d, %d CPUs, %s per run\n",
 		tgt.base, l.alg, runtime.GOMAXPROCS(0), runtime.NumCPU(), o.duration)
@@ -179,6 +222,9 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	fmt.Fprintln(stdout)
+	if len(o.overload) > 0 {
+		return measureOverload(ctx, stdout, l, o.pid, o.conc[0], o.overload, o.duration, o.refusedPause)
+	}
 	var lim *limits
 	if o.baselines {
 		if lim, err = newLimits(ctx, l, &o, maxConc); err != nil {

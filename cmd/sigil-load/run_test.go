@@ -148,3 +148,36 @@ func TestBareServeServesTheGivenBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The overload curve takes multipliers of one -c for the login scenario.
+func TestOverloadOptions(t *testing.T) {
+	o, _, err := parseOptions([]string{"-scenario", "login", "-c", "16", "-overload", "4,16,60"}, io.Discard)
+	if err != nil || len(o.overload) != 3 || o.overload[2] != 60 {
+		t.Fatalf("good options: %+v %v", o.overload, err)
+	}
+	for _, args := range [][]string{
+		{"-scenario", "login", "-c", "16", "-overload", "0.5"},
+		{"-scenario", "login", "-c", "16", "-overload", "x"},
+		{"-scenario", "jwks", "-c", "16", "-overload", "4"},
+		{"-scenario", "login", "-c", "8,16", "-overload", "4"},
+		{"-scenario", "login", "-c", "16", "-overload", "4", "-baselines"},
+		{"-scenario", "login", "-c", "1000", "-overload", "60"},
+	} {
+		if _, _, err := parseOptions(args, io.Discard); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}
+
+// The CPU time of a process is utime + stime of /proc/PID/stat, whose
+// command name may hold spaces and parentheses.
+func TestParseCPU(t *testing.T) {
+	stat := "4242 (sigil (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 8 0 100 0 0"
+	got, err := parseCPU(stat)
+	if err != nil || got != 3*time.Second {
+		t.Fatalf("parseCPU = %s, %v; want 3s", got, err)
+	}
+	if _, err := parseCPU("garbage"); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}

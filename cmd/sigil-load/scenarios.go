@@ -37,6 +37,30 @@ type loader struct {
 
 	clientID, clientSecret string
 	adminEmail, adminPass  string
+
+	// peers are the other instances of a -addr list: the same user and
+	// client, load spread over them worker by worker.
+	peers []*loader
+}
+
+// prepareAll prepares a scenario on l and on each of its peers, and gives
+// worker i the target i modulo the number of targets.
+func prepareAll(ctx context.Context, l *loader, sc scenario, c int) (func(int) request, error) {
+	mk, err := sc.prepare(ctx, l, c)
+	if err != nil || len(l.peers) == 0 {
+		return mk, err
+	}
+	mks := []func(int) request{mk}
+	for _, p := range l.peers {
+		p.email, p.password, p.accessToken, p.alg = l.email, l.password, l.accessToken, l.alg
+		p.clientID, p.clientSecret = l.clientID, l.clientSecret
+		m, err := sc.prepare(ctx, p, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.base, err)
+		}
+		mks = append(mks, m)
+	}
+	return func(i int) request { return mks[i%len(mks)](i) }, nil
 }
 
 func randomHex(n int) string {
@@ -198,7 +222,11 @@ var scenarios = map[string]scenario{
 	}},
 	"refresh":            {http.StatusOK, prepareRefresh},
 	"client_credentials": {http.StatusOK, prepareClientCredentials},
+	"introspect":         {http.StatusOK, prepareIntrospect},
 }
+
+// extraScenarios can be named with -scenario but are not part of "all".
+var extraScenarios = []string{"introspect"}
 
 func (l *loader) jwksETag(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/.well-known/jwks.json", nil)
@@ -299,6 +327,44 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 	}
 	if st != http.StatusOK {
 		return nil, fmt.Errorf("probe POST /oauth2/token: status %d", st)
+	}
+	return func(int) request { return do }, nil
+}
+
+// prepareIntrospect has a client (as client_credentials does) introspect
+// the load user's access token at /oauth2/introspect (RFC 7662), and
+// checks the answer says active.
+func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) request, error) {
+	if l.clientID == "" {
+		if l.adminEmail == "" {
+			return nil, errors.New("needs -client-id and -client-secret (or -admin-email/-admin-password to create a client)")
+		}
+		if err := l.createClient(ctx); err != nil {
+			return nil, err
+		}
+	}
+	body := []byte(url.Values{"token": {l.accessToken}}.Encode())
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
+	hdr := http.Header{"Authorization": {auth}}
+	do := func(ctx context.Context) (int, error) {
+		var ans struct {
+			Active bool `json:"active"`
+		}
+		st, err := l.call(ctx, http.MethodPost, "/oauth2/introspect", "application/x-www-form-urlencoded", body, hdr, &ans)
+		if err == nil && st == http.StatusOK && !ans.Active {
+			return st, errors.New("introspection says the load user's token is inactive")
+		}
+		return st, err
+	}
+	st, err := do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+		return nil, errUnavailable
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("probe POST /oauth2/introspect: status %d", st)
 	}
 	return func(int) request { return do }, nil
 }

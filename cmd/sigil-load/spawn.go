@@ -30,7 +30,12 @@ func spawnSigil(o *options) (*spawned, error) {
 	if err != nil {
 		return nil, err
 	}
-	adminPass := randomHex(16)
+	// A database that already has this administrator (a seeded one
+	// loaded again) needs its password given with -admin-*.
+	adminEmail, adminPass := "load-admin@example.com", randomHex(16)
+	if o.adminEmail != "" {
+		adminEmail, adminPass = o.adminEmail, o.adminPassword
+	}
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SIGIL_") {
@@ -43,14 +48,14 @@ func spawnSigil(o *options) (*spawned, error) {
 		"SIGIL_RATE_LIMIT=0",
 		"SIGIL_LOCKOUT_THRESHOLD=0",
 		"SIGIL_ROTATION_PERIOD=0",
-		"SIGIL_ADMIN_EMAIL=load-admin@example.com",
+		"SIGIL_ADMIN_EMAIL="+adminEmail,
 		"SIGIL_ADMIN_PASSWORD="+adminPass,
 	)
 	for _, kv := range o.spawnEnv {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "SIGIL_") {
+		if !ok || !(strings.HasPrefix(k, "SIGIL_") || k == "GOMEMLIMIT" || k == "GOGC" || k == "GODEBUG") {
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("-spawn-env %q: use SIGIL_NAME=VALUE", kv)
+			return nil, fmt.Errorf("-spawn-env %q: use SIGIL_NAME=VALUE (or GOMEMLIMIT, GOGC, GODEBUG)", kv)
 		}
 		env = append(env, kv)
 		// Keep the raw argon2id baseline at the spawned Sigil's cost.
@@ -81,7 +86,7 @@ func spawnSigil(o *options) (*spawned, error) {
 	}
 	o.addr, o.pid = c.base, c.cmd.Process.Pid
 	if o.adminEmail == "" {
-		o.adminEmail, o.adminPassword = "load-admin@example.com", adminPass
+		o.adminEmail, o.adminPassword = adminEmail, adminPass
 	}
 	return &spawned{child: c, dir: dir}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,10 @@ type Config struct {
 	SessionTTL           time.Duration // browser sessions of the hosted pages
 	TemplateDir          string        // overrides of the hosted pages' templates
 	MFARequiredRoles     []string      // roles that must enrol a second factor
+	WebAuthnRPID         string        // WebAuthn relying-party ID (default: the issuer's host)
+	WebAuthnOrigins      []string      // origins WebAuthn answers may come from (default: the issuer's)
+	AuditRetention       time.Duration // audit events older than this are pruned; 0 keeps them
+	PruneInterval        time.Duration // how often expired rows are pruned; 0 turns pruning off
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -71,6 +76,18 @@ func durationInto(dst func(*Config) *time.Duration) func(*Config, string) error 
 		*dst(c) = d
 		return nil
 	}
+}
+
+// parseDays reads a Go duration or a whole number of days ("90d").
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(v), "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 && days <= 100*365 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("invalid duration %q (a number of days such as 90d, or Go syntax such as 720h; 0 keeps forever)", v)
 }
 
 func uintInto(dst func(*Config) *uint32, min, max uint64) func(*Config, string) error {
@@ -141,7 +158,7 @@ var settings = []setting{
 		c.KeyReloadInterval = d
 		return nil
 	}},
-	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh and token (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
+	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh, token and introspection (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
 		r, err := parseRate(v)
 		c.RateLimit = r
 		return err
@@ -260,6 +277,44 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"SIGIL_WEBAUTHN_RP_ID", "webauthn-rp-id", "", "WebAuthn relying-party ID for passkeys (default: the host of SIGIL_ISSUER; a registrable suffix of it, e.g. example.com for https://id.example.com, lets passkeys work across its subdomains)", func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if strings.ContainsAny(v, "/: ") {
+			return fmt.Errorf("invalid relying-party ID %q (a host name, no scheme or port)", v)
+		}
+		c.WebAuthnRPID = v
+		return nil
+	}},
+	{"SIGIL_WEBAUTHN_ORIGINS", "webauthn-origins", "", "comma-separated origins (scheme://host[:port]) WebAuthn answers may come from (default: the origin of SIGIL_ISSUER)", func(c *Config, v string) error {
+		c.WebAuthnOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				return fmt.Errorf("invalid origin %q (scheme://host[:port])", o)
+			}
+			c.WebAuthnOrigins = append(c.WebAuthnOrigins, u.Scheme+"://"+u.Host)
+		}
+		return nil
+	}},
+	{"SIGIL_AUDIT_RETENTION", "audit-retention", "90d", "how long audit events are kept before background pruning deletes them (Go duration or N d, e.g. 90d); 0 keeps them forever", func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil {
+			return err
+		}
+		c.AuditRetention = d
+		return nil
+	}},
+	{"SIGIL_PRUNE_INTERVAL", "prune-interval", "1h", "advanced: how often expired refresh tokens, codes, sessions, deny-list entries, one-time tokens and old audit events are deleted (in batches; one instance at a time on Postgres); 0 turns pruning off", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Second) {
+			return fmt.Errorf("invalid duration %q (at least 1s, Go syntax such as 1h; 0 turns pruning off)", v)
+		}
+		c.PruneInterval = d
+		return nil
+	}},
 	{"SIGIL_TEMPLATE_DIR", "template-dir", "", "directory of templates that replace the hosted pages' built-in ones of the same name", func(c *Config, v string) error {
 		c.TemplateDir = v
 		return nil
@@ -319,10 +374,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			vals[i] = &def
 			continue
 		}
-		shown := def
-		if s.env == "SIGIL_KEY_ENCRYPTION_KEY" || s.env == "SIGIL_ADMIN_PASSWORD" || s.env == "SIGIL_SMTP_URL" {
-			shown = "" // never print a secret in --help
-		}
+		shown := redactSetting(s.env, def) // never print a secret in --help
 		vals[i] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 		if shown != def {
 			fs.Lookup(s.flag).DefValue = shown
@@ -361,6 +413,44 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		return c, nil
 	}
+}
+
+// secretSettings are the settings whose whole value is a secret.
+var secretSettings = map[string]bool{"SIGIL_KEY_ENCRYPTION_KEY": true, "SIGIL_ADMIN_PASSWORD": true}
+
+// urlSettings are the settings whose value is a URL that may carry a
+// password.
+var urlSettings = map[string]bool{"SIGIL_DATABASE_URL": true, "SIGIL_SMTP_URL": true}
+
+// redactSetting returns v as it may be printed (in --help, in logs): a
+// secret setting is only said to be set, and a URL's password is masked.
+func redactSetting(env, v string) string {
+	switch {
+	case v == "":
+		return v
+	case secretSettings[env]:
+		return "(set)"
+	case urlSettings[env]:
+		return redactURL(v)
+	}
+	return v
+}
+
+// redactURL masks the password of a URL (and of a Postgres key=value
+// connection string); what cannot be parsed is hidden whole.
+func redactURL(v string) string {
+	if strings.HasPrefix(v, "sqlite:") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return "(set)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

@@ -611,6 +611,8 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 		"SIGIL_DATABASE_URL":       "mysql://x",
 		"SIGIL_RATE_LIMIT":         "fast",
 		"SIGIL_KEY_ENCRYPTION_KEY": "short",
+		"SIGIL_AUDIT_RETENTION":    "-3d",
+		"SIGIL_PRUNE_INTERVAL":     "10ms",
 	}
 	for name, val := range cases {
 		env := testEnv(storetest.SQLiteURL(t), map[string]string{name: val})

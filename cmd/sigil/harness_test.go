@@ -102,7 +102,7 @@ type server struct {
 // commands against its database.
 func (s *server) config() map[string]string { return s.vars }
 
-var listenRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+var listenRE = regexp.MustCompile(`listening on (http://[0-9a-f.:\[\]]+)`)
 
 // startServer runs `sigil serve` with env and waits until it listens.
 func startServer(t testing.TB, env map[string]string) *server {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"testing"
 
@@ -33,5 +36,41 @@ func TestMetricsAfterActivity(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^` + re + `$`).MatchString(text) {
 			t.Errorf("/metrics lacks %s", re)
 		}
+	}
+}
+
+// A client inventing HTTP methods cannot grow the metrics: unknown methods
+// share one label value, so 1,000 distinct methods leave the number of
+// request-duration series as it was after the first.
+func TestInventedMethodsLeaveMetricSeriesFlat(t *testing.T) {
+	s := startServer(t, testEnv(storetest.SQLiteURL(t), nil))
+	series := func() int {
+		_, _, body := s.get(t, "/metrics")
+		return len(regexp.MustCompile(`(?m)^sigil_http_request_duration_seconds_count\{`).FindAllIndex(body, -1))
+	}
+	send := func(method string) {
+		req, err := http.NewRequest(method, s.Base+"/auth/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	send("INVENTED0")
+	series() // the scrape itself is a series from now on
+	before := series()
+	for i := 1; i < 1000; i++ {
+		send(fmt.Sprintf("INVENTED%d", i))
+	}
+	if after := series(); after != before {
+		t.Fatalf("request-duration series grew from %d to %d after 1,000 invented methods", before, after)
+	}
+	_, _, body := s.get(t, "/metrics")
+	if !regexp.MustCompile(`(?m)^sigil_http_request_duration_seconds_count\{code="[0-9]+",method="OTHER",route="[^"]+"\} [1-9]`).Match(body) {
+		t.Fatalf("/metrics does not count the invented methods under method=\"OTHER\"")
 	}
 }

@@ -75,14 +75,28 @@ func TestHostedSignInAsksForTheSecondFactor(t *testing.T) {
 }
 
 // With SIGIL_MFA_REQUIRED_ROLES=admin the hosted sign-in of an
-// administrator without a second factor opens no session.
+// administrator without a second factor opens no session: it shows the
+// enrolment page, whose form carries the enrolment token only.
 func TestHostedSignInRefusesAnAdminWithoutSecondFactor(t *testing.T) {
 	env := browserEnv(t, storetest.SQLiteURL(t), map[string]string{"SIGIL_MFA_REQUIRED_ROLES": "admin"})
 	s := startServer(t, env)
 	b := newBrowserless(t, env["SIGIL_ISSUER"])
 	p := b.signIn(b.get(env["SIGIL_ISSUER"]+"/login"), adminEmail, adminPassword)
-	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "second factor") {
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "second factor") || !strings.Contains(p.Body, `action="/login/mfa/enroll"`) {
 		t.Fatalf("admin sign-in: %d\n%.500s", p.Status, p.Body)
+	}
+	if p := b.get(s.Issuer + "/account"); p.Status == http.StatusOK {
+		t.Fatal("a session was opened")
+	}
+	// A wrong first code opens none either, and an unknown token is refused.
+	form := hidden(p)
+	form.Set("code", "000000")
+	if again := b.post(s.Issuer+"/login/mfa/enroll", form); again.Status != http.StatusUnprocessableEntity || !strings.Contains(again.Body, `role="alert"`) {
+		t.Fatalf("wrong first code: %d\n%.500s", again.Status, again.Body)
+	}
+	form.Set("mfa_token", "not-a-token")
+	if again := b.post(s.Issuer+"/login/mfa/enroll", form); again.Status != http.StatusUnauthorized {
+		t.Fatalf("unknown token: %d\n%.500s", again.Status, again.Body)
 	}
 	if p := b.get(s.Issuer + "/account"); p.Status == http.StatusOK {
 		t.Fatal("a session was opened")

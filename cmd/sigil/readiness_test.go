@@ -30,13 +30,15 @@ func (s *server) readyz(t *testing.T) (int, map[string]string) {
 func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		kekA, kekB := newTestKEK(t), newTestKEK(t)
-		env := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "a:" + kekA, "SIGIL_KEY_RELOAD_INTERVAL": "100ms", "SIGIL_LOG_LEVEL": "info"})
+		env := adminEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "a:" + kekA, "SIGIL_KEY_RELOAD_INTERVAL": "100ms", "SIGIL_LOG_LEVEL": "info"})
 		s := startServer(t, env)
 		before := s.signupLogin(t, "ada@example.com", "correct horse battery")
 		if st, m := s.readyz(t); st != http.StatusOK {
 			t.Fatalf("/readyz at start: %d %v", st, m)
 		}
 		oldKID := tokenHeader(t, before.Token)["kid"].(string)
+		// Taken now: once the rotation lands this instance issues nothing.
+		admin := s.adminToken(t)
 
 		other := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "b:" + kekB})
 		out, _, err := runCLI(t, other, "", "keys", "rotate")
@@ -57,9 +59,22 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		reason := m["reason"]
-		if m["status"] != "unavailable" || !strings.Contains(reason, newKID) || !strings.Contains(reason, `"b"`) || m["activeKid"] != "" {
-			t.Fatalf("/readyz answer %v: want the kid %s and KEK id b in the reason, and no active kid", m, newKID)
+		// An anonymous caller learns that the keys are unusable, not which
+		// key-encryption key is missing; an administrator (and the log)
+		// gets the detail. The instance no longer signs with the key the
+		// rotation retired, so it names no active kid.
+		if m["status"] != "unavailable" || !strings.Contains(m["reason"], "signing keys unusable") || strings.Contains(m["reason"], `"b"`) || strings.Contains(m["reason"], newKID) || m["activeKid"] != "" {
+			t.Fatalf("anonymous /readyz answer %v: want the keys unusable without the KEK id b or the kid %s, and no active kid", m, newKID)
+		}
+		_, _, body := s.get(t, "/readyz", bearer(admin)...)
+		var am map[string]string
+		decode(t, body, &am)
+		reason := am["reason"]
+		if !strings.Contains(reason, newKID) || !strings.Contains(reason, `"b"`) {
+			t.Fatalf("administrator's /readyz answer %v: want the kid %s and KEK id b in the reason", am, newKID)
+		}
+		if !strings.Contains(s.stderr.String(), `\"b\"`) && !strings.Contains(s.stderr.String(), `"b"`) {
+			t.Fatalf("the log lacks the missing KEK id:\n%s", grepLines(s.stderr.String(), "unusable"))
 		}
 		for _, secret := range []string{kekA, kekB, "PRIVATE", `"d":`} {
 			if strings.Contains(reason, secret) || strings.Contains(s.stderr.String(), secret) {

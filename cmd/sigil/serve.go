@@ -7,11 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sigil-auth/sigil/api"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/web"
 )
 
@@ -60,6 +64,9 @@ func runServe(ctx context.Context, e env) error {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
 	}
+	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
+		return fmt.Errorf("admin console client: %w", err)
+	}
 
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
@@ -73,12 +80,17 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 
+	warnExposure(cfg, log)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	notify, err := a.db.ListenKeys(ctx, log)
 	if err != nil {
 		log.Warn("key change notifications unavailable; relying on periodic reload", "err", err)
+	}
+	if err := a.db.CacheClients(ctx, log); err != nil {
+		log.Warn("client change notifications unavailable; clients are read from the database on every request", "err", err)
 	}
 	wg.Add(1)
 	go func() {
@@ -93,7 +105,7 @@ func runServe(ctx context.Context, e env) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		pruneThrottle(ctx, a, log)
+		prune(ctx, a, cfg, metrics.PrunedRows(), log)
 	}()
 	if err := startMail(ctx, a, metrics, log, &wg); err != nil {
 		cancel()
@@ -121,26 +133,76 @@ func runServe(ctx context.Context, e env) error {
 	return err
 }
 
-// pruneThrottle deletes, every hour, failed-login counters untouched for a
-// day and no longer locking, so guessed emails do not pile up.
-func pruneThrottle(ctx context.Context, a *app, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
+// prune deletes, every cfg.PruneInterval, expired refresh-token
+// families, codes, browser sessions, deny-list entries, one-time tokens,
+// old sent mail, idle failed-login counters and audit events older than
+// SIGIL_AUDIT_RETENTION, in bounded batches (store.Prune). On Postgres
+// one instance at a time does it. The first pass runs a minute after the
+// start, out of the way of start-up.
+func prune(ctx context.Context, a *app, cfg Config, pruned *prometheus.CounterVec, log *slog.Logger) {
+	if cfg.PruneInterval <= 0 {
+		log.Info("pruning is off (SIGIL_PRUNE_INTERVAL=0)")
+		return
+	}
+	for _, table := range store.PruneTables {
+		pruned.WithLabelValues(table)
+	}
+	wait := min(time.Minute, cfg.PruneInterval)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if n, err := a.db.PruneLoginThrottle(ctx, time.Now().Add(-24*time.Hour)); err != nil {
-				log.Warn("prune login throttle", "err", err)
-			} else if n > 0 {
-				log.Info("pruned login throttle", "rows", n)
+		case <-time.After(wait):
+		}
+		wait = cfg.PruneInterval
+		start := time.Now()
+		res, err := a.db.Prune(ctx, store.PruneOptions{Now: start.UTC(), AuditRetention: cfg.AuditRetention})
+		for table, n := range res.Rows {
+			pruned.WithLabelValues(table).Add(float64(n))
+		}
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning failed", "err", err, "rows", res.Total())
+		case err != nil:
+			return
+		case !res.Ran:
+			log.Debug("pruning skipped: another instance is pruning")
+		default:
+			attrs := []any{"rows", res.Total(), "duration", time.Since(start).Round(time.Millisecond)}
+			for _, table := range store.PruneTables {
+				attrs = append(attrs, table, res.Rows[table])
 			}
+			log.Info("pruned expired rows", attrs...)
 		}
 	}
 }
 
 // announce prints where Sigil listens and how to try it.
+// warnExposure warns when the issuer is http:// while Sigil listens on an
+// address other hosts can reach: passwords, tokens and session cookies
+// would cross the network in clear. Behind a TLS-terminating proxy the
+// issuer is the proxy's https:// URL, and the warning does not fire.
+func warnExposure(cfg Config, log *slog.Logger) {
+	if strings.HasPrefix(cfg.Issuer, "http://") && !loopbackAddr(cfg.Addr) {
+		log.Warn("issuer is http:// on a non-loopback address: passwords and tokens cross the network in clear; serve Sigil behind TLS and set SIGIL_ISSUER to its https:// URL",
+			"issuer", cfg.Issuer, "addr", cfg.Addr)
+	}
+}
+
+// loopbackAddr reports whether a listen address (HOST:PORT) is reachable
+// only from this host. An empty host listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func announce(e env, cfg Config, addr string) {
 	base := "http://" + addr
 	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)

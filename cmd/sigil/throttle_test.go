@@ -255,3 +255,41 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A burst of wrong passwords sent at once for one account has at most
+// SIGIL_LOCKOUT_THRESHOLD of them judged (401); the rest are refused
+// before hashing, with 429 and Retry-After (or 503 by the hashing gate).
+func TestParallelWrongPasswordsJudgedAtMostThreshold(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, testEnv(dbURL, nil))
+		s.signupLogin(t, "burst@example.com", "right-password")
+		const guesses = 50
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		start := make(chan struct{})
+		for i := 0; i < guesses; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				st, ra, _ := loginAttempt(t, s, "burst@example.com", "wrong-password")
+				if st == 429 && ra == "" {
+					t.Errorf("429 without Retry-After")
+				}
+				mu.Lock()
+				statuses[st]++
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		t.Logf("%d parallel wrong passwords: %v", guesses, statuses)
+		if statuses[401] == 0 || statuses[401] > 5 {
+			t.Fatalf("%d of %d parallel wrong passwords judged (401); want 1 to 5: %v", statuses[401], guesses, statuses)
+		}
+		if statuses[401]+statuses[429]+statuses[503] != guesses {
+			t.Fatalf("unexpected answers: %v", statuses)
+		}
+	})
+}

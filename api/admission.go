@@ -1,0 +1,107 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// overloadedBody is the answer to a request refused at admission, encoded
+// once: the same problem writeProblem gives for authority.ErrOverloaded,
+// without a request id (the X-Request-Id header carries it).
+var overloadedBody = func() []byte {
+	b, err := json.Marshal(problemFor(authority.ErrOverloaded))
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}()
+
+var (
+	overloadedType         = []string{"application/problem+json"}
+	overloadedRetryAfter   = []string{"1"}
+	overloadedLength       = []string{strconv.Itoa(len(overloadedBody))}
+	overloadedCacheControl = []string{"no-store"}
+)
+
+// refusalLogEvery is how often, at most, refusals at admission are logged:
+// one line with the count since the previous one, rather than a line per
+// refusal, which under a flood would cost more than the refusal itself.
+const refusalLogEvery = 10 * time.Second
+
+// admitHashing guards a route that hashes a password (login, signup).
+// Before the body is read or anything else is done, the request takes a
+// place among those the hashing slots and their queue can serve
+// (authority.Service.AdmitHash). When none is free the answer is a fixed,
+// pre-encoded 503 problem+json with Retry-After, counted in
+// sigil_overload_refusals_total, logged at debug level (and in a sampled
+// warning), and written only after the queue wait has passed: the
+// request is held, not served, for that long. A client that retries at
+// once, as a flood does, then sends one request per queue wait per
+// connection instead of as many as the CPU can refuse, so the CPU stays
+// with the hashes that were admitted.
+func (s *Server) admitHashing(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		leave, ok := s.auth.AdmitHash()
+		if ok {
+			defer leave()
+			next(w, r)
+			return
+		}
+		s.refuseOverloaded(w, r)
+	}
+}
+
+func (s *Server) refuseOverloaded(w http.ResponseWriter, r *http.Request) {
+	s.metrics.OverloadRefusals.Inc()
+	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {
+		info.quiet = true
+	}
+	s.refusals.note(s.log, r)
+	if d := s.refusalHold; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+	}
+	h := w.Header()
+	h["Content-Type"] = overloadedType
+	h["Retry-After"] = overloadedRetryAfter
+	h["Content-Length"] = overloadedLength
+	h["Cache-Control"] = overloadedCacheControl
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(overloadedBody)
+}
+
+// refusalLog samples the log lines of refusals at admission.
+type refusalLog struct {
+	count   atomic.Int64 // refusals since the last line
+	nextLog atomic.Int64 // unix nanoseconds before which no line is written
+}
+
+func (l *refusalLog) note(log *slog.Logger, r *http.Request) {
+	l.count.Add(1)
+	now := time.Now().UnixNano()
+	next := l.nextLog.Load()
+	if now < next || !l.nextLog.CompareAndSwap(next, now+int64(refusalLogEvery)) {
+		return
+	}
+	n := l.count.Swap(0)
+	log.LogAttrs(r.Context(), slog.LevelWarn, "password-hashing capacity full: requests refused with 503",
+		slog.Int64("refused", n), slog.Duration("sampled_every", refusalLogEvery),
+		slog.String("last_route", routeOf(r)))
+}
+
+func routeOf(r *http.Request) string {
+	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {
+		return info.route
+	}
+	return r.URL.Path
+}

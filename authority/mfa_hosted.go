@@ -1,0 +1,102 @@
+package authority
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// The parts of TOTP enrolment that the hosted pages need beyond the REST
+// endpoints: showing a pending enrolment again (after a wrong first code)
+// and enrolling during a sign-in that SIGIL_MFA_REQUIRED_ROLES held back.
+
+// PendingTOTP returns the user's pending TOTP enrolment (secret and
+// otpauth:// URI) so that the page can show it again; ErrNoTOTP when there
+// is none or it is already confirmed.
+func (s *Service) PendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
+	t, err := s.store.TOTPByUser(ctx, userID)
+	if errors.Is(err, ErrNotFound) || (err == nil && !t.ConfirmedAt.IsZero()) {
+		return TOTPEnrolment{}, ErrNoTOTP
+	}
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	secret, err := s.openTOTP(t)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending TOTP secret of user %s: %w", userID, err)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.issuerLabel(), AccountName: u.Email, Period: TOTPPeriod,
+		Secret: raw, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending TOTP URI: %w", err)
+	}
+	return TOTPEnrolment{Secret: key.Secret(), URI: key.URL()}, nil
+}
+
+// EnrollForSignIn starts a TOTP enrolment for the user of an enrolment
+// token (from an MFAEnrollmentRequiredError), replacing a pending one.
+func (s *Service) EnrollForSignIn(ctx context.Context, enrollToken string, meta Meta) (TOTPEnrolment, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return s.EnrollTOTP(ctx, t.UserID, meta)
+}
+
+// PendingForSignIn is PendingTOTP for the user of an enrolment token.
+func (s *Service) PendingForSignIn(ctx context.Context, enrollToken string) (TOTPEnrolment, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return s.PendingTOTP(ctx, t.UserID)
+}
+
+// CompleteEnrolledSignIn confirms the TOTP enrolment of a sign-in held
+// back by SIGIL_MFA_REQUIRED_ROLES with its first code, spends the
+// enrolment token and opens the browser session: the password was checked
+// when the token was made, and the code proves the new authenticator, so
+// the session's amr names both factors. It returns the recovery codes
+// too, shown this once.
+func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code string, meta Meta, current *BrowserSession) (BrowserSession, User, string, []string, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+	if err != nil {
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	codes, err := s.ConfirmTOTP(ctx, t.UserID, code, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	if err := s.store.SpendMFAToken(ctx, t.Hash, MFATokenMaxFailures, s.now().UTC()); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return BrowserSession{}, User{}, "", nil, ErrInvalidMFAToken
+		}
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	if err := s.loginAllowed(ctx, u, meta); err != nil {
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	sess, u, cookie, err := s.startBrowserSession(ctx, u, withSecondFactor(t.AMR, MethodTOTP), meta, current)
+	if err != nil {
+		return BrowserSession{}, User{}, "", nil, err
+	}
+	s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
+	return sess, u, cookie, codes, nil
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// ClientsChannel is the Postgres NOTIFY channel on which a trigger
+// (migration 0011) announces every change to the clients table, with the
+// client id as payload ("" for all of them).
+const ClientsChannel = "sigil_clients"
+
+// Bounds of the client cache.
+const (
+	// maxCachedClients bounds the cache's memory; past it the cache starts
+	// over. Only clients that exist are kept, so unknown ids sent by
+	// anyone cannot fill it.
+	maxCachedClients = 10000
+	// clientCacheTTL bounds how long an entry is served without reading
+	// the row again, as a backstop: notifications keep entries fresh, and
+	// a listener that stops answering turns the cache off within
+	// clientListenPing.
+	clientCacheTTL = time.Minute
+	// clientListenPing is how often the listener's connection is checked.
+	clientListenPing = 5 * time.Second
+)
+
+// clientCache keeps, on Postgres, the client rows ClientByID has read, so
+// that a client_credentials grant does not cross the network for the
+// client on every token. It only serves while this instance listens on
+// ClientsChannel: a change anywhere removes the entry as soon as the
+// notification arrives (and at once on the instance that made it). While
+// the listener is down the cache is off and empty; when it reconnects the
+// cache starts empty, since notifications may have been missed.
+type clientCache struct {
+	mu      sync.Mutex
+	on      bool
+	gen     uint64 // bumped by every invalidation; see put
+	entries map[string]cachedClient
+}
+
+type cachedClient struct {
+	c      authority.Client
+	loaded time.Time
+}
+
+// get returns a cached client, or the generation to pass to put after
+// reading the row.
+func (cc *clientCache) get(id string) (authority.Client, bool, uint64) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.on {
+		return authority.Client{}, false, cc.gen
+	}
+	e, ok := cc.entries[id]
+	if !ok || time.Since(e.loaded) > clientCacheTTL {
+		return authority.Client{}, false, cc.gen
+	}
+	return cloneClient(e.c), true, cc.gen
+}
+
+// put caches c, read after get returned gen, unless something was
+// invalidated since: the row may have been read before a change whose
+// notification has already been handled.
+func (cc *clientCache) put(c authority.Client, gen uint64, loaded time.Time) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.on || gen != cc.gen {
+		return
+	}
+	if len(cc.entries) >= maxCachedClients {
+		cc.entries = map[string]cachedClient{}
+	}
+	cc.entries[c.ID] = cachedClient{c: cloneClient(c), loaded: loaded}
+}
+
+// invalidate forgets one client ("" forgets all).
+func (cc *clientCache) invalidate(id string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.gen++
+	if id == "" {
+		clear(cc.entries)
+		return
+	}
+	delete(cc.entries, id)
+}
+
+// setOn empties the cache and turns it on (the listener is up) or off.
+func (cc *clientCache) setOn(on bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.gen++
+	cc.on = on
+	cc.entries = map[string]cachedClient{}
+}
+
+// cloneClient copies the slices, so no caller can change a cached entry.
+func cloneClient(c authority.Client) authority.Client {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	return c
+}
+
+// CacheClients turns on the client cache of a Postgres database: it
+// listens on ClientsChannel and serves ClientByID from memory while the
+// listener is connected, forgetting a client when it is changed anywhere.
+// If the listener's connection drops (or stops answering its pings) the
+// cache is turned off and emptied until it reconnects. On SQLite it does
+// nothing: the table is local and its reads are prepared. The listener
+// stops when ctx ends; the cache is then off again.
+func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
+	if d.dialect != Postgres {
+		return nil
+	}
+	_, src, _ := ParseURL(d.url)
+	cc := &d.clients
+	l := pq.NewListener(src, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			cc.setOn(false)
+			log.Warn("client cache off: change notifications lost", "event", ev.String(), "err", err)
+		case pq.ListenerEventReconnected:
+			// Every channel is listened to again before this event.
+			cc.setOn(true)
+			log.Info("client cache on again: change notifications restored")
+		}
+	})
+	if err := l.Listen(ClientsChannel); err != nil {
+		l.Close()
+		return d.wrap(err)
+	}
+	cc.setOn(true)
+	go func() {
+		defer cc.setOn(false)
+		defer l.Close()
+		ping := time.NewTicker(clientListenPing)
+		defer ping.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case n := <-l.Notify:
+				if n == nil {
+					// Reconnected: whatever was missed is forgotten.
+					cc.invalidate("")
+					continue
+				}
+				cc.invalidate(n.Extra)
+			case <-ping.C:
+				go func() {
+					if err := l.Ping(); err != nil && ctx.Err() == nil {
+						// The connection may be gone without the
+						// listener knowing yet: serve from the database
+						// until it reconnects.
+						cc.setOn(false)
+						log.Warn("client cache off: change listener does not answer", "err", err)
+					}
+				}()
+			}
+		}
+	}()
+	return nil
+}
