@@ -69,6 +69,7 @@ func (p *Pages) RegisterConsole(r *mux.Router, api http.Handler, sealer Sealer) 
 	c.registerKeys(r)
 	c.registerClients(r)
 	c.registerUsers(r)
+	c.registerAudit(r)
 }
 
 // isConsolePage reports whether path belongs to the console.

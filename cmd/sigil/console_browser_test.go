@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -145,6 +146,7 @@ func consoleOps(t *testing.T, do func(method, path, ctype, body string, hdr ...s
 		{"POST", "/console/keys/rotate", http.StatusSeeOther},
 		{"GET", "/console/keys/x/revoke", http.StatusSeeOther},
 		{"POST", "/console/keys/x/revoke", http.StatusSeeOther},
+		{"GET", "/console/audit", http.StatusSeeOther},
 		{"GET", "/console/users", http.StatusSeeOther},
 		{"GET", "/console/users/x", http.StatusSeeOther},
 		{"POST", "/console/users/x/lock", http.StatusSeeOther},
@@ -485,6 +487,85 @@ func TestConsoleManagesUsers(t *testing.T) {
 		adminID := s.login(t, adminEmail, adminPassword).UserID
 		if n := countRowsWhere(t, dbURL, "audit_events", "type = 'user.locked' AND actor = '"+adminID+"'"); n != 1 {
 			t.Errorf("audit events of the lock by the administrator: %d", n)
+		}
+	})
+}
+
+// An administrator filters the audit log by type, by user (email) and by
+// time range, and pages to older events.
+func TestConsoleFiltersAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := browserEnv(t, dbURL, nil)
+		s := startServer(t, env)
+		iss := env["SIGIL_ISSUER"]
+		email := uniqueEmail("audited")
+		s.signupLogin(t, email, "a user password")
+		s.postJSON(t, "/auth/login", map[string]string{"email": email, "password": "wrong password"})
+		for i := 0; i < 55; i++ {
+			s.postJSON(t, "/auth/login", map[string]string{"email": uniqueEmail("nobody"), "password": "wrong password"})
+		}
+		tab := newTab(t)
+		consoleSignIn(t, tab, iss, adminEmail, adminPassword, `#signing-alg`)
+		var types []string
+		runBrowser(t, tab,
+			chromedp.Click(`a[href="/console/audit"]`),
+			chromedp.WaitVisible(`form.audit-filter`),
+			chromedp.SendKeys(`#type`, "login.failure"),
+			chromedp.SendKeys(`#user`, email),
+			chromedp.Click(`button[name=filter]`),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		screenshot(t, tab, "audit")
+		if len(types) != 1 || types[0] != "login.failure" {
+			t.Errorf("login failures of %s: %v", email, types)
+		}
+
+		// Type only: 56 failures, 50 a page.
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?type=login.failure"),
+			chromedp.WaitVisible(`a[rel=next]`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 50 {
+			t.Errorf("first page of failures: %d rows", len(types))
+		}
+		runBrowser(t, tab,
+			chromedp.Click(`a[rel=next]`),
+			chromedp.WaitVisible(`//a[text()="Newest events"]`, chromedp.BySearch),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 6 {
+			t.Errorf("second page of failures: %d rows", len(types))
+		}
+
+		// A time range in the future holds nothing; one around now holds the events.
+		future := time.Now().UTC().Add(48 * time.Hour).Format("2006-01-02T15:04")
+		past := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?"+url.Values{"type": {"login.failure"}, "from": {future}}.Encode()),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 1 || types[0] != "" {
+			t.Errorf("events from %s: %v", future, types)
+		}
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?"+url.Values{"user": {email}, "from": {past}, "to": {future}}.Encode()),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if !slices.Contains(types, "user.signup") || !slices.Contains(types, "login.failure") || slices.Contains(types, "") {
+			t.Errorf("events of %s in the last hour: %v", email, types)
+		}
+		var alert string
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?from=yesterday"),
+			chromedp.WaitVisible(`[role=alert]`),
+			chromedp.Text(`[role=alert]`, &alert),
+		)
+		if !strings.Contains(alert, "from") {
+			t.Errorf("alert for a malformed time: %q", alert)
 		}
 	})
 }
