@@ -47,7 +47,7 @@ func (s *Server) Allow(r *http.Request) (bool, time.Duration) {
 	if !ok {
 		s.metrics.Throttled.WithLabelValues("rate").Inc()
 		if audit {
-			s.auth.Audit(r.Context(), authority.Event{Type: "request.throttled", IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
+			s.auth.Audit(r.Context(), authority.Event{Type: authority.EventRequestThrottled, IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
 		}
 	}
 	return ok, wait

@@ -117,7 +117,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if actor == "" {
 		actor = u.ID
 	}
-	s.audit(ctx, Event{Type: "user.signup", Actor: actor, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventUserSignup, Actor: actor, UserID: u.ID, IP: meta.IP})
 	if meta.Actor == "" {
 		// A self-service signup gets a verification link; accounts made by
 		// an administrator or an import are verified out of band.
@@ -142,7 +142,7 @@ func (s *Service) SignupPrivate(ctx context.Context, in Signup, meta Meta) error
 		s.log.Warn("signup attempt on a registered email: owner not found", "err", err)
 		return nil
 	}
-	s.audit(ctx, Event{Type: "user.signup_attempt", UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
+	s.audit(ctx, Event{Type: EventUserSignupAttempt, UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
 	if !s.mailLimit.allow(u.Email, s.now()) {
 		return nil
 	}
@@ -184,7 +184,7 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventLoginSuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return pair, nil
 }
 
@@ -192,14 +192,14 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 // verified when verification is required; the latter gets a new link.
 func (s *Service) loginAllowed(ctx context.Context, u User, meta Meta) error {
 	if u.Locked {
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "account locked"})
+		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "account locked"})
 		return ErrAccountLocked
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
 		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil && !errors.Is(err, ErrThrottled) {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
+		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
 		return ErrEmailNotVerified
 	}
 	return nil
@@ -232,7 +232,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		// Still spend the hashing time: a fast answer would tell which
 		// inputs never reach the database.
 		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
+		s.audit(ctx, Event{Type: EventLoginFailure, IP: meta.IP, Detail: "malformed credentials"})
 		return User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, norm)
@@ -281,7 +281,7 @@ func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 		s.log.Warn("password hash upgrade deferred", "user_id", u.ID, "err", err)
 		return
 	}
-	s.audit(ctx, Event{Type: "user.rehash", Actor: u.ID, UserID: u.ID, Detail: "password hash upgraded to argon2id"})
+	s.audit(ctx, Event{Type: EventUserRehash, Actor: u.ID, UserID: u.ID, Detail: "password hash upgraded to argon2id"})
 }
 
 // UserByID returns the account with id.

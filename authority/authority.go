@@ -129,9 +129,9 @@ type DenyStore interface {
 	// DenyAccessToken adds jti until expiresAt and drops entries that
 	// expired before the same moment.
 	DenyAccessToken(ctx context.Context, jti string, expiresAt, at time.Time) error
-	// DeniedSince returns the entries revoked at or after since that have
-	// not expired by notExpiredAt.
-	DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error)
+	// DeniedAfter returns the entries with a sequence number above after
+	// that have not expired by notExpiredAt, in sequence order.
+	DeniedAfter(ctx context.Context, after int64, notExpiredAt time.Time) ([]DeniedToken, error)
 }
 
 // ImportStore adds users in bulk.

@@ -50,6 +50,11 @@ func runServe(ctx context.Context, e env) error {
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	if err := a.auth.LoadDenyList(ctx); err != nil {
+		// Verification answers 503 until a load succeeds; every
+		// verification retries it.
+		log.Warn("access-token deny list not loaded at start", "err", err)
+	}
 	if cfg.AdminEmail != "" {
 		created, err := a.auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
