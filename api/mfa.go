@@ -212,6 +212,7 @@ func (s *Server) handleRegenerateRecoveryCodes(w http.ResponseWriter, r *http.Re
 type factorsResponse struct {
 	TOTP              bool `json:"totp"`
 	RecoveryCodesLeft int  `json:"recoveryCodesLeft"`
+	WebAuthn          int  `json:"webauthn"`
 }
 
 func (s *Server) handleFactors(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +227,7 @@ func (s *Server) handleFactors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	writeJSON(w, http.StatusOK, factorsResponse{TOTP: f.TOTP, RecoveryCodesLeft: f.RecoveryCodes})
+	writeJSON(w, http.StatusOK, factorsResponse{TOTP: f.TOTP, RecoveryCodesLeft: f.RecoveryCodes, WebAuthn: f.WebAuthn})
 }
 
 func (s *Server) handleResetFactors(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,9 @@ var rateLimitedPaths = map[string]bool{
 	// Introspection answers whether a token is live: limited so a client
 	// cannot use it as an oracle at volume.
 	"/oauth2/introspect": true,
+	// Sign-in with a passkey or security key.
+	"/auth/login/webauthn/begin":  true,
+	"/auth/login/webauthn/finish": true,
 	// Endpoints that send mail or spend mailed tokens.
 	"/auth/verify-email":        true,
 	"/auth/verify-email/resend": true,

@@ -100,6 +100,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/auth/mfa/totp/confirm", s.handleConfirmTOTP).Methods(http.MethodPost)
 	r.HandleFunc("/auth/mfa/recovery-codes", s.handleRegenerateRecoveryCodes).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleResetFactors)).Methods(http.MethodDelete)
+	s.registerWebAuthn(r)
 
 	// Sessions and OAuth 2.0 (/oauth2/* check the method themselves, so a
 	// wrong one gets an RFC 6749 error rather than problem+json).

@@ -231,19 +231,19 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	if malformed {
 		// Still spend the hashing time: a fast answer would tell which
 		// inputs never reach the database.
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		_, _, _ = s.verifyHash(s.dummyHash, password)
 		s.audit(ctx, Event{Type: EventLoginFailure, IP: meta.IP, Detail: "malformed credentials"})
 		return User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		_, _, _ = s.verifyHash(s.dummyHash, password)
 		return User{}, s.loginFailed(ctx, a, "", meta, "unknown email")
 	}
 	if err != nil {
 		return User{}, err
 	}
-	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, rehash, err := s.verifyHash(u.PasswordHash, password)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
 		return User{}, ErrInvalidCredentials
@@ -267,13 +267,13 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 		return "", err
 	}
 	defer release()
-	return s.cfg.Argon2.Hash(password)
+	return s.hashNew(password)
 }
 
 // upgradeHash replaces a bcrypt or outdated argon2id hash by one under the
 // current parameters. Failure only delays the upgrade to the next login.
 func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
-	hash, err := s.cfg.Argon2.Hash(password)
+	hash, err := s.hashNew(password)
 	if err == nil {
 		err = s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash)
 	}

@@ -4,6 +4,8 @@
 package authority
 
 import (
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -164,6 +166,7 @@ type Store interface {
 	BuiltinClientStore
 	CountStore
 	MFAStore
+	WebAuthnStore
 }
 
 // Config holds the authority's settings.
@@ -212,6 +215,14 @@ type Config struct {
 	// MFARequiredRoles are the roles whose users must enrol a second
 	// factor before any login gives them tokens.
 	MFARequiredRoles []string
+	// WebAuthnRPID is the WebAuthn relying-party ID (default: the
+	// issuer's host).
+	WebAuthnRPID string
+	// WebAuthnOrigins are the origins a WebAuthn answer may come from
+	// (default: the issuer's origin).
+	WebAuthnOrigins []string
+	// Product names the relying party in authenticators (default Sigil).
+	Product string
 }
 
 // Service implements signup, login and token verification.
@@ -233,9 +244,13 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	admitted        admission
+	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
+	// wa is the WebAuthn relying party; nil when the settings do not
+	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
+	wa *webauthn.WebAuthn
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -268,11 +283,17 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
+	wa, err := newRelyingParty(cfg)
+	if err != nil {
+		log.Warn("WebAuthn is off", "err", err)
+		wa = nil
+	}
 	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
-		mailer:          discardMailer{}}
+		mailer:          discardMailer{}, wa: wa}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil
 }
 

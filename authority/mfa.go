@@ -188,7 +188,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, code string, meta Meta
 	if _, err := s.VerifySecondFactor(ctx, userID, code, meta); err != nil {
 		return err
 	}
-	if _, err := s.store.DeleteFactors(ctx, userID); err != nil {
+	if _, err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventMFATOTPRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})

@@ -21,7 +21,13 @@ func (s *Service) secondFactorGate(ctx context.Context, u User, amr []string, me
 		if err != nil {
 			return err
 		}
-		methods := []string{MethodTOTP}
+		var methods []string
+		if f.TOTP {
+			methods = append(methods, MethodTOTP)
+		}
+		if f.WebAuthn > 0 {
+			methods = append(methods, MethodWebAuthn)
+		}
 		if f.RecoveryCodes > 0 {
 			methods = append(methods, MethodRecoveryCode)
 		}

@@ -43,10 +43,12 @@ type Factors struct {
 	TOTP bool
 	// RecoveryCodes counts the unused recovery codes.
 	RecoveryCodes int
+	// WebAuthn counts the registered passkeys and security keys.
+	WebAuthn int
 }
 
 // Any reports whether the user has a second factor to sign in with.
-func (f Factors) Any() bool { return f.TOTP }
+func (f Factors) Any() bool { return f.TOTP || f.WebAuthn > 0 }
 
 // MFAStore keeps second factors and the tokens of logins in progress.
 type MFAStore interface {
@@ -71,9 +73,13 @@ type MFAStore interface {
 	// UseRecoveryCode spends the unused code with hash; ErrNotFound if
 	// there is none.
 	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error
-	// DeleteFactors removes the user's TOTP authenticator and recovery
-	// codes, and reports whether there was anything to remove.
+	// DeleteFactors removes every second factor of the user (TOTP,
+	// recovery codes, WebAuthn credentials), and reports whether there
+	// was anything to remove.
 	DeleteFactors(ctx context.Context, userID string) (bool, error)
+	// DeleteTOTP removes the user's TOTP authenticator and recovery
+	// codes, and reports whether there was anything to remove.
+	DeleteTOTP(ctx context.Context, userID string) (bool, error)
 
 	// CreateMFAToken stores a new token.
 	CreateMFAToken(ctx context.Context, t MFAToken) error

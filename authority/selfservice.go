@@ -24,7 +24,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string) (U
 		return User{}, err
 	}
 	defer release()
-	ok, _, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, _, err := s.verifyHash(u.PasswordHash, password)
 	if err != nil || !ok {
 		return User{}, ErrInvalidCredentials
 	}

@@ -17,16 +17,18 @@ func (d *DB) UserFactors(ctx context.Context, userID string) (authority.Factors,
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var row struct {
-		TOTP  int `db:"totp"`
-		Codes int `db:"codes"`
+		TOTP     int `db:"totp"`
+		Codes    int `db:"codes"`
+		WebAuthn int `db:"webauthn"`
 	}
 	err := d.db.GetContext(ctx, &row, d.db.Rebind(`SELECT
 		(SELECT COUNT(*) FROM mfa_totp WHERE user_id = ? AND confirmed_at > 0) AS totp,
-		(SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = ? AND used_at = 0) AS codes`), userID, userID)
+		(SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = ? AND used_at = 0) AS codes,
+		(SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?) AS webauthn`), userID, userID, userID)
 	if err != nil {
 		return authority.Factors{}, d.wrap(err)
 	}
-	return authority.Factors{TOTP: row.TOTP > 0, RecoveryCodes: row.Codes}, nil
+	return authority.Factors{TOTP: row.TOTP > 0, RecoveryCodes: row.Codes, WebAuthn: row.WebAuthn}, nil
 }
 
 type totpRow struct {
@@ -136,21 +138,29 @@ func (d *DB) UseRecoveryCode(ctx context.Context, userID, hash string, at time.T
 	return nil
 }
 
-// DeleteFactors removes the user's TOTP authenticator and recovery codes.
+// DeleteFactors removes every second factor of the user: the TOTP
+// authenticator, the recovery codes and the WebAuthn credentials.
 func (d *DB) DeleteFactors(ctx context.Context, userID string) (bool, error) {
+	return d.deleteFactorTables(ctx, userID, "mfa_totp", "mfa_recovery_codes", "webauthn_credentials")
+}
+
+// DeleteTOTP removes the user's TOTP authenticator and recovery codes.
+func (d *DB) DeleteTOTP(ctx context.Context, userID string) (bool, error) {
+	return d.deleteFactorTables(ctx, userID, "mfa_totp", "mfa_recovery_codes")
+}
+
+func (d *DB) deleteFactorTables(ctx context.Context, userID string, tables ...string) (bool, error) {
 	var removed bool
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM mfa_totp WHERE user_id = ?`), userID)
-		if err != nil {
-			return err
+		for _, t := range tables {
+			res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE user_id = ?`), userID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				removed = true
+			}
 		}
-		n, _ := res.RowsAffected()
-		res, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM mfa_recovery_codes WHERE user_id = ?`), userID)
-		if err != nil {
-			return err
-		}
-		m, _ := res.RowsAffected()
-		removed = n+m > 0
 		return nil
 	})
 	return removed, err

@@ -67,7 +67,7 @@ func (r PruneResult) Total() int64 {
 // visits them.
 var PruneTables = []string{
 	"refresh_tokens", "authorization_codes", "browser_sessions", "revoked_tokens",
-	"audit_events", "account_tokens", "mfa_tokens", "mail_outbox", "login_throttle",
+	"audit_events", "account_tokens", "mfa_tokens", "webauthn_ceremonies", "mail_outbox", "login_throttle",
 }
 
 // pruneRule is one table's batch: the key of its rows and the condition
@@ -109,6 +109,7 @@ func (o PruneOptions) rules() []pruneRule {
 	return append(rules,
 		pruneRule{"account_tokens", "token_hash", `expires_at < ?`, []any{now}},
 		pruneRule{"mfa_tokens", "token_hash", `expires_at < ?`, []any{now}},
+		pruneRule{"webauthn_ceremonies", "ceremony_hash", `expires_at < ?`, []any{now}},
 		pruneRule{"mail_outbox", "id", `status IN ('sent', 'failed') AND created_at < ?`, []any{ms(o.Now.Add(-mailKeep))}},
 		pruneRule{"login_throttle", "email", `updated_at < ? AND locked_until < ?`, []any{ms(o.Now.Add(-idle)), ms(o.Now.Add(-idle))}},
 	)

@@ -187,8 +187,13 @@ func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess autho
 		p.renderFailure(w, r, err)
 		return
 	}
+	passkeys, err := p.auth.WebAuthnCredentials(r.Context(), u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
 	v := view{User: u, Session: sess, Consents: consents, Wide: true, Alert: alert, Notice: notice,
-		Data: map[string]any{"Sessions": sessions, "Factors": factors}}
+		Data: map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys}}
 	p.render(w, r, status, "account", v)
 }
 

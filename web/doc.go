@@ -4,7 +4,10 @@
 //
 // Pages are server-rendered html/template files embedded in the binary and
 // overridable one by one from a directory (SIGIL_TEMPLATE_DIR). They need
-// no JavaScript. Every answer carries a strict Content-Security-Policy
+// no JavaScript, except for passkeys: the sign-in, second-factor and
+// account pages load /static/passkey.js (embedded, served from 'self',
+// the only script the CSP allows) to run the WebAuthn ceremonies, and
+// without it those pages work as before with passwords and codes. Every answer carries a strict Content-Security-Policy
 // (frame-ancestors 'none'), every form a CSRF token checked against a
 // cookie, and the browser session lives in an HttpOnly, SameSite=Lax
 // cookie whose value the database keeps only hashed.

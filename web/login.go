@@ -232,6 +232,12 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		notice = "Your password is changed. Your other sessions were signed out."
 	case "session-ended":
 		notice = "The session is signed out."
+	case "passkey-added":
+		notice = "Your passkey is added. You can sign in with it."
+	case "passkey-renamed":
+		notice = "The passkey is renamed."
+	case "passkey-removed":
+		notice = "The passkey is removed."
 	case "totp-removed":
 		notice = "Your authenticator and recovery codes are removed."
 	}

@@ -15,7 +15,7 @@ func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v vie
 	var enr *authority.MFAEnrollmentRequiredError
 	switch {
 	case errors.As(err, &req):
-		v.Data = map[string]any{"MFAToken": req.Token}
+		v.Data = map[string]any{"MFAToken": req.Token, "Methods": req.Methods}
 		p.render(w, r, http.StatusOK, "mfa", v, target)
 	case errors.As(err, &enr):
 		p.renderForcedEnrol(w, r, v, enr.Token, target)
@@ -59,7 +59,7 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
 			v.Alert = "That code is wrong or was already used."
-			v.Data = map[string]any{"MFAToken": mfaToken}
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{authority.MethodTOTP, authority.MethodRecoveryCode}}
 			p.render(w, r, http.StatusUnauthorized, "mfa", v, target)
 		case errors.Is(err, authority.ErrInvalidMFAToken):
 			v.Alert = "This sign-in expired or saw too many wrong codes. Please sign in again."

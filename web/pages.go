@@ -103,6 +103,7 @@ func (p *Pages) Register(r *mux.Router) {
 	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead)
 	p.registerAccountPages(r)
 	p.registerTOTPPages(r)
+	p.registerPasskeyPages(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are
@@ -112,7 +113,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || isConsolePage(path)
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path) || isConsolePage(path)
 }
 
 // view is what every template receives.
@@ -150,10 +151,16 @@ type errorView struct {
 	Code        string
 }
 
+// scriptedPages offer passkeys through /static/passkey.js.
+var scriptedPages = map[string]bool{"login": true, "mfa": true, "account": true}
+
 // render writes page name with status. formTargets are the origins a
 // form on the page may end up redirecting to (the CSP's form-action).
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view, formTargets ...string) {
 	v.Product = p.cfg.Product
+	if scriptedPages[name] && !slices.Contains(v.Scripts, passkeyScript) {
+		v.Scripts = append(v.Scripts, passkeyScript)
+	}
 	if v.CSRF == "" {
 		v.CSRF = p.csrfToken(w, r)
 	}

@@ -32,6 +32,7 @@ var layoutFiles = []string{"layout.html", "console_nav.html"}
 // funcs are the functions every template may call.
 var funcs = template.FuncMap{
 	"join": strings.Join,
+	"has":  has,
 	// when writes a time (a time.Time or a *time.Time) in UTC to the
 	// minute, or a dash for none.
 	"when": func(v any) string {
@@ -113,6 +114,17 @@ func loadTemplates(dir string) (*templates, error) {
 		t.pages[strings.TrimSuffix(name, ".html")] = set
 	}
 	return t, nil
+}
+
+// has reports whether list (a []string, or nothing) holds s.
+func has(list any, s string) bool {
+	l, _ := list.([]string)
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 func isLayout(name string) bool {

@@ -112,6 +112,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		SessionTTL:           cfg.SessionTTL,
 		Sealer:               sealer,
 		MFARequiredRoles:     cfg.MFARequiredRoles,
+		WebAuthnRPID:         cfg.WebAuthnRPID,
+		WebAuthnOrigins:      cfg.WebAuthnOrigins,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()

@@ -51,6 +51,8 @@ type Config struct {
 	SessionTTL           time.Duration // browser sessions of the hosted pages
 	TemplateDir          string        // overrides of the hosted pages' templates
 	MFARequiredRoles     []string      // roles that must enrol a second factor
+	WebAuthnRPID         string        // WebAuthn relying-party ID (default: the issuer's host)
+	WebAuthnOrigins      []string      // origins WebAuthn answers may come from (default: the issuer's)
 	AuditRetention       time.Duration // audit events older than this are pruned; 0 keeps them
 	PruneInterval        time.Duration // how often expired rows are pruned; 0 turns pruning off
 
@@ -272,6 +274,28 @@ var settings = []setting{
 			if r = strings.TrimSpace(r); r != "" {
 				c.MFARequiredRoles = append(c.MFARequiredRoles, r)
 			}
+		}
+		return nil
+	}},
+	{"SIGIL_WEBAUTHN_RP_ID", "webauthn-rp-id", "", "WebAuthn relying-party ID for passkeys (default: the host of SIGIL_ISSUER; a registrable suffix of it, e.g. example.com for https://id.example.com, lets passkeys work across its subdomains)", func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if strings.ContainsAny(v, "/: ") {
+			return fmt.Errorf("invalid relying-party ID %q (a host name, no scheme or port)", v)
+		}
+		c.WebAuthnRPID = v
+		return nil
+	}},
+	{"SIGIL_WEBAUTHN_ORIGINS", "webauthn-origins", "", "comma-separated origins (scheme://host[:port]) WebAuthn answers may come from (default: the origin of SIGIL_ISSUER)", func(c *Config, v string) error {
+		c.WebAuthnOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				return fmt.Errorf("invalid origin %q (scheme://host[:port])", o)
+			}
+			c.WebAuthnOrigins = append(c.WebAuthnOrigins, u.Scheme+"://"+u.Host)
 		}
 		return nil
 	}},

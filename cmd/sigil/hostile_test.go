@@ -45,6 +45,9 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/login/mfa", valid: `{"mfaToken":"x","code":"123456"}`, field: "mfaToken"},
 	{path: "/auth/mfa/totp/confirm", valid: `{"code":"123456"}`, field: "code", user: true},
 	{path: "/auth/mfa/recovery-codes", valid: `{"code":"123456"}`, field: "code", user: true},
+	{path: "/auth/mfa/webauthn/register/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId", user: true},
+	{path: "/auth/login/webauthn/begin", valid: `{"mfaToken":"x"}`, field: "mfaToken", emptyOK: true},
+	{path: "/auth/login/webauthn/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId"},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
@@ -66,7 +69,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens"}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -182,6 +185,10 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			{"mfa login: missing mfaToken", "/auth/login/mfa", `{"code":"123456"}`, 422, "mfaToken", false},
 			{"mfa login: unknown mfaToken", "/auth/login/mfa", `{"mfaToken":"' OR 1=1 --","code":"123456"}`, 401, "", false},
 			{"mfa login: huge mfaToken", "/auth/login/mfa", `{"mfaToken":"` + huge + `","code":"123456"}`, 401, "", false},
+			{"webauthn finish: credential a string", "/auth/login/webauthn/finish", `{"ceremonyId":"x","credential":"abc"}`, 422, "credential", false},
+			{"webauthn finish: no credential", "/auth/login/webauthn/finish", `{"ceremonyId":"x"}`, 422, "credential", false},
+			{"webauthn finish: unknown ceremony", "/auth/login/webauthn/finish", `{"ceremonyId":"' OR 1=1 --","credential":{"id":"x"}}`, 400, "", false},
+			{"webauthn begin: unknown mfaToken", "/auth/login/webauthn/begin", `{"mfaToken":"' OR 1=1 --"}`, 401, "", false},
 		}
 		for _, c := range domain {
 			var hdr []string
@@ -278,7 +285,7 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens"}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)

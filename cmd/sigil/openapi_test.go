@@ -305,7 +305,8 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("account without session", st, 303)
 	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
 		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete",
-		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll"} {
+		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
+		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)
@@ -330,6 +331,20 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("recovery codes without a factor", st, 422)
 	st, _ = js("POST", "/auth/login/mfa", `{"mfaToken":"unknown","code":"000000"}`)
 	expect("second factor with an unknown mfaToken", st, 401)
+	st, _ = js("GET", "/auth/mfa/webauthn/credentials", "", mfaUser...)
+	expect("webauthn credentials", st, 200)
+	st, _ = js("POST", "/auth/mfa/webauthn/register/begin", "", mfaUser...)
+	expect("webauthn register begin", st, 200)
+	st, _ = js("POST", "/auth/mfa/webauthn/register/finish", `{"ceremonyId":"unknown","credential":{"id":"x"}}`, mfaUser...)
+	expect("webauthn register finish with an unknown ceremony", st, 400)
+	st, _ = js("PATCH", "/auth/mfa/webauthn/credentials/unknown", `{"name":"Laptop"}`, mfaUser...)
+	expect("webauthn rename unknown", st, 404)
+	st, _ = js("DELETE", "/auth/mfa/webauthn/credentials/unknown", "", mfaUser...)
+	expect("webauthn remove unknown", st, 404)
+	st, _ = js("POST", "/auth/login/webauthn/begin", `{}`)
+	expect("webauthn login begin", st, 200)
+	st, _ = js("POST", "/auth/login/webauthn/finish", `{"ceremonyId":"unknown","credential":{"id":"x"}}`)
+	expect("webauthn login finish with an unknown ceremony", st, 400)
 	st, _ = js("DELETE", "/admin/users/"+ml["userId"].(string)+"/mfa", "", admin...)
 	expect("reset factors", st, 204)
 	st, _ = do("POST", "/login/mfa", "application/x-www-form-urlencoded", "code=123456")
@@ -339,6 +354,12 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 
 	// The admin console: without a session every page starts the sign-in.
 	consoleOps(t, do)
+
+	// The passkey script's begin endpoints answer JSON, also when refused.
+	for _, p := range []string{"/account/passkeys/begin", "/login/passkey/begin"} {
+		st, _ = do("POST", p, "application/x-www-form-urlencoded", "csrf_token=x")
+		expect("POST "+p+" without a CSRF cookie", st, 403)
+	}
 
 	var missing []string
 	for path, item := range doc.Paths.Map() {

@@ -1,0 +1,533 @@
+package authority
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+)
+
+// Passkeys and security keys (WebAuthn Level 2). The relying-party ID is
+// the host of the issuer unless Config.WebAuthnRPID names another; the
+// origins accepted are the issuer's origin unless Config.WebAuthnOrigins
+// lists others. Ceremonies keep their challenge server side (the
+// webauthn_ceremonies table), live five minutes and are used once.
+
+// WebAuthnCeremonyTTL is how long a registration or sign-in ceremony may
+// take between its begin and its finish.
+const WebAuthnCeremonyTTL = 5 * time.Minute
+
+// MethodWebAuthn names passkeys and security keys in an mfa-required
+// answer.
+const MethodWebAuthn = "webauthn"
+
+// Purposes of a WebAuthn ceremony.
+const (
+	ceremonyRegister = "register"
+	ceremonyLogin    = "login"   // second factor after the password
+	ceremonyPasskey  = "passkey" // first factor, discoverable credential
+)
+
+// maxCredentialNameLen bounds a credential's name, in characters.
+const maxCredentialNameLen = 64
+
+// Errors of WebAuthn.
+var (
+	// ErrWebAuthnUnavailable means the relying party could not be set up
+	// from the issuer and settings.
+	ErrWebAuthnUnavailable = errors.New("WebAuthn is not configured")
+	// ErrInvalidCeremony is an unknown, expired, already finished or
+	// mismatched ceremony id.
+	ErrInvalidCeremony = errors.New("invalid WebAuthn ceremony")
+	// ErrWebAuthnRejected is an answer of the authenticator that does not
+	// verify (wrong challenge, origin, signature, unknown credential, no
+	// user verification where required).
+	ErrWebAuthnRejected = errors.New("the authenticator's answer was rejected")
+	// ErrClonedAuthenticator is an assertion whose signature counter did
+	// not advance: the credential's private key is in two authenticators.
+	ErrClonedAuthenticator = errors.New("the authenticator's signature counter went back: possibly cloned")
+	// ErrNoWebAuthn means the user has no credential to sign in with.
+	ErrNoWebAuthn = errors.New("no WebAuthn credential")
+)
+
+// newRelyingParty builds go-webauthn's relying party from the settings.
+func newRelyingParty(cfg Config) (*webauthn.WebAuthn, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("issuer %q has no host", cfg.Issuer)
+	}
+	rpID := cfg.WebAuthnRPID
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	origins := cfg.WebAuthnOrigins
+	if len(origins) == 0 {
+		origins = []string{u.Scheme + "://" + u.Host}
+	}
+	name := cfg.Product
+	if name == "" {
+		name = "Sigil"
+	}
+	return webauthn.New(&webauthn.Config{
+		RPID: rpID, RPDisplayName: name, RPOrigins: origins,
+		AttestationPreference: protocol.PreferNoAttestation,
+	})
+}
+
+// WebAuthnRPID returns the relying-party ID in force ("" when WebAuthn is
+// unavailable).
+func (s *Service) WebAuthnRPID() string {
+	if s.wa == nil {
+		return ""
+	}
+	return s.wa.Config.RPID
+}
+
+func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
+	if s.wa == nil {
+		return nil, ErrWebAuthnUnavailable
+	}
+	return s.wa, nil
+}
+
+// waUser is a user as go-webauthn sees it: the user handle is the user id
+// (random, no personal data).
+type waUser struct {
+	u     User
+	creds []webauthn.Credential
+}
+
+func (w waUser) WebAuthnID() []byte   { return []byte(w.u.ID) }
+func (w waUser) WebAuthnName() string { return w.u.Email }
+func (w waUser) WebAuthnDisplayName() string {
+	if w.u.Name != "" {
+		return w.u.Name
+	}
+	return w.u.Email
+}
+func (w waUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+
+func toLibCredential(c WebAuthnCredential) webauthn.Credential {
+	id, _ := base64.RawURLEncoding.DecodeString(c.ID)
+	var aaguid []byte
+	if g, err := uuid.Parse(c.AAGUID); err == nil {
+		aaguid = g[:]
+	}
+	var tr []protocol.AuthenticatorTransport
+	for _, t := range c.Transports {
+		tr = append(tr, protocol.AuthenticatorTransport(t))
+	}
+	return webauthn.Credential{ID: id, PublicKey: c.PublicKey, AttestationFormat: c.AttestationFormat, Transport: tr,
+		Flags: webauthn.CredentialFlagsFromMsgpByte(c.Flags), Authenticator: webauthn.Authenticator{AAGUID: aaguid, SignCount: c.SignCount}}
+}
+
+func (s *Service) loadWAUser(ctx context.Context, userID string) (waUser, []WebAuthnCredential, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return waUser{}, nil, err
+	}
+	stored, err := s.store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return waUser{}, nil, err
+	}
+	w := waUser{u: u}
+	for _, c := range stored {
+		w.creds = append(w.creds, toLibCredential(c))
+	}
+	return w, stored, nil
+}
+
+// saveCeremony keeps the session data of a ceremony and returns the id
+// the client sends back with its answer.
+func (s *Service) saveCeremony(ctx context.Context, userID, purpose string, sd *webauthn.SessionData) (string, error) {
+	data, err := json.Marshal(sd)
+	if err != nil {
+		return "", err
+	}
+	id := newSecretN(32)
+	now := s.now().UTC()
+	err = s.store.CreateWebAuthnCeremony(ctx, WebAuthnCeremony{Hash: HashToken(id), UserID: userID, Purpose: purpose,
+		SessionData: data, CreatedAt: now, ExpiresAt: now.Add(WebAuthnCeremonyTTL)})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// takeCeremony spends the ceremony id of purpose and returns its session
+// data and user.
+func (s *Service) takeCeremony(ctx context.Context, id, purpose string) (webauthn.SessionData, string, error) {
+	if id == "" || len(id) > 256 {
+		return webauthn.SessionData{}, "", ErrInvalidCeremony
+	}
+	c, err := s.store.TakeWebAuthnCeremony(ctx, HashToken(id))
+	if errors.Is(err, ErrNotFound) {
+		return webauthn.SessionData{}, "", ErrInvalidCeremony
+	}
+	if err != nil {
+		return webauthn.SessionData{}, "", err
+	}
+	if c.Purpose != purpose || !s.now().Before(c.ExpiresAt) {
+		return webauthn.SessionData{}, "", ErrInvalidCeremony
+	}
+	var sd webauthn.SessionData
+	if err := json.Unmarshal(c.SessionData, &sd); err != nil {
+		return webauthn.SessionData{}, "", fmt.Errorf("ceremony session data: %w", err)
+	}
+	return sd, c.UserID, nil
+}
+
+// BeginWebAuthnRegistration starts registering a passkey or security key
+// for the user: it returns the ceremony id and the options for
+// navigator.credentials.create. Credentials the user already has are
+// excluded; a discoverable credential is preferred (so that it can sign
+// in without a password) but not required.
+func (s *Service) BeginWebAuthnRegistration(ctx context.Context, userID string) (string, *protocol.CredentialCreation, error) {
+	wa, err := s.relyingParty()
+	if err != nil {
+		return "", nil, err
+	}
+	user, _, err := s.loadWAUser(ctx, userID)
+	if err != nil {
+		return "", nil, err
+	}
+	creation, sd, err := wa.BeginRegistration(user,
+		webauthn.WithExclusions(webauthn.Credentials(user.creds).CredentialDescriptors()),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey: protocol.ResidentKeyRequirementPreferred, UserVerification: protocol.VerificationPreferred}),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation))
+	if err != nil {
+		return "", nil, fmt.Errorf("begin WebAuthn registration: %w", err)
+	}
+	id, err := s.saveCeremony(ctx, userID, ceremonyRegister, sd)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, creation, nil
+}
+
+// FinishWebAuthnRegistration checks the authenticator's answer (the JSON
+// of the PublicKeyCredential navigator.credentials.create returned) to the
+// user's ceremony and stores the credential under name.
+func (s *Service) FinishWebAuthnRegistration(ctx context.Context, userID, ceremonyID, name string, response []byte, meta Meta) (WebAuthnCredential, error) {
+	wa, err := s.relyingParty()
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	name, err = credentialName(name, s.now())
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	sd, owner, err := s.takeCeremony(ctx, ceremonyID, ceremonyRegister)
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	if owner != userID {
+		return WebAuthnCredential{}, ErrInvalidCeremony
+	}
+	user, _, err := s.loadWAUser(ctx, userID)
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return WebAuthnCredential{}, s.webauthnFailed(ctx, nil, userID, meta, "registration answer does not parse", err)
+	}
+	cred, err := wa.CreateCredential(user, sd, parsed)
+	if err != nil {
+		return WebAuthnCredential{}, s.webauthnFailed(ctx, nil, userID, meta, "registration answer rejected", err)
+	}
+	c := WebAuthnCredential{ID: base64.RawURLEncoding.EncodeToString(cred.ID), UserID: userID, PublicKey: cred.PublicKey,
+		SignCount: cred.Authenticator.SignCount, AttestationFormat: cred.AttestationFormat, Flags: cred.Flags.MsgpByte(),
+		Name: name, CreatedAt: s.now().UTC()}
+	if g, err := uuid.FromBytes(cred.Authenticator.AAGUID); err == nil && g != uuid.Nil {
+		c.AAGUID = g.String()
+	}
+	for _, t := range cred.Transport {
+		c.Transports = append(c.Transports, string(t))
+	}
+	if err := s.store.CreateWebAuthnCredential(ctx, c); err != nil {
+		return WebAuthnCredential{}, err
+	}
+	s.audit(ctx, Event{Type: "mfa.webauthn.register", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP,
+		Detail: "passkey or security key registered: " + c.ID})
+	return c, nil
+}
+
+func credentialName(name string, now time.Time) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "Passkey added " + now.UTC().Format("2006-01-02"), nil
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxCredentialNameLen || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", invalid("name", fmt.Sprintf("must be at most %d printable characters", maxCredentialNameLen))
+	}
+	return name, nil
+}
+
+// WebAuthnCredentials lists the user's passkeys and security keys.
+func (s *Service) WebAuthnCredentials(ctx context.Context, userID string) ([]WebAuthnCredential, error) {
+	return s.store.WebAuthnCredentials(ctx, userID)
+}
+
+// RenameWebAuthnCredential renames one of the user's credentials.
+func (s *Service) RenameWebAuthnCredential(ctx context.Context, userID, id, name string, meta Meta) (WebAuthnCredential, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return WebAuthnCredential{}, invalid("name", "is required")
+	}
+	name, err := credentialName(name, s.now())
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	if err := s.store.RenameWebAuthnCredential(ctx, userID, id, name); err != nil {
+		return WebAuthnCredential{}, err
+	}
+	c, err := s.store.WebAuthnCredentialByID(ctx, id)
+	if err != nil {
+		return WebAuthnCredential{}, err
+	}
+	s.audit(ctx, Event{Type: "mfa.webauthn.rename", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
+	return c, nil
+}
+
+// RemoveWebAuthnCredential removes one of the user's credentials.
+func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id string, meta Meta) error {
+	if err := s.store.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: "mfa.webauthn.remove", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
+	return nil
+}
+
+// BeginWebAuthnLogin starts a WebAuthn sign-in. With an mfaToken (from an
+// mfa-required answer) it is the second factor of that user, and the
+// options list the user's credentials; without one it is a passkey
+// sign-in with a discoverable credential and user verification required,
+// and the answer names the user.
+func (s *Service) BeginWebAuthnLogin(ctx context.Context, mfaToken string) (string, *protocol.CredentialAssertion, error) {
+	wa, err := s.relyingParty()
+	if err != nil {
+		return "", nil, err
+	}
+	if mfaToken == "" {
+		assertion, sd, err := wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+		if err != nil {
+			return "", nil, fmt.Errorf("begin passkey sign-in: %w", err)
+		}
+		id, err := s.saveCeremony(ctx, "", ceremonyPasskey, sd)
+		return id, assertion, err
+	}
+	t, err := s.liveMFAToken(ctx, mfaToken, MFAPurposeLogin)
+	if err != nil {
+		return "", nil, err
+	}
+	user, _, err := s.loadWAUser(ctx, t.UserID)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(user.creds) == 0 {
+		return "", nil, ErrNoWebAuthn
+	}
+	assertion, sd, err := wa.BeginLogin(user, webauthn.WithUserVerification(protocol.VerificationPreferred))
+	if err != nil {
+		return "", nil, fmt.Errorf("begin WebAuthn sign-in: %w", err)
+	}
+	id, err := s.saveCeremony(ctx, t.UserID, ceremonyLogin, sd)
+	return id, assertion, err
+}
+
+// finishWebAuthnLogin checks the answer to a sign-in ceremony and returns
+// the user and the amr of the whole sign-in: after a password
+// ["pwd","hwk","mfa"]; a passkey alone, user verified, ["hwk","user","mfa"].
+func (s *Service) finishWebAuthnLogin(ctx context.Context, mfaToken, ceremonyID string, response []byte, meta Meta) (User, []string, error) {
+	wa, err := s.relyingParty()
+	if err != nil {
+		return User{}, nil, err
+	}
+	if mfaToken == "" {
+		return s.finishPasskey(ctx, wa, ceremonyID, response, meta)
+	}
+	t, err := s.liveMFAToken(ctx, mfaToken, MFAPurposeLogin)
+	if err != nil {
+		return User{}, nil, err
+	}
+	sd, owner, err := s.takeCeremony(ctx, ceremonyID, ceremonyLogin)
+	if err != nil {
+		return User{}, nil, err
+	}
+	if owner != t.UserID {
+		return User{}, nil, ErrInvalidCeremony
+	}
+	a, err := s.reserveAttempt(ctx, mfaThrottleKey(t.UserID), meta)
+	if err != nil {
+		return User{}, nil, err
+	}
+	defer s.abandon(ctx, a)
+	user, stored, err := s.loadWAUser(ctx, t.UserID)
+	if err != nil {
+		return User{}, nil, err
+	}
+	fail := func(detail string, cause error) error {
+		err := s.webauthnFailed(ctx, a, t.UserID, meta, detail, cause)
+		if _, ferr := s.store.FailMFAToken(ctx, t.Hash); ferr != nil {
+			return ferr
+		}
+		return err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return User{}, nil, fail("sign-in answer does not parse", err)
+	}
+	cred, err := wa.ValidateLogin(user, sd, parsed)
+	if err != nil {
+		return User{}, nil, fail("sign-in answer rejected", err)
+	}
+	if err := s.recordAssertion(ctx, t.UserID, stored, cred, meta); err != nil {
+		return User{}, nil, err
+	}
+	if err := s.store.SpendMFAToken(ctx, t.Hash, MFATokenMaxFailures, s.now().UTC()); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return User{}, nil, ErrInvalidMFAToken
+		}
+		return User{}, nil, err
+	}
+	s.codeSucceeded(ctx, a, t.UserID)
+	if err := s.loginAllowed(ctx, user.u, meta); err != nil {
+		return User{}, nil, err
+	}
+	amr := append(slices.Clone(t.AMR), "hwk", "mfa")
+	return user.u, amr, nil
+}
+
+func (s *Service) finishPasskey(ctx context.Context, wa *webauthn.WebAuthn, ceremonyID string, response []byte, meta Meta) (User, []string, error) {
+	sd, _, err := s.takeCeremony(ctx, ceremonyID, ceremonyPasskey)
+	if err != nil {
+		return User{}, nil, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return User{}, nil, s.webauthnFailed(ctx, nil, "", meta, "passkey answer does not parse", err)
+	}
+	// The answer names the user; their second-factor throttle is
+	// reserved as soon as it is known, before the signature is checked.
+	var (
+		stored  []WebAuthnCredential
+		user    waUser
+		a       *attempt
+		refusal error
+	)
+	defer func() { s.abandon(ctx, a) }()
+	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+		u, st, err := s.loadWAUser(ctx, string(userHandle))
+		if err != nil {
+			refusal = err
+			return nil, err
+		}
+		if a, err = s.reserveAttempt(ctx, mfaThrottleKey(u.u.ID), meta); err != nil {
+			refusal = err
+			return nil, err
+		}
+		user, stored = u, st
+		return u, nil
+	}
+	_, cred, err := wa.ValidatePasskeyLogin(handler, sd, parsed)
+	if err != nil {
+		if refusal != nil && !errors.Is(refusal, ErrNotFound) {
+			return User{}, nil, refusal // throttled, or the database failed
+		}
+		return User{}, nil, s.webauthnFailed(ctx, a, user.u.ID, meta, "passkey sign-in answer rejected", err)
+	}
+	if err := s.recordAssertion(ctx, user.u.ID, stored, cred, meta); err != nil {
+		return User{}, nil, err
+	}
+	s.codeSucceeded(ctx, a, user.u.ID)
+	if err := s.loginAllowed(ctx, user.u, meta); err != nil {
+		return User{}, nil, err
+	}
+	return user.u, []string{"hwk", "user", "mfa"}, nil
+}
+
+// recordAssertion checks the signature counter of a verified assertion
+// and stores it: a counter that did not advance (other than an
+// authenticator that always sends 0) is a cloned authenticator, refused
+// and audited.
+func (s *Service) recordAssertion(ctx context.Context, userID string, stored []WebAuthnCredential, cred *webauthn.Credential, meta Meta) error {
+	id := base64.RawURLEncoding.EncodeToString(cred.ID)
+	i := slices.IndexFunc(stored, func(c WebAuthnCredential) bool { return c.ID == id })
+	if i < 0 {
+		return ErrWebAuthnRejected
+	}
+	if cred.Authenticator.CloneWarning {
+		s.audit(ctx, Event{Type: "mfa.webauthn.clone", Actor: userID, UserID: userID, IP: meta.IP,
+			Detail: fmt.Sprintf("credential %s: signature counter %d after %d; refused as a possibly cloned authenticator", id, cred.Authenticator.SignCount, stored[i].SignCount)})
+		return ErrClonedAuthenticator
+	}
+	err := s.store.UseWebAuthnCredential(ctx, id, stored[i].SignCount, cred.Authenticator.SignCount, cred.Flags.MsgpByte(), s.now().UTC())
+	if errors.Is(err, ErrConflict) {
+		// Another instance accepted an assertion of this credential in
+		// between: the same counter twice.
+		s.audit(ctx, Event{Type: "mfa.webauthn.clone", Actor: userID, UserID: userID, IP: meta.IP,
+			Detail: "credential " + id + ": signature counter already used; refused"})
+		return ErrClonedAuthenticator
+	}
+	return err
+}
+
+// webauthnFailed audits a rejected answer and, when a throttle attempt
+// was reserved for the user (a sign-in), settles it as a failure.
+func (s *Service) webauthnFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string, cause error) error {
+	var pe *protocol.Error
+	if errors.As(cause, &pe) && pe.Details != "" {
+		detail += ": " + pe.Details
+	}
+	if a != nil && userID != "" {
+		if err := s.codeFailed(ctx, a, userID, meta, detail); !errors.Is(err, ErrInvalidCode) {
+			return err
+		}
+		return ErrWebAuthnRejected
+	}
+	s.audit(ctx, Event{Type: "mfa.failure", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
+	return ErrWebAuthnRejected
+}
+
+// WebAuthnLogin finishes a REST sign-in with a passkey or security key
+// (with the mfaToken of an mfa-required answer, or none for a passkey
+// alone) and returns the tokens.
+func (s *Service) WebAuthnLogin(ctx context.Context, mfaToken, ceremonyID string, response []byte, meta Meta) (TokenPair, error) {
+	u, amr, err := s.finishWebAuthnLogin(ctx, mfaToken, ceremonyID, response, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "WebAuthn: " + strings.Join(amr, " ")})
+	return pair, nil
+}
+
+// WebAuthnSignIn finishes a hosted-page sign-in with a passkey or
+// security key and opens the browser session as SignIn does.
+func (s *Service) WebAuthnSignIn(ctx context.Context, mfaToken, ceremonyID string, response []byte, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
+	u, amr, err := s.finishWebAuthnLogin(ctx, mfaToken, ceremonyID, response, meta)
+	if err != nil {
+		return BrowserSession{}, User{}, "", err
+	}
+	sess, u, cookie, err := s.startBrowserSession(ctx, u, amr, meta, current)
+	if err == nil {
+		s.audit(ctx, Event{Type: "mfa.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "WebAuthn on the hosted page: " + strings.Join(amr, " ")})
+	}
+	return sess, u, cookie, err
+}

@@ -1,0 +1,265 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// The hosted pages of passkeys: adding, renaming and removing them on the
+// account page, and signing in with one, alone or after the password. The
+// ceremonies run in the browser through /static/passkey.js: it fetches the
+// options from a begin endpoint (a form post with the CSRF token, answered
+// with JSON) and posts the form with the authenticator's answer, which the
+// server checks as the REST API does.
+
+var passkeyPaths = []string{"/account/passkeys/begin", "/account/passkeys/add", "/account/passkeys/rename",
+	"/account/passkeys/remove", "/login/passkey/begin", "/login/passkey"}
+
+// passkeyScript is the script of the pages that offer passkeys.
+const passkeyScript = "/static/passkey.js"
+
+func (p *Pages) registerPasskeyPages(r *mux.Router) {
+	r.HandleFunc("/account/passkeys/begin", p.handlePasskeyRegisterBegin).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/add", p.handlePasskeyAdd).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/rename", p.handlePasskeyRename).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/remove", p.handlePasskeyRemove).Methods(http.MethodPost)
+	r.HandleFunc("/login/passkey/begin", p.handlePasskeyLoginBegin).Methods(http.MethodPost)
+	r.HandleFunc("/login/passkey", p.handlePasskeyLogin).Methods(http.MethodPost)
+}
+
+// writeCeremony answers a begin endpoint: the options as JSON, or
+// {"error"} with a status the script shows.
+func writeCeremony(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"the options could not be encoded"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func ceremonyError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, authority.ErrWebAuthnUnavailable):
+		writeCeremony(w, http.StatusServiceUnavailable, map[string]string{"error": "Passkeys are not available on this server."})
+	case errors.Is(err, authority.ErrInvalidMFAToken):
+		writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": "This sign-in expired. Please sign in again."})
+	case errors.Is(err, authority.ErrNoWebAuthn):
+		writeCeremony(w, http.StatusConflict, map[string]string{"error": "This account has no passkey."})
+	case errors.Is(err, authority.ErrUnavailable), errors.Is(err, authority.ErrOverloaded):
+		w.Header().Set("Retry-After", "5")
+		writeCeremony(w, http.StatusServiceUnavailable, map[string]string{"error": "The service is busy. Try again in a few seconds."})
+	default:
+		writeCeremony(w, http.StatusInternalServerError, map[string]string{"error": "The passkey could not be started."})
+	}
+}
+
+// ceremonyPost checks a begin post: the form and its CSRF token.
+func (p *Pages) ceremonyPost(w http.ResponseWriter, r *http.Request) bool {
+	if err := parsePost(w, r); err != nil {
+		writeCeremony(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read."})
+		return false
+	}
+	if !p.checkCSRF(r) {
+		writeCeremony(w, http.StatusForbidden, map[string]string{"error": "This page expired. Reload it and try again."})
+		return false
+	}
+	return true
+}
+
+func (p *Pages) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	if !p.ceremonyPost(w, r) {
+		return
+	}
+	_, u, err := p.session(r)
+	if err != nil {
+		if noSession(err) {
+			writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": "Your session ended. Sign in again."})
+			return
+		}
+		ceremonyError(w, err)
+		return
+	}
+	id, creation, err := p.auth.BeginWebAuthnRegistration(r.Context(), u.ID)
+	if err != nil {
+		ceremonyError(w, err)
+		return
+	}
+	writeCeremony(w, http.StatusOK, map[string]any{"ceremonyId": id, "publicKey": creation.Response})
+}
+
+// handlePasskeyAdd stores the passkey the script created.
+func (p *Pages) handlePasskeyAdd(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	cred := r.PostFormValue("credential")
+	if cred == "" {
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "Adding a passkey needs JavaScript and a browser that supports passkeys.", "")
+		return
+	}
+	_, err := p.auth.FinishWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("ceremony_id"), r.PostFormValue("name"), []byte(cred), p.meta(r))
+	var ve *authority.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account?done=passkey-added", http.StatusSeeOther)
+	case errors.As(err, &ve):
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The passkey's name "+ve.Reason+".", "")
+	case errors.Is(err, authority.ErrInvalidCeremony):
+		p.renderAccount(w, r, sess, u, http.StatusBadRequest, "Adding the passkey took too long or was already done. Try again.", "")
+	case errors.Is(err, authority.ErrWebAuthnRejected):
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The passkey's answer could not be verified; it was not added.", "")
+	case errors.Is(err, authority.ErrConflict):
+		p.renderAccount(w, r, sess, u, http.StatusConflict, "This passkey is already registered.", "")
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+func (p *Pages) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	_, err := p.auth.RenameWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("name"), p.meta(r))
+	var ve *authority.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account?done=passkey-renamed", http.StatusSeeOther)
+	case errors.As(err, &ve):
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The passkey's name "+ve.Reason+".", "")
+	case errors.Is(err, authority.ErrNotFound):
+		p.renderAccount(w, r, sess, u, http.StatusNotFound, "That passkey is not on your account.", "")
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+func (p *Pages) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	err := p.auth.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), p.meta(r))
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account?done=passkey-removed", http.StatusSeeOther)
+	case errors.Is(err, authority.ErrNotFound):
+		p.renderAccount(w, r, sess, u, http.StatusNotFound, "That passkey is not on your account.", "")
+	default:
+		p.renderFailure(w, r, err)
+	}
+}
+
+// handlePasskeyLoginBegin starts a sign-in: with the mfa_token of the
+// second-factor step, the user's passkeys; without, any passkey of this
+// site (discoverable, user verification required).
+func (p *Pages) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	if !p.ceremonyPost(w, r) {
+		return
+	}
+	if p.hooks.Limiter != nil {
+		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+			writeCeremony(w, http.StatusTooManyRequests, map[string]string{"error": "Too many requests from your network. Please wait and try again."})
+			return
+		}
+	}
+	id, assertion, err := p.auth.BeginWebAuthnLogin(r.Context(), r.PostFormValue("mfa_token"))
+	if err != nil {
+		ceremonyError(w, err)
+		return
+	}
+	writeCeremony(w, http.StatusOK, map[string]any{"ceremonyId": id, "publicKey": assertion.Response})
+}
+
+// handlePasskeyLogin checks the answer of a passkey sign-in and goes on
+// as a sign-in does.
+func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
+		return
+	}
+	authz := r.PostFormValue("authz")
+	mfaToken := r.PostFormValue("mfa_token")
+	v := view{Authz: authz}
+	var target string
+	if authz != "" {
+		req, client, aerr := p.parseAuthz(r, authz)
+		if aerr != nil {
+			p.renderAuthorizeError(w, r, aerr)
+			return
+		}
+		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	}
+	// A failure of the second factor stays on its step; of a passkey
+	// sign-in, on the sign-in page.
+	again := func(status int, alert string) {
+		v.Alert = alert
+		if mfaToken != "" {
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{authority.MethodWebAuthn}}
+			p.render(w, r, status, "mfa", v, target)
+			return
+		}
+		p.render(w, r, status, "login", v, target)
+	}
+	cred := r.PostFormValue("credential")
+	if cred == "" {
+		again(http.StatusUnprocessableEntity, "Signing in with a passkey needs JavaScript and a browser that supports passkeys.")
+		return
+	}
+	if p.hooks.Limiter != nil {
+		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
+			p.refuseThrottled(w, r, v, wait, "Too many requests from your network. Please wait and try again.", target)
+			return
+		}
+	}
+	var current *authority.BrowserSession
+	if cs, _, err := p.session(r); err == nil {
+		current = &cs
+	}
+	sess, u, cookie, err := p.auth.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r), current)
+	p.hooks.LoginResult(err)
+	if err != nil {
+		var te *authority.ThrottledError
+		switch {
+		case errors.Is(err, authority.ErrWebAuthnRejected):
+			again(http.StatusUnauthorized, "That passkey is not registered for an account here, or its answer could not be verified.")
+		case errors.Is(err, authority.ErrClonedAuthenticator):
+			again(http.StatusUnauthorized, "That passkey was refused: it looks copied to another device. Contact your administrator.")
+		case errors.Is(err, authority.ErrInvalidCeremony):
+			again(http.StatusBadRequest, "Signing in with the passkey took too long. Try again.")
+		case errors.Is(err, authority.ErrInvalidMFAToken):
+			v.Alert = "This sign-in expired or saw too many failures. Please sign in again."
+			p.render(w, r, http.StatusUnauthorized, "login", v, target)
+		case errors.As(err, &te):
+			p.refuseThrottled(w, r, v, te.RetryAfter, "Too many failed attempts for this account.", target)
+		case errors.Is(err, authority.ErrAccountLocked):
+			again(http.StatusForbidden, "This account is locked. Contact your administrator.")
+		case errors.Is(err, authority.ErrEmailNotVerified):
+			again(http.StatusForbidden, "Confirm your email address first: a new link has been sent to it.")
+		default:
+			p.renderFailure(w, r, err)
+		}
+		return
+	}
+	if cookie != "" {
+		p.setSession(w, sess, cookie)
+	}
+	if authz != "" {
+		p.continueAuthorization(w, r, authz, sess, u, true)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
