@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ func runServe(ctx context.Context, e env) error {
 	cfg.now = e.now
 	log, stopLog := newServeLogger(cfg, e.stderr)
 	defer stopLog()
+	log.Info("starting sigil", "version", buildVersion(), "go", runtime.Version(),
+		"rsa_backend", keys.RSABackend(), "rsa_backend_version", keys.RSABackendVersion())
 	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
@@ -42,6 +45,7 @@ func runServe(ctx context.Context, e env) error {
 	defer a.Close()
 	a.db.SetLogger(log)
 	metrics := api.NewMetrics(a.keys.Ring())
+	metrics.BuildInfo(buildVersion(), keys.RSABackend())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
 	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
 	metrics.WatchDatabase(a.db.Available)
