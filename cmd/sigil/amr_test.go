@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +64,53 @@ func TestRefreshedTokensKeepTheSignInAMR(t *testing.T) {
 			t.Errorf("refresh after a passkey: amr %v", amr)
 		}
 	})
+}
+
+// An administrator's reset of a user's second factors mails the user,
+// through the real outbox and SMTP server; a reset of a user who had none
+// mails nobody.
+func TestAdminFactorResetMailsTheUser(t *testing.T) {
+	mp := useMailpit(t)
+	clock := newTestClock()
+	env := mp.mailEnv(browserEnv(t, storetest.SQLiteURL(t), nil))
+	s := startServerClock(t, env, clock.Now)
+	admin := s.adminToken(t)
+	email := uniqueEmail("reset-factors")
+	u := s.signupLogin(t, email, "a long enough password")
+	registerSoftKey(t, s, u.Token, newSoftKey(t, env["SIGIL_ISSUER"], "localhost"), "Laptop")
+	enrolTOTP(t, s, u.Token, clock)
+
+	st, _, b := doJSON(t, s, "DELETE", "/admin/users/"+u.UserID+"/mfa", "", admin)
+	if st != http.StatusNoContent {
+		t.Fatalf("reset: %d %s", st, b)
+	}
+	msg := mp.waitSubject(t, email, "second factors")
+	if !strings.Contains(msg.Text, "passkeys") || !strings.Contains(msg.Text, email) {
+		t.Errorf("reset notice:\n%s", msg.Text)
+	}
+	loginNeedsNothing(t, s, email, "a long enough password")
+
+	// Nothing left to reset: no second notice.
+	st, _, _ = doJSON(t, s, "DELETE", "/admin/users/"+u.UserID+"/mfa", "", admin)
+	if st != http.StatusNoContent {
+		t.Fatalf("second reset: %d", st)
+	}
+	otherEmail := uniqueEmail("reset-none")
+	other := s.signupLogin(t, otherEmail, "a long enough password")
+	doJSON(t, s, "DELETE", "/admin/users/"+other.UserID+"/mfa", "", admin)
+	time.Sleep(2 * time.Second)
+	n := 0
+	for _, m := range mp.messagesTo(t, email) {
+		if strings.Contains(m.Subject, "second factors") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d reset notices, want 1", n)
+	}
+	for _, m := range mp.messagesTo(t, otherEmail) {
+		if strings.Contains(m.Subject, "second factors") {
+			t.Errorf("a user without second factors was mailed: %s", m.Subject)
+		}
+	}
 }
