@@ -132,3 +132,36 @@ func BenchmarkLoginRefusal(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLogin is a whole successful login over the middleware chain at
+// the default argon2id cost (in-memory store): run it with
+// -cpuprofile, and GOMEMLIMIT as serve sets it (65MiB on two cores), to
+// see where a login's time goes besides the hash.
+func BenchmarkLogin(b *testing.B) {
+	for _, alg := range []keys.Alg{keys.RS256, keys.EdDSA} {
+		b.Run(string(alg), func(b *testing.B) {
+			st := newMemStore()
+			srv, _ := newTestServer(b, st, alg, func(c *authority.Config) { c.Argon2 = authority.DefaultArgon2 })
+			srv.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			h := srv.Handler()
+			if _, err := srv.auth.Signup(context.Background(), authority.Signup{Email: "ada@example.com", Password: "correct horse battery", Name: "Ada"}, authority.Meta{}); err != nil {
+				b.Fatal(err)
+			}
+			body := `{"email":"ada@example.com","password":"correct horse battery"}`
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardWriter{h: http.Header{}}
+				for pb.Next() {
+					w.reset()
+					req := httptest.NewRequest(http.MethodPost, "/auth/login", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					h.ServeHTTP(w, req)
+					if w.status != http.StatusOK {
+						b.Fatalf("status %d", w.status)
+					}
+				}
+			})
+		})
+	}
+}

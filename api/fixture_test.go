@@ -97,8 +97,8 @@ func (m *memStore) CreateRefreshToken(ctx context.Context, t authority.RefreshTo
 func (m *memStore) RecordEvent(ctx context.Context, e authority.Event) error { return nil }
 func (m *memStore) Ready(ctx context.Context) error                          { return nil }
 
-// DeniedSince reports an empty deny list: Verify reloads it every second.
-func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]authority.DeniedToken, error) {
+// DeniedAfter reports an empty deny list: Verify reloads it every second.
+func (m *memStore) DeniedAfter(ctx context.Context, after int64, notExpiredAt time.Time) ([]authority.DeniedToken, error) {
 	return nil, nil
 }
 

@@ -104,7 +104,8 @@ func NewMetrics(ring *keys.Ring) *Metrics {
 
 // WatchKeySet exports sigil_keyring_unusable: 1 while unusable reports
 // that the key set in the database cannot be loaded (the instance then
-// serves from its last keyring and /readyz fails), 0 otherwise. It is the
+// verifies with the published keys, signs only if its key is still the
+// active one, and /readyz fails), 0 otherwise. It is the
 // signal to alert on.
 func (m *Metrics) WatchKeySet(unusable func() bool) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -309,13 +309,15 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleIntrospect is RFC 7662 introspection, for confidential clients
-// only (a resource server holding client credentials).
+// only (a resource server holding client credentials), about the tokens
+// meant for or issued to the caller; it is rate-limited per client
+// address like the token endpoint.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	tok, who, ok := s.tokenRequest(w, r, false)
 	if !ok {
 		return
 	}
-	in, err := s.auth.Introspect(r.Context(), tok)
+	in, err := s.auth.Introspect(r.Context(), who.client, tok)
 	if err != nil {
 		s.writeOAuthError(w, r, err, who.basic)
 		return

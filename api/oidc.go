@@ -12,7 +12,8 @@ import (
 
 // MountPages adds the hosted pages and the browser side of OpenID Connect
 // (/login, /signup, /account, /consent, /oauth2/authorize,
-// /oauth2/logout) to the router. Call it before serving.
+// /oauth2/logout) and the admin console (/console/) to the router. Call it
+// before serving.
 func (s *Server) MountPages(cfg web.Config) error {
 	p, err := web.New(cfg, s.auth, web.Hooks{
 		ClientIP:    s.clientIP,
@@ -24,6 +25,13 @@ func (s *Server) MountPages(cfg web.Config) error {
 		return err
 	}
 	p.Register(s.router)
+	// The console calls the REST API in-process, through the router alone:
+	// the outer request was already logged, counted and rate-limited.
+	var sealer web.Sealer
+	if s.auth != nil && s.auth.Config().Sealer != nil {
+		sealer = s.auth.Config().Sealer
+	}
+	p.RegisterConsole(s.router, s.router, sealer)
 	return nil
 }
 
@@ -39,7 +47,7 @@ func (s *Server) Allow(r *http.Request) (bool, time.Duration) {
 	if !ok {
 		s.metrics.Throttled.WithLabelValues("rate").Inc()
 		if audit {
-			s.auth.Audit(r.Context(), authority.Event{Type: "request.throttled", IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
+			s.auth.Audit(r.Context(), authority.Event{Type: authority.EventRequestThrottled, IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
 		}
 	}
 	return ok, wait

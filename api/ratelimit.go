@@ -22,6 +22,9 @@ var rateLimitedPaths = map[string]bool{
 	"/auth/signup":  true,
 	"/auth/refresh": true,
 	"/oauth2/token": true,
+	// Introspection answers whether a token is live: limited so a client
+	// cannot use it as an oracle at volume.
+	"/oauth2/introspect": true,
 	// Sign-in with a passkey or security key.
 	"/auth/login/webauthn/begin":  true,
 	"/auth/login/webauthn/finish": true,
@@ -177,7 +180,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		s.metrics.Throttled.WithLabelValues("rate").Inc()
 		if audit {
-			s.auth.Audit(r.Context(), authority.Event{Type: "request.throttled", IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
+			s.auth.Audit(r.Context(), authority.Event{Type: authority.EventRequestThrottled, IP: ip, Detail: "request rate limit exceeded on " + r.URL.Path})
 		}
 		err := &authority.ThrottledError{RetryAfter: wait, Reason: "rate"}
 		if strings.HasPrefix(r.URL.Path, "/oauth2/") {

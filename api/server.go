@@ -137,6 +137,9 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/admin/users/{id}/unlock", s.requireAdmin(s.handleLockUser(false))).Methods(http.MethodPost)
 	r.HandleFunc("/admin/users/{id}/roles", s.requireAdmin(s.handleSetRoles)).Methods(http.MethodPut)
 	r.HandleFunc("/admin/users/{id}/password-reset", s.requireAdmin(s.handleAdminReset)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/sessions", s.requireAdmin(s.handleUserSessions)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/users/{id}/sessions/revoke-all", s.requireAdmin(s.handleRevokeUserSessions)).Methods(http.MethodPost)
+	r.HandleFunc("/admin/users/{id}/mfa", s.requireAdmin(s.handleUserFactors)).Methods(http.MethodGet)
 	return r
 }
 

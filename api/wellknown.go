@@ -239,12 +239,15 @@ func (s *Server) Readiness(ctx context.Context) (reason, activeKID string) {
 // readiness is Readiness with the reason and its detail apart.
 func (s *Server) readiness(ctx context.Context) (reason, detail, activeKID string) {
 	snap := s.keys.Ring().Load()
-	if snap == nil || snap.Active() == nil {
-		return "no signing key loaded", "", ""
+	kid := ""
+	if snap != nil && snap.Active() != nil {
+		kid = snap.Active().KID
 	}
-	kid := snap.Active().KID
 	if u := s.keys.Unusable(); u != nil {
 		return "signing keys unusable since " + u.Since.UTC().Format(time.RFC3339), u.Reason, kid
+	}
+	if kid == "" {
+		return "no signing key loaded", "", ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()

@@ -117,7 +117,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if actor == "" {
 		actor = u.ID
 	}
-	s.audit(ctx, Event{Type: "user.signup", Actor: actor, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventUserSignup, Actor: actor, UserID: u.ID, IP: meta.IP})
 	if meta.Actor == "" {
 		// A self-service signup gets a verification link; accounts made by
 		// an administrator or an import are verified out of band.
@@ -142,7 +142,7 @@ func (s *Service) SignupPrivate(ctx context.Context, in Signup, meta Meta) error
 		s.log.Warn("signup attempt on a registered email: owner not found", "err", err)
 		return nil
 	}
-	s.audit(ctx, Event{Type: "user.signup_attempt", UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
+	s.audit(ctx, Event{Type: EventUserSignupAttempt, UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
 	if !s.mailLimit.allow(u.Email, s.now()) {
 		return nil
 	}
@@ -184,7 +184,7 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventLoginSuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return pair, nil
 }
 
@@ -192,14 +192,14 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 // verified when verification is required; the latter gets a new link.
 func (s *Service) loginAllowed(ctx context.Context, u User, meta Meta) error {
 	if u.Locked {
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "account locked"})
+		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "account locked"})
 		return ErrAccountLocked
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
 		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil && !errors.Is(err, ErrThrottled) {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
-		s.audit(ctx, Event{Type: "login.failure", UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
+		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
 		return ErrEmailNotVerified
 	}
 	return nil
@@ -231,19 +231,19 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	if malformed {
 		// Still spend the hashing time: a fast answer would tell which
 		// inputs never reach the database.
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
-		s.audit(ctx, Event{Type: "login.failure", IP: meta.IP, Detail: "malformed credentials"})
+		_, _, _ = s.verifyHash(s.dummyHash, password)
+		s.audit(ctx, Event{Type: EventLoginFailure, IP: meta.IP, Detail: "malformed credentials"})
 		return User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = CheckPassword(s.dummyHash, password, s.cfg.Argon2)
+		_, _, _ = s.verifyHash(s.dummyHash, password)
 		return User{}, s.loginFailed(ctx, a, "", meta, "unknown email")
 	}
 	if err != nil {
 		return User{}, err
 	}
-	ok, rehash, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, rehash, err := s.verifyHash(u.PasswordHash, password)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
 		return User{}, ErrInvalidCredentials
@@ -267,13 +267,13 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 		return "", err
 	}
 	defer release()
-	return s.cfg.Argon2.Hash(password)
+	return s.hashNew(password)
 }
 
 // upgradeHash replaces a bcrypt or outdated argon2id hash by one under the
 // current parameters. Failure only delays the upgrade to the next login.
 func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
-	hash, err := s.cfg.Argon2.Hash(password)
+	hash, err := s.hashNew(password)
 	if err == nil {
 		err = s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash)
 	}
@@ -281,7 +281,7 @@ func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 		s.log.Warn("password hash upgrade deferred", "user_id", u.ID, "err", err)
 		return
 	}
-	s.audit(ctx, Event{Type: "user.rehash", Actor: u.ID, UserID: u.ID, Detail: "password hash upgraded to argon2id"})
+	s.audit(ctx, Event{Type: EventUserRehash, Actor: u.ID, UserID: u.ID, Detail: "password hash upgraded to argon2id"})
 }
 
 // UserByID returns the account with id.

@@ -35,9 +35,9 @@ func (s *Service) SetLocked(ctx context.Context, id string, locked bool, meta Me
 	if err := s.store.SetLocked(ctx, id, locked, now); err != nil {
 		return err
 	}
-	typ := "user.unlocked"
+	typ := EventUserUnlocked
 	if locked {
-		typ = "user.locked"
+		typ = EventUserLocked
 		if _, err := s.store.RevokeUserSessions(ctx, id, "", now); err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *Service) SetRoles(ctx context.Context, id string, roles []string, meta 
 	if err := s.store.SetRoles(ctx, id, admin, extra, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "user.roles_set", Actor: meta.Actor, UserID: id, IP: meta.IP, Detail: "roles: " + strings.Join(append(boolRole(admin), extra...), " ")})
+	s.audit(ctx, Event{Type: EventUserRolesSet, Actor: meta.Actor, UserID: id, IP: meta.IP, Detail: "roles: " + strings.Join(append(boolRole(admin), extra...), " ")})
 	return nil
 }
 

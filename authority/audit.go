@@ -40,20 +40,3 @@ func (s *Service) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 // Audit records an event on behalf of another layer (the HTTP rate
 // limiter). Like every audit write, a failure is logged, not returned.
 func (s *Service) Audit(ctx context.Context, e Event) { s.audit(ctx, e) }
-
-// AuditEventTypes lists every audit event type Sigil writes, for operators
-// filtering GET /admin/audit?type=.
-var AuditEventTypes = []string{
-	"user.signup", "user.rehash",
-	"login.success", "login.failure", "login.throttled", "account.locked", "request.throttled",
-	"refresh.reuse",
-	"key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped",
-	"client.created", "client.deleted", "client.secret_rotated",
-	"session.login", "session.logout", "consent.grant", "consent.deny", "consent.revoke", "code.replay",
-	"user.signup_attempt", "user.deleted", "user.locked", "user.unlocked", "user.roles_set",
-	"email.verification_sent", "email.verified", "email.change_requested", "email.changed",
-	"password.reset_requested", "password.reset", "password.changed",
-	"session.revoked", "session.revoked_all", "mail.failed",
-	"login.mfa_required", "login.mfa_enrollment_required", "mfa.success", "mfa.failure",
-	"mfa.totp.enroll", "mfa.totp.confirm", "mfa.totp.remove", "mfa.recovery.regenerate", "mfa.reset",
-}

@@ -134,9 +134,9 @@ type DenyStore interface {
 	// DenyAccessToken adds jti until expiresAt and drops entries that
 	// expired before the same moment.
 	DenyAccessToken(ctx context.Context, jti string, expiresAt, at time.Time) error
-	// DeniedSince returns the entries revoked at or after since that have
-	// not expired by notExpiredAt.
-	DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error)
+	// DeniedAfter returns the entries with a sequence number above after
+	// that have not expired by notExpiredAt, in sequence order.
+	DeniedAfter(ctx context.Context, after int64, notExpiredAt time.Time) ([]DeniedToken, error)
 }
 
 // ImportStore adds users in bulk.
@@ -166,6 +166,7 @@ type Store interface {
 	AccountStore
 	BrowserStore
 	ClientSecretStore
+	BuiltinClientStore
 	CountStore
 	MFAStore
 	WebAuthnStore
@@ -246,6 +247,7 @@ type Service struct {
 	dummySecretHash string
 	hashes          *hashGate
 	admitted        admission
+	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
@@ -294,6 +296,7 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
 		mailer:          discardMailer{}, wa: wa}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
+	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil
 }
 

@@ -128,7 +128,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, met
 	}
 	sess, u, cookie, err := s.startBrowserSession(ctx, u, amr, meta, current)
 	if err == nil {
-		s.audit(ctx, Event{Type: "mfa.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor on the hosted page: " + method})
+		s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor on the hosted page: " + method})
 	}
 	return sess, u, cookie, err
 }
@@ -145,7 +145,7 @@ func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string,
 		}
 		sess := *current
 		sess.AuthTime, sess.AMR = at, amr
-		s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in again on the hosted page; session " + sess.ID})
+		s.audit(ctx, Event{Type: EventSessionLogin, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in again on the hosted page; session " + sess.ID})
 		return sess, u, "", nil
 	}
 	if current != nil {
@@ -157,7 +157,7 @@ func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string,
 	if err != nil {
 		return BrowserSession{}, User{}, "", err
 	}
-	s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in on the hosted page; session " + sess.ID})
+	s.audit(ctx, Event{Type: EventSessionLogin, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in on the hosted page; session " + sess.ID})
 	return sess, u, cookie, nil
 }
 
@@ -181,7 +181,7 @@ func (s *Service) SignUpBrowser(ctx context.Context, in Signup, meta Meta) (Brow
 	if err != nil {
 		return BrowserSession{}, User{}, "", err
 	}
-	s.audit(ctx, Event{Type: "session.login", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed up on the hosted page; session " + sess.ID})
+	s.audit(ctx, Event{Type: EventSessionLogin, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed up on the hosted page; session " + sess.ID})
 	return sess, u, cookie, nil
 }
 
@@ -258,7 +258,7 @@ func (s *Service) EndBrowserSession(ctx context.Context, id string, meta Meta) e
 	if actor == "" {
 		actor = userID
 	}
-	s.audit(ctx, Event{Type: "session.logout", Actor: actor, UserID: userID, IP: meta.IP, Detail: "browser session " + id + " ended"})
+	s.audit(ctx, Event{Type: EventSessionLogout, Actor: actor, UserID: userID, IP: meta.IP, Detail: "browser session " + id + " ended"})
 	return nil
 }
 

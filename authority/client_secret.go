@@ -29,6 +29,6 @@ func (s *Service) RotateClientSecret(ctx context.Context, id string, meta Meta) 
 	if err := s.store.SetClientSecret(ctx, id, HashToken(secret)); err != nil {
 		return "", err
 	}
-	s.audit(ctx, Event{Type: "client.secret_rotated", Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
+	s.audit(ctx, Event{Type: EventClientSecretRotated, Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
 	return secret, nil
 }

@@ -184,24 +184,30 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, "", err
 	}
-	s.audit(ctx, Event{Type: "client.create", Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
+	s.audit(ctx, Event{Type: EventClientCreated, Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
 	return c, secret, nil
 }
 
 // Clients lists the clients, oldest first.
 func (s *Service) Clients(ctx context.Context) ([]Client, error) { return s.store.ListClients(ctx) }
 
-// DeleteClient deletes a client and revokes its refresh tokens. Access
-// tokens it already holds stay valid until they expire (at most the
-// access-token TTL). ErrNotFound for no such client.
+// DeleteClient deletes a client, revokes its refresh tokens and puts every
+// access token issued to it on the deny list. ErrNotFound for no such
+// client.
 func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error {
 	if !plainID(id) {
 		return ErrNotFound
 	}
+	if err := builtinClient(id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteClient(ctx, id, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "client.delete", Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
+	if err := s.denyKey(ctx, denyClientPrefix+id); err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: EventClientDeleted, Actor: meta.Actor, IP: meta.IP, Detail: "client " + id})
 	return nil
 }
 

@@ -91,6 +91,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.Audience},
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
 		ID: jti, ClientID: c.ID, Scope: ac.Scope, Email: u.Email, Roles: u.Roles(), AMR: ac.AMR,
+		SessionID: family,
 	}
 	access, err := s.Sign(claims, GrantAuthorizationCode)
 	if err != nil {
@@ -135,7 +136,7 @@ func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
 		}
 	}
 	s.log.Warn("authorization code replayed: its tokens are revoked", "client_id", ac.ClientID, "user_id", ac.UserID)
-	s.audit(ctx, Event{Type: "code.replay", UserID: ac.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventCodeReplay, UserID: ac.UserID, IP: meta.IP,
 		Detail: "authorization code of client " + ac.ClientID + " presented again; its tokens are revoked"})
 }
 

@@ -38,14 +38,14 @@ func (s *Service) GrantConsent(ctx context.Context, userID string, c Client, req
 	if err := s.store.GrantConsent(ctx, userID, c.ID, req.Scopes, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "consent.grant", Actor: userID, UserID: userID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventConsentGrant, Actor: userID, UserID: userID, IP: meta.IP,
 		Detail: "client " + c.ID + " allowed scopes: " + strings.Join(req.Scopes, " ")})
 	return nil
 }
 
 // DenyConsent records that the user refused client's request.
 func (s *Service) DenyConsent(ctx context.Context, userID string, c Client, req AuthorizeRequest, meta Meta) {
-	s.audit(ctx, Event{Type: "consent.deny", Actor: userID, UserID: userID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventConsentDeny, Actor: userID, UserID: userID, IP: meta.IP,
 		Detail: "client " + c.ID + " denied scopes: " + strings.Join(req.Scopes, " ")})
 }
 
@@ -80,6 +80,6 @@ func (s *Service) RevokeConsent(ctx context.Context, userID, clientID string, me
 	if err := s.store.DeleteConsent(ctx, userID, clientID); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "consent.revoke", Actor: userID, UserID: userID, IP: meta.IP, Detail: "consent for client " + clientID + " revoked"})
+	s.audit(ctx, Event{Type: EventConsentRevoke, Actor: userID, UserID: userID, IP: meta.IP, Detail: "consent for client " + clientID + " revoked"})
 	return nil
 }

@@ -20,6 +20,7 @@ type memStore struct {
 	mu      sync.Mutex
 	users   map[string]User
 	tokens  int
+	denyErr error // DeniedAfter fails with it when set
 	gate    chan struct{}
 	entered chan struct{}
 }
@@ -108,9 +109,12 @@ func (m *memStore) CreateRefreshToken(ctx context.Context, t RefreshToken) error
 
 func (m *memStore) RecordEvent(ctx context.Context, e Event) error { return nil }
 
-// DeniedSince reports an empty deny list: Verify reloads it every second.
-func (m *memStore) DeniedSince(ctx context.Context, since, notExpiredAt time.Time) ([]DeniedToken, error) {
-	return nil, nil
+// DeniedAfter reports an empty deny list (Verify reloads it every second),
+// or fails with denyErr.
+func (m *memStore) DeniedAfter(ctx context.Context, after int64, notExpiredAt time.Time) ([]DeniedToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return nil, m.denyErr
 }
 
 // cheapArgon2 keeps tests fast; the production cost has its own benchmark.

@@ -186,7 +186,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, meta Meta) (int, erro
 		return 0, &ImportError{Lines: bad}
 	}
 	if len(users) > 0 {
-		s.audit(ctx, Event{Type: "user.import", Actor: meta.Actor, Detail: fmt.Sprintf("%d user(s) imported with bcrypt hashes", len(users))})
+		s.audit(ctx, Event{Type: EventUserImport, Actor: meta.Actor, Detail: fmt.Sprintf("%d user(s) imported with bcrypt hashes", len(users))})
 	}
 	return len(users), nil
 }

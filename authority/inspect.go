@@ -206,8 +206,10 @@ func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience st
 	}
 	if c.Subject == "" || c.ID == "" {
 		add(ProblemMissingClaims, "The token lacks a sub or a jti claim.")
-	} else if s.denied(ctx, c.ID) {
-		add(ProblemRevokedJTI, "The token (jti %s) was revoked at /oauth2/revoke.", c.ID)
+	} else if denied, err := s.denied(ctx, &c); err != nil {
+		add(ProblemRevokedJTI, "Whether the token was revoked cannot be told: %v.", err)
+	} else if denied {
+		add(ProblemRevokedJTI, "The token (jti %s, session %s) was revoked: by itself at /oauth2/revoke, with its session (logout, a reused refresh token), or with its client.", c.ID, c.SessionID)
 	}
 }
 

@@ -139,7 +139,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string, meta Meta) (TOT
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	s.audit(ctx, Event{Type: "mfa.totp.enroll", Actor: actorOr(meta, u.ID), UserID: u.ID, IP: meta.IP, Detail: "TOTP enrolment started"})
+	s.audit(ctx, Event{Type: EventMFATOTPEnroll, Actor: actorOr(meta, u.ID), UserID: u.ID, IP: meta.IP, Detail: "TOTP enrolment started"})
 	return TOTPEnrolment{Secret: key.Secret(), URI: key.URL()}, nil
 }
 
@@ -178,7 +178,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string, meta Met
 		return nil, err
 	}
 	s.codeSucceeded(ctx, a, userID)
-	s.audit(ctx, Event{Type: "mfa.totp.confirm", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator enrolled; recovery codes issued"})
+	s.audit(ctx, Event{Type: EventMFATOTPConfirm, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator enrolled; recovery codes issued"})
 	return codes, nil
 }
 
@@ -191,7 +191,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, code string, meta Meta
 	if _, err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "mfa.totp.remove", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})
+	s.audit(ctx, Event{Type: EventMFATOTPRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})
 	return nil
 }
 
@@ -205,7 +205,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID, code stri
 	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now().UTC()); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, Event{Type: "mfa.recovery.regenerate", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "recovery codes replaced"})
+	s.audit(ctx, Event{Type: EventMFARecoveryRegenerate, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "recovery codes replaced"})
 	return codes, nil
 }
 
@@ -224,7 +224,7 @@ func (s *Service) ResetFactors(ctx context.Context, userID string, meta Meta) er
 	if !removed {
 		detail = "second-factor reset by an administrator: the user had none"
 	}
-	s.audit(ctx, Event{Type: "mfa.reset", Actor: meta.Actor, UserID: userID, IP: meta.IP, Detail: detail})
+	s.audit(ctx, Event{Type: EventMFAReset, Actor: meta.Actor, UserID: userID, IP: meta.IP, Detail: detail})
 	if removed {
 		// The user learns of it, so a reset they did not ask for does
 		// not go unnoticed.
@@ -322,13 +322,13 @@ func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
 // codeFailed audits and counts a wrong code; it returns ErrInvalidCode.
 func (s *Service) codeFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string) error {
-	s.audit(ctx, Event{Type: "mfa.failure", Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
+	s.audit(ctx, Event{Type: EventMFAFailure, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: detail})
 	t, err := s.settle(ctx, a, AttemptFailed)
 	if err != nil {
 		return err
 	}
 	if !t.LockedUntil.IsZero() {
-		s.audit(ctx, Event{Type: "account.locked", UserID: userID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventAccountLocked, UserID: userID, IP: meta.IP,
 			Detail: fmt.Sprintf("%d wrong second-factor codes in a row; locked for %s", t.Failures, t.LockedUntil.Sub(s.now()))})
 	}
 	return ErrInvalidCode

@@ -97,6 +97,6 @@ func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code 
 	if err != nil {
 		return BrowserSession{}, User{}, "", nil, err
 	}
-	s.audit(ctx, Event{Type: "mfa.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
+	s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
 	return sess, u, cookie, codes, nil
 }

@@ -31,7 +31,7 @@ func (s *Service) secondFactorGate(ctx context.Context, u User, amr []string, me
 		if f.RecoveryCodes > 0 {
 			methods = append(methods, MethodRecoveryCode)
 		}
-		s.audit(ctx, Event{Type: "login.mfa_required", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "password accepted; waiting for the second factor"})
+		s.audit(ctx, Event{Type: EventLoginMFARequired, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "password accepted; waiting for the second factor"})
 		return &MFARequiredError{Token: tok, Methods: methods}
 	}
 	if s.mfaRequiredFor(u) {
@@ -39,7 +39,7 @@ func (s *Service) secondFactorGate(ctx context.Context, u User, amr []string, me
 		if err != nil {
 			return err
 		}
-		s.audit(ctx, Event{Type: "login.mfa_enrollment_required", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "password accepted; no tokens until a second factor is enrolled"})
+		s.audit(ctx, Event{Type: EventLoginMFAEnrollmentRequired, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "password accepted; no tokens until a second factor is enrolled"})
 		return &MFAEnrollmentRequiredError{Token: tok}
 	}
 	return nil
@@ -89,7 +89,7 @@ func (s *Service) CompleteLogin(ctx context.Context, mfaToken, code string, meta
 	if err != nil {
 		return TokenPair{}, err
 	}
-	s.audit(ctx, Event{Type: "login.success", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor: " + method})
+	s.audit(ctx, Event{Type: EventLoginSuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor: " + method})
 	return pair, nil
 }
 

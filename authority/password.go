@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil-auth/sigil/authority/internal/argon2"
 )
 
 // Argon2Params are the argon2id cost parameters.
@@ -36,12 +37,15 @@ func (p Argon2Params) Validate() error {
 
 // Hash returns the PHC string of password under p:
 // $argon2id$v=19$m=…,t=…,p=…$salt$hash.
-func (p Argon2Params) Hash(password string) (string, error) {
+func (p Argon2Params) Hash(password string) (string, error) { return p.hash(nil, password) }
+
+// hash is Hash working in mem (nil: fresh memory).
+func (p Argon2Params) hash(mem *argon2.Memory, password string) (string, error) {
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("generate salt: %w", err)
 	}
-	sum := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	sum := argon2.IDKey(mem, []byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
@@ -59,6 +63,11 @@ var ErrUnknownHash = errors.New("unsupported password hash format")
 // PHC or bcrypt), and whether the hash should be replaced by one under p
 // (bcrypt, or argon2id with other parameters).
 func CheckPassword(stored, password string, p Argon2Params) (ok, rehash bool, err error) {
+	return checkPassword(nil, stored, password, p)
+}
+
+// checkPassword is CheckPassword working in mem (nil: fresh memory).
+func checkPassword(mem *argon2.Memory, stored, password string, p Argon2Params) (ok, rehash bool, err error) {
 	if IsBcrypt(stored) {
 		// bcryptjs writes $2y$/$2b$ like the C implementation; Go reads $2a$
 		// and $2b$, and $2y$ is the same algorithm under another name.
@@ -79,7 +88,7 @@ func CheckPassword(stored, password string, p Argon2Params) (ok, rehash bool, er
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, th, uint32(len(sum)))
+	got := argon2.IDKey(mem, []byte(password), salt, t, m, th, uint32(len(sum)))
 	if subtle.ConstantTimeCompare(got, sum) != 1 {
 		return false, false, nil
 	}

@@ -77,7 +77,7 @@ func (s *Service) ResendVerification(ctx context.Context, userID string, meta Me
 	if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "email.verification_sent", Actor: u.ID, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventEmailVerificationSent, Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return nil
 }
 
@@ -97,7 +97,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 			return err
 		}
 		s.profiles.forget(rec.UserID)
-		s.audit(ctx, Event{Type: "email.changed", Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventEmailChanged, Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP,
 			Detail: "email address replaced by a verified new one"})
 		return nil
 	}
@@ -108,7 +108,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 		return err
 	}
 	s.profiles.forget(rec.UserID)
-	s.audit(ctx, Event{Type: "email.verified", Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventEmailVerified, Actor: rec.UserID, UserID: rec.UserID, IP: meta.IP})
 	return nil
 }
 
@@ -162,7 +162,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, meta Meta) e
 func (s *Service) forgot(ctx context.Context, email string, meta Meta) error {
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		s.audit(ctx, Event{Type: "password.reset_requested", IP: meta.IP, Detail: "unknown email"})
+		s.audit(ctx, Event{Type: EventPasswordResetRequested, IP: meta.IP, Detail: "unknown email"})
 		return nil
 	}
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Service) forgot(ctx context.Context, email string, meta Meta) error {
 // administrator's request).
 func (s *Service) SendReset(ctx context.Context, u User, meta Meta) error {
 	if !s.mailLimit.allow(u.Email, s.now()) {
-		s.audit(ctx, Event{Type: "password.reset_requested", UserID: u.ID, IP: meta.IP, Detail: "mail rate limit reached; none sent"})
+		s.audit(ctx, Event{Type: EventPasswordResetRequested, UserID: u.ID, IP: meta.IP, Detail: "mail rate limit reached; none sent"})
 		return nil
 	}
 	tok, rec := s.newAccountToken(TokenReset, u.ID, u.Email, ResetTokenTTL)
@@ -190,7 +190,7 @@ func (s *Service) SendReset(ctx context.Context, u User, meta Meta) error {
 	if actor == "" {
 		actor = u.ID
 	}
-	s.audit(ctx, Event{Type: "password.reset_requested", Actor: actor, UserID: u.ID, IP: meta.IP, Detail: "reset link mailed"})
+	s.audit(ctx, Event{Type: EventPasswordResetRequested, Actor: actor, UserID: u.ID, IP: meta.IP, Detail: "reset link mailed"})
 	return nil
 }
 
@@ -226,7 +226,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, met
 	if err := s.store.ResetLoginThrottle(ctx, u.Email); err != nil {
 		s.log.Warn("login throttle not reset after password reset", "err", err)
 	}
-	s.audit(ctx, Event{Type: "password.reset", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
+	s.audit(ctx, Event{Type: EventPasswordReset, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
 	s.notifyPasswordChanged(ctx, u)
 	return nil
 }

@@ -37,7 +37,7 @@ func (s *Service) Revoke(ctx context.Context, clientID, token string, meta Meta)
 	if rt.ClientID != clientID {
 		return nil
 	}
-	return s.revokeFamily(ctx, rt, "token.revoke", Meta{IP: meta.IP, Actor: clientID})
+	return s.revokeFamily(ctx, rt, EventTokenRevoke, Meta{IP: meta.IP, Actor: clientID})
 }
 
 func (s *Service) revokeAccess(ctx context.Context, clientID, token string, meta Meta) error {
@@ -58,7 +58,7 @@ func (s *Service) revokeAccess(ctx context.Context, clientID, token string, meta
 		return err
 	}
 	s.deny.add(c.ID, until)
-	s.audit(ctx, Event{Type: "token.revoke", Actor: clientID, UserID: userOf(c), IP: meta.IP, Detail: "access token " + c.ID + " revoked"})
+	s.audit(ctx, Event{Type: EventTokenRevoke, Actor: clientID, UserID: userOf(c), IP: meta.IP, Detail: "access token " + c.ID + " revoked"})
 	return nil
 }
 
@@ -87,10 +87,24 @@ type Introspection struct {
 	JTI       string   `json:"jti,omitempty"`
 }
 
-// Introspect describes token (RFC 7662): an access token that Verify would
-// accept for any audience, or a live refresh token. Anything else is
-// inactive.
-func (s *Service) Introspect(ctx context.Context, token string) (Introspection, error) {
+// Introspect describes token (RFC 7662) to the client caller: an access
+// token that Verify would accept, or a live refresh token, when it is
+// meant for the caller (its audience includes the caller's audience) or
+// was issued to the caller (its client_id is the caller's). Anything
+// else, including another service's valid token, is inactive: a client
+// learns nothing about tokens that are none of its business.
+func (s *Service) Introspect(ctx context.Context, caller Client, token string) (Introspection, error) {
+	in, err := s.introspect(ctx, token)
+	if err != nil || !in.Active {
+		return Introspection{}, err
+	}
+	if in.ClientID != caller.ID && (caller.Audience == "" || !in.Aud.Contains(caller.Audience)) {
+		return Introspection{}, nil
+	}
+	return in, nil
+}
+
+func (s *Service) introspect(ctx context.Context, token string) (Introspection, error) {
 	if token == "" || len(token) > 16<<10 {
 		return Introspection{}, nil
 	}

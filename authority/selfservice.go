@@ -24,7 +24,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string) (U
 		return User{}, err
 	}
 	defer release()
-	ok, _, err := CheckPassword(u.PasswordHash, password, s.cfg.Argon2)
+	ok, _, err := s.verifyHash(u.PasswordHash, password)
 	if err != nil || !ok {
 		return User{}, ErrInvalidCredentials
 	}
@@ -54,7 +54,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "password.changed", Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d other session(s) revoked", n)})
+	s.audit(ctx, Event{Type: EventPasswordChanged, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d other session(s) revoked", n)})
 	s.notifyPasswordChanged(ctx, u)
 	return nil
 }
@@ -84,7 +84,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 	if err := s.mailer.Queue(ctx, Mail{Kind: "email-change-notice", To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
 		s.log.Warn("email-change notice not queued", "user_id", u.ID, "err", err)
 	}
-	s.audit(ctx, Event{Type: "email.change_requested", Actor: u.ID, UserID: u.ID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventEmailChangeRequested, Actor: u.ID, UserID: u.ID, IP: meta.IP})
 	return nil
 }
 
@@ -107,7 +107,7 @@ func (s *Service) deleteUser(ctx context.Context, userID string, meta Meta) erro
 	if actor == "" {
 		actor = userID
 	}
-	s.audit(ctx, Event{Type: "user.deleted", Actor: actor, UserID: userID, IP: meta.IP})
+	s.audit(ctx, Event{Type: EventUserDeleted, Actor: actor, UserID: userID, IP: meta.IP})
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id string, meta Met
 	if err := s.store.RevokeUserSession(ctx, userID, id, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "session.revoked", Actor: userID, UserID: userID, IP: meta.IP, Detail: "session " + id})
+	s.audit(ctx, Event{Type: EventSessionRevoked, Actor: userID, UserID: userID, IP: meta.IP, Detail: "session " + id})
 	return nil
 }
 
@@ -132,6 +132,21 @@ func (s *Service) RevokeAllSessions(ctx context.Context, userID string, meta Met
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: "session.revoked_all", Actor: userID, UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
+	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: userID, UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
+	return nil
+}
+
+// AdminRevokeSessions ends every session of the user for an
+// administrator, audited with the administrator as the actor;
+// ErrNotFound for no such user.
+func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta Meta) error {
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return err
+	}
+	n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})
 	return nil
 }

@@ -89,7 +89,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 		return TokenPair{}, err
 	}
 	if retried {
-		s.audit(ctx, Event{Type: "refresh.retry", Actor: u.ID, UserID: u.ID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventRefreshRetry, Actor: u.ID, UserID: u.ID, IP: meta.IP,
 			Detail: "spent refresh token retried within the grace interval; family " + rt.FamilyID})
 	}
 
@@ -121,8 +121,11 @@ func (s *Service) reused(ctx context.Context, rt RefreshToken, now time.Time, me
 	if err != nil {
 		return err
 	}
+	if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+		return err
+	}
 	s.log.Warn("refresh token reuse: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
-	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("spent refresh token presented again; family %s revoked (%d live token(s))", rt.FamilyID, n)})
 	return ErrRefreshReuse
 }
@@ -140,8 +143,11 @@ func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now tim
 	if n == 0 {
 		return fmt.Errorf("%w: refresh token revoked", ErrInvalidGrant)
 	}
+	if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+		return err
+	}
 	s.log.Warn("replaced refresh token presented: family revoked", "user_id", rt.UserID, "family", rt.FamilyID, "revoked", n)
-	s.audit(ctx, Event{Type: "refresh.reuse", UserID: rt.UserID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventRefreshReuse, UserID: rt.UserID, IP: meta.IP,
 		Detail: fmt.Sprintf("refresh token replaced by a retry presented; family %s revoked (%d live token(s))", rt.FamilyID, n)})
 	return ErrRefreshReuse
 }
@@ -175,7 +181,7 @@ func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
 	if err != nil {
 		return err
 	}
-	return s.revokeFamily(ctx, rt, "logout", meta)
+	return s.revokeFamily(ctx, rt, EventRefreshLogout, meta)
 }
 
 func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event string, meta Meta) error {
@@ -184,6 +190,10 @@ func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event strin
 		return err
 	}
 	if n > 0 {
+		// The family's access tokens go with it.
+		if err := s.denyFamily(ctx, rt.FamilyID); err != nil {
+			return err
+		}
 		actor := meta.Actor
 		if actor == "" {
 			actor = rt.UserID

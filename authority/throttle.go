@@ -143,11 +143,11 @@ func (s *Service) reserveAttempt(ctx context.Context, key string, meta Meta) (*a
 		return &attempt{key: key, reserved: true, failures: t.Failures}, nil
 	}
 	if now.Before(t.LockedUntil) {
-		s.audit(ctx, Event{Type: "login.throttled", IP: meta.IP,
+		s.audit(ctx, Event{Type: EventLoginThrottled, IP: meta.IP,
 			Detail: fmt.Sprintf("login refused: %d failed logins in a row, locked until %s", t.Failures, t.LockedUntil.UTC().Format(time.RFC3339))})
 		return nil, &ThrottledError{RetryAfter: t.LockedUntil.Sub(now), Reason: "account"}
 	}
-	s.audit(ctx, Event{Type: "login.throttled", IP: meta.IP,
+	s.audit(ctx, Event{Type: EventLoginThrottled, IP: meta.IP,
 		Detail: fmt.Sprintf("login refused: %d attempts in flight after %d failed logins in a row", t.InFlight, t.Failures)})
 	return nil, &ThrottledError{RetryAfter: time.Second, Reason: "account"}
 }
@@ -183,13 +183,13 @@ func (s *Service) abandon(ctx context.Context, a *attempt) {
 // loginFailed counts a failed login on email (an account or not) and
 // records the lock when this failure starts or extends one.
 func (s *Service) loginFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string) error {
-	s.audit(ctx, Event{Type: "login.failure", UserID: userID, IP: meta.IP, Detail: detail})
+	s.audit(ctx, Event{Type: EventLoginFailure, UserID: userID, IP: meta.IP, Detail: detail})
 	t, err := s.settle(ctx, a, AttemptFailed)
 	if err != nil {
 		return err
 	}
 	if !t.LockedUntil.IsZero() {
-		s.audit(ctx, Event{Type: "account.locked", UserID: userID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventAccountLocked, UserID: userID, IP: meta.IP,
 			Detail: fmt.Sprintf("%d failed logins in a row; locked for %s", t.Failures, t.LockedUntil.Sub(s.now()))})
 	}
 	return ErrInvalidCredentials

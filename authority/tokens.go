@@ -220,7 +220,10 @@ func (s *Service) verify(ctx context.Context, raw, audience string) (*Claims, er
 		return nil, fmt.Errorf("%w: not valid yet", ErrInvalidToken)
 	case c.Subject == "" || c.ID == "":
 		return nil, fmt.Errorf("%w: missing sub or jti", ErrInvalidToken)
-	case s.denied(ctx, c.ID):
+	}
+	if denied, err := s.denied(ctx, c); err != nil {
+		return nil, err
+	} else if denied {
 		return nil, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
 	return c, nil

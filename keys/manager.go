@@ -26,7 +26,7 @@ const Leeway = 60 * time.Second
 // Event describes one key change for the audit log: what happened to which
 // key, when (by the manager's clock), who did it and why.
 type Event struct {
-	Type   string // "key.created", "key.activated", "key.retired", "key.revoked", "key.destroyed", "key.rewrapped"
+	Type   string // one of the EventKey* constants
 	KID    string
 	Actor  string // "schedule", "cli", "system" (start-up), or the id of the admin user
 	Reason string
@@ -97,14 +97,18 @@ type Manager struct {
 
 // Unusable describes a key set this instance cannot load: the active key
 // cannot be unsealed with its key-encryption keys, or no key is active.
-// The instance keeps signing and verifying with its last good snapshot,
-// but it is not ready (GET /readyz answers 503 with the reason).
+// The instance then verifies with the public keys the database publishes
+// (revoked and expired keys drop out as on any reload), signs only if the
+// key it signed with is still the active one (else token requests answer
+// 503), and is not ready (GET /readyz answers 503 with the reason).
 type Unusable struct {
 	// Reason says what is wrong, naming kids and key-encryption key ids,
 	// never key material.
 	Reason string
 	// Since is when the problem was first seen.
 	Since time.Time
+
+	err error
 }
 
 // Unusable returns the current key-set problem, or nil when the last
@@ -118,9 +122,9 @@ func (m *Manager) Unusable() *Unusable { return m.unusable.Load() }
 func (m *Manager) keySetProblem(err error) error {
 	reason := err.Error()
 	if cur := m.unusable.Load(); cur == nil || cur.Reason != reason {
-		m.unusable.Store(&Unusable{Reason: reason, Since: m.now()})
+		m.unusable.Store(&Unusable{Reason: reason, Since: m.now(), err: err})
 		if m.ring.Load() != nil {
-			m.log.Error("signing keys unusable; serving with the last loaded keyring and reporting not ready", "err", reason)
+			m.log.Error("signing keys unusable; verifying with the published keys, issuing no tokens unless this instance's key is still the active one, and reporting not ready", "err", reason)
 		}
 	}
 	return fmt.Errorf("%w: %w", errKeySetReported, err)
@@ -180,7 +184,11 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return fmt.Errorf("list keys: %w", err)
 	}
 	now := m.now()
-	if cur := m.ring.Load(); cur != nil && cur.version == Version(recs, now) {
+	cur := m.ring.Load()
+	if cur != nil && cur.version == Version(recs, now) {
+		if u := m.unusable.Load(); u != nil {
+			return m.keySetProblem(u.err)
+		}
 		return nil
 	}
 	snap, err := Build(recs, m.sealer, now)
@@ -188,6 +196,12 @@ func (m *Manager) Reload(ctx context.Context) error {
 		err = ErrNoActiveKey
 	}
 	if err != nil {
+		if cur != nil {
+			// Verify with what the database publishes now, and sign
+			// only if this instance's key is still the active one.
+			m.ring.Store(BuildPublic(recs, now, cur.Active()))
+			m.reloads()
+		}
 		return m.keySetProblem(err)
 	}
 	m.ring.Store(snap)
@@ -221,15 +235,15 @@ func (m *Manager) Rotate(ctx context.Context, alg Alg, actor, reason string) (Re
 		for _, r := range cur {
 			switch r.State {
 			case Active:
-				ch.add(m.retire(r, now), event("key.retired", r.KID, actor, reason, now))
+				ch.add(m.retire(r, now), event(EventKeyRetired, r.KID, actor, reason, now))
 			case Pending:
 				r.State, r.RetiredAt, r.ExpiresAt, r.Sealed = Retired, now, now, ""
-				ch.add(r, event("key.retired", r.KID, actor, "pending key withdrawn by rotation", now))
+				ch.add(r, event(EventKeyRetired, r.KID, actor, "pending key withdrawn by rotation", now))
 			}
 		}
 		r := nr
 		r.CreatedAt, r.State, r.ActivatedAt = now, Active, now
-		ch.add(r, event("key.activated", r.KID, actor, reason, now))
+		ch.add(r, event(EventKeyActivated, r.KID, actor, reason, now))
 		nr = r
 		return ch, nil
 	})
@@ -278,7 +292,7 @@ func (m *Manager) Revoke(ctx context.Context, kid, actor, reason string) (Record
 		}
 		out = r
 		ch := Change{}
-		ch.add(r, event("key.revoked", r.KID, actor, reason, now))
+		ch.add(r, event(EventKeyRevoked, r.KID, actor, reason, now))
 		if wasActive {
 			rest := append(append([]Record(nil), cur[:i]...), cur[i+1:]...)
 			repl, err := m.activateReplacement(rest, now, actor, "replaces revoked key "+kid)
@@ -316,7 +330,7 @@ func (m *Manager) Rewrap(ctx context.Context, actor string) (int, error) {
 			if changed {
 				r.Sealed = sealed
 				n++
-				ch.add(r, event("key.rewrapped", r.KID, actor, "sealed under key-encryption key "+m.sealer.PrimaryID(), m.now()))
+				ch.add(r, event(EventKeyRewrapped, r.KID, actor, "sealed under key-encryption key "+m.sealer.PrimaryID(), m.now()))
 			}
 		}
 		return ch, nil
@@ -391,10 +405,10 @@ func (m *Manager) plan(cur []Record, now time.Time, dryRun bool) (Change, error)
 		switch {
 		case r.State == Retired && r.Sealed != "" && !r.Published(now):
 			r.Sealed = ""
-			ch.add(r, event("key.destroyed", r.KID, actor, "retention ended: every token it signed has expired", now))
+			ch.add(r, event(EventKeyDestroyed, r.KID, actor, "retention ended: every token it signed has expired", now))
 		case r.State == Revoked && r.Sealed != "":
 			r.Sealed = ""
-			ch.add(r, event("key.destroyed", r.KID, actor, "key was revoked", now))
+			ch.add(r, event(EventKeyDestroyed, r.KID, actor, "key was revoked", now))
 		}
 	}
 	active := activeOf(cur)
@@ -425,12 +439,12 @@ func (m *Manager) plan(cur []Record, now time.Time, dryRun bool) (Change, error)
 		if err != nil {
 			return Change{}, err
 		}
-		ch.add(nr, event("key.created", nr.KID, actor, "published ahead of scheduled rotation", now))
+		ch.add(nr, event(EventKeyCreated, nr.KID, actor, "published ahead of scheduled rotation", now))
 	case pending != nil && !now.Before(pending.CreatedAt.Add(m.policy.PublishAhead)):
-		ch.add(m.retire(*active, now), event("key.retired", active.KID, actor, "scheduled rotation", now))
+		ch.add(m.retire(*active, now), event(EventKeyRetired, active.KID, actor, "scheduled rotation", now))
 		p := *pending
 		p.State, p.ActivatedAt = Active, now
-		ch.add(p, event("key.activated", p.KID, actor, "scheduled rotation", now))
+		ch.add(p, event(EventKeyActivated, p.KID, actor, "scheduled rotation", now))
 	}
 	return ch, nil
 }
@@ -442,7 +456,7 @@ func (m *Manager) activateReplacement(cur []Record, now time.Time, actor, reason
 	if p := newestPending(cur); p != nil {
 		r := *p
 		r.State, r.ActivatedAt = Active, now
-		ch.add(r, event("key.activated", r.KID, actor, reason, now))
+		ch.add(r, event(EventKeyActivated, r.KID, actor, reason, now))
 		return ch, nil
 	}
 	nr, err := NewRecord(m.policy.Alg, m.sealer, now)
@@ -450,7 +464,7 @@ func (m *Manager) activateReplacement(cur []Record, now time.Time, actor, reason
 		return Change{}, err
 	}
 	nr.State, nr.ActivatedAt = Active, now
-	ch.add(nr, event("key.activated", nr.KID, actor, reason, now))
+	ch.add(nr, event(EventKeyActivated, nr.KID, actor, reason, now))
 	return ch, nil
 }
 

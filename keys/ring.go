@@ -105,6 +105,41 @@ func (s *Snapshot) planRecords() []Record {
 // Build makes a Snapshot of records at time now. It unseals the active key;
 // a key that cannot be unsealed is an error naming its kid.
 func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
+	return build(records, now, true, func(r Record) (*Signer, error) { return newSigner(r, sealer) })
+}
+
+// BuildPublic makes a Snapshot of records at time now that verifies with
+// the published keys and signs with keep only if keep is the key the
+// records say is active (else it cannot sign). It is what an instance
+// serves when Build fails (an active key sealed under a key-encryption key
+// it lacks): the public keys come from the database all the same, so keys
+// revoked or expired since leave its JWKS and its verification at once,
+// and a key that is no longer active never signs again. A record whose
+// public key does not parse is left out rather than failing the set.
+func BuildPublic(records []Record, now time.Time, keep *Signer) *Snapshot {
+	var usable []Record
+	for _, r := range records {
+		if r.Published(now) {
+			if _, err := ParsePublic(r); err != nil {
+				continue
+			}
+		}
+		usable = append(usable, r)
+	}
+	snap, _ := build(usable, now, false, func(r Record) (*Signer, error) {
+		if keep != nil && keep.KID == r.KID {
+			return keep, nil
+		}
+		return nil, nil
+	})
+	return snap
+}
+
+// build makes a Snapshot, getting the active key's signer from signer (nil
+// for none). Strict, a record that does not parse or a second active key
+// is an error; else two active keys leave the snapshot without a signer.
+// Only strict builds can fail.
+func build(records []Record, now time.Time, strict bool, signer func(Record) (*Signer, error)) (*Snapshot, error) {
 	snap := &Snapshot{keys: map[string]*jose.JSONWebKey{}, sealed: map[string]bool{}, builtAt: now}
 	sorted := append([]Record(nil), records...)
 	sort.SliceStable(sorted, func(i, j int) bool {
@@ -117,6 +152,7 @@ func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	doc.Keys = []json.RawMessage{}
+	activeKID, conflict := "", false
 	for i := range sorted {
 		r := &sorted[i]
 		if r.Published(now) {
@@ -128,14 +164,19 @@ func Build(records []Record, sealer *Sealer, now time.Time) (*Snapshot, error) {
 			doc.Keys = append(doc.Keys, json.RawMessage(r.PublicJWK))
 		}
 		if r.State == Active {
-			if snap.active != nil {
-				return nil, fmt.Errorf("keys %s and %s are both active", snap.active.KID, r.KID)
+			switch {
+			case activeKID != "" && strict:
+				return nil, fmt.Errorf("keys %s and %s are both active", activeKID, r.KID)
+			case activeKID != "":
+				conflict, snap.active = true, nil
+			case !conflict:
+				activeKID = r.KID
+				s, err := signer(*r)
+				if err != nil {
+					return nil, err
+				}
+				snap.active = s
 			}
-			signer, err := newSigner(*r, sealer)
-			if err != nil {
-				return nil, err
-			}
-			snap.active = signer
 		}
 		snap.sealed[r.KID] = r.Sealed != ""
 		r.Sealed = ""

@@ -33,8 +33,8 @@ func newKEK(t *testing.T, id string) string {
 	return id + ":" + k
 }
 
-// A manager whose reload meets an active key it cannot unseal keeps its
-// last snapshot, reports the problem through Unusable (naming the kid and
+// A manager whose reload meets an active key it cannot unseal verifies with
+// the published keys and signs with none (its own key is retired), reports the problem through Unusable (naming the kid and
 // the missing KEK, since when), logs it once however many reloads meet
 // it, and clears it, logging once, when a reload succeeds again.
 func TestReloadReportsAnUnusableKeySetOnce(t *testing.T) {
@@ -74,8 +74,15 @@ func TestReloadReportsAnUnusableKeySetOnce(t *testing.T) {
 	if u == nil || !strings.Contains(u.Reason, rec.KID) || !strings.Contains(u.Reason, `"b"`) || !u.Since.Equal(clk.Now().Add(-4*time.Second)) {
 		t.Fatalf("Unusable() = %+v, want the kid %s, KEK b, since the first failed reload", u, rec.KID)
 	}
-	if got := km.Ring().Load().Active().KID; got != first {
-		t.Fatalf("snapshot after failed reloads signs with %s, want the last good key %s", got, first)
+	snap := km.Ring().Load()
+	if snap.Active() != nil {
+		t.Fatalf("snapshot after failed reloads signs with %s, whose key is retired", snap.Active().KID)
+	}
+	if _, ok := snap.Key(first); !ok {
+		t.Fatalf("the retired key %s no longer verifies", first)
+	}
+	if _, ok := snap.Key(rec.KID); !ok {
+		t.Fatalf("the new active key %s does not verify", rec.KID)
 	}
 	if n := strings.Count(logs.String(), "signing keys unusable"); n != 1 {
 		t.Fatalf("logged %d times over 5 failed reloads, want once:\n%s", n, logs.String())

@@ -45,6 +45,7 @@ func TestConformance(t *testing.T) {
 		{"LoginAttemptsReserveAndSettle", testLoginAttemptReserve},
 		{"ClientSecretReplaced", testClientSecretReplaced},
 		{"AuditTimeRange", testAuditTimeRange},
+		{"ClientPutCreatesOrReplaces", testClientPut},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -543,6 +544,13 @@ func TestQueryDeadlineBoundsQueriesNotMigrations(t *testing.T) {
 		db.SetQueryTimeout(0) // back to the default
 		if got := db.QueryTimeout(); got != store.DefaultQueryTimeout {
 			t.Fatalf("QueryTimeout = %s, want the default", got)
+		}
+		// On Postgres the timed-out query opened the breaker; its probe
+		// closes it within a probe interval or so.
+		for deadline := time.Now().Add(10 * time.Second); !db.Available(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the breaker did not close once the database answered")
+			}
 		}
 		if _, err := db.CountUsers(ctx); err != nil {
 			t.Fatalf("query with the default deadline: %v", err)

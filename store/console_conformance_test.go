@@ -54,3 +54,30 @@ func testAuditTimeRange(t *testing.T, db *store.DB) {
 		}
 	}
 }
+
+func testClientPut(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := authority.Client{ID: "builtin", Name: "first", Scopes: []string{}, Audience: "a", CreatedAt: created,
+		RedirectURIs: []string{"http://one.test/cb"}, GrantTypes: []string{"authorization_code"}, Public: true, FirstParty: true}
+	if err := db.PutClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.Name, c.RedirectURIs, c.CreatedAt = "second", []string{"https://two.test/cb"}, created.Add(time.Hour)
+	if err := db.PutClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClientByID(ctx, "builtin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "second" || len(got.RedirectURIs) != 1 || got.RedirectURIs[0] != "https://two.test/cb" || !got.Public || !got.FirstParty {
+		t.Fatalf("after the second put: %+v", got)
+	}
+	if !got.CreatedAt.Equal(created) {
+		t.Errorf("creation time %v, want the first %v", got.CreatedAt, created)
+	}
+	if n, err := db.CountClients(ctx); err != nil || n != 1 {
+		t.Fatalf("count %d %v", n, err)
+	}
+}

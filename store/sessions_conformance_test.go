@@ -189,12 +189,22 @@ func testDenyList(t *testing.T, db *store.DB) {
 	if n, _ := db.CountRows(ctx, "revoked_tokens"); n != 1 {
 		t.Fatalf("%d rows; the expired entry should have been dropped", n)
 	}
-	got, err := db.DeniedSince(ctx, now.Add(-time.Minute), now)
-	if err != nil || len(got) != 1 || got[0].JTI != "j1" || !got[0].ExpiresAt.Equal(now.Add(time.Hour)) {
+	got, err := db.DeniedAfter(ctx, 0, now)
+	if err != nil || len(got) != 1 || got[0].JTI != "j1" || !got[0].ExpiresAt.Equal(now.Add(time.Hour)) || got[0].Seq <= 0 {
 		t.Fatalf("denied = %+v, %v", got, err)
 	}
-	if got, _ := db.DeniedSince(ctx, now.Add(time.Minute), now); len(got) != 0 {
-		t.Fatalf("entries revoked before since returned: %+v", got)
+	if got, _ := db.DeniedAfter(ctx, got[0].Seq, now); len(got) != 0 {
+		t.Fatalf("entries at or before the sequence number returned: %+v", got)
+	}
+	// Sequence numbers grow whatever the writer's clock says, and are
+	// not reused once the newest entry is gone.
+	first := got[0].Seq
+	if err := db.DenyAccessToken(ctx, "j2", now.Add(time.Hour), now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = db.DeniedAfter(ctx, first, now)
+	if err != nil || len(got) != 1 || got[0].JTI != "j2" || got[0].Seq <= first {
+		t.Fatalf("entry written with a lagging clock: %+v, %v", got, err)
 	}
 }
 

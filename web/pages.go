@@ -113,7 +113,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path)
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path) || isConsolePage(path)
 }
 
 // view is what every template receives.
@@ -137,6 +137,8 @@ type view struct {
 	Hidden     []hiddenField
 	Error      errorView
 	Scripts    []string
+	// Styles are extra stylesheets (from /static/) after the common one.
+	Styles []string
 	// Data holds what pages added by other features need.
 	Data map[string]any
 }

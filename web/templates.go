@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 //go:embed templates/*.html
@@ -26,7 +27,30 @@ type templates struct {
 }
 
 // layoutFiles are parsed into every page's set.
-var layoutFiles = []string{"layout.html"}
+var layoutFiles = []string{"layout.html", "console_nav.html"}
+
+// funcs are the functions every template may call.
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	"has":  has,
+	// when writes a time (a time.Time or a *time.Time) in UTC to the
+	// minute, or a dash for none.
+	"when": func(v any) string {
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case *time.Time:
+			if x != nil {
+				t = *x
+			}
+		}
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+}
 
 // loadTemplates parses every embedded page. A file of the same name in
 // dir (when set) replaces the embedded one; a file in dir that is not an
@@ -78,7 +102,7 @@ func loadTemplates(dir string) (*templates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
-		set := template.New("page").Funcs(template.FuncMap{"join": strings.Join, "has": has})
+		set := template.New("page").Funcs(funcs)
 		for i, b := range base {
 			if _, err := set.New(layoutFiles[i]).Parse(b); err != nil {
 				return nil, fmt.Errorf("template %s: %w", layoutFiles[i], err)

@@ -75,7 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	var conc, scenario, overload string
 	var bare bool
 	var spawnEnv listFlag
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
 	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, or a comma-separated list")
@@ -152,6 +152,12 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	if (o.adminEmail == "") != (o.adminPassword == "") {
 		return o, false, errors.New("-admin-email and -admin-password go together")
 	}
+	if o.spawn != "" && strings.Contains(o.addr, ",") {
+		return o, false, errors.New("-spawn starts one instance: give a list of -addr without it")
+	}
+	if len(o.overload) > 0 && strings.Contains(o.addr, ",") {
+		return o, false, errors.New("-overload loads one instance")
+	}
 	if o.spawn != "" && o.pid != 0 {
 		return o, false, errors.New("-pid is implied by -spawn")
 	}
@@ -181,7 +187,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		defer sp.stop()
 	}
-	tgt, err := resolveTarget(ctx, o.addr, systemLookup)
+	addrs := strings.Split(o.addr, ",")
+	tgt, err := resolveTarget(ctx, addrs[0], systemLookup)
 	if err != nil {
 		return err
 	}
@@ -196,6 +203,16 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		adminEmail: o.adminEmail, adminPass: o.adminPassword}
 	if err := l.setup(ctx); err != nil {
 		return fmt.Errorf("set up against %s: %w", tgt.base, err)
+	}
+	for _, a := range addrs[1:] {
+		pt, err := resolveTarget(ctx, strings.TrimSpace(a), systemLookup)
+		if err != nil {
+			return err
+		}
+		l.peers = append(l.peers, &loader{base: pt.base, client: pt.client(maxConc)})
+	}
+	if len(l.peers) > 0 {
+		fmt.Fprintf(stdout, "%d instances, workers spread over them in turn\n", len(l.peers)+1)
 	}
 	fmt.Fprintf(stdout, "target %s, signing alg %s, GOMAXPROCS %d, %d CPUs, %s per run\n",
 		tgt.base, l.alg, runtime.GOMAXPROCS(0), runtime.NumCPU(), o.duration)

@@ -184,8 +184,13 @@ func printOverloadStep(out io.Writer, st overloadStep, c int, capacity float64, 
 		// What the refusals cost: the server's CPU beyond the logins'.
 		if st.res.Refused > 0 && perLogin > 0 {
 			per := (st.cpu - time.Duration(st.res.OK)*perLogin) / time.Duration(st.res.Refused)
-			cpu += fmt.Sprintf("; per refusal %s = %.2f%% of a login (%s)", per.Round(time.Microsecond),
-				100*float64(per)/float64(perLogin), perLogin.Round(100*time.Microsecond))
+			if per > 0 {
+				cpu += fmt.Sprintf("; per refusal %s = %.2f%% of a login (%s)", per.Round(time.Microsecond),
+					100*float64(per)/float64(perLogin), perLogin.Round(100*time.Microsecond))
+			} else {
+				// The logins' CPU varies more than the refusals add.
+				cpu += "; per refusal: below the noise of the logins' CPU"
+			}
 		}
 	}
 	fmt.Fprintf(out, "%-10s %6d %9.1f %8s %9s %9s %10.1f %9d %9s  %s\n", fmt.Sprintf("%gx", st.mult), c, st.res.Rate(), ratio,

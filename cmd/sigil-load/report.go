@@ -207,6 +207,8 @@ func specFor(name, alg string) ratioSpec {
 		return ratioSpec{[]string{"argon2"}, one("argon2", "argon2id"), 0.9}
 	case "me":
 		return ratioSpec{[]string{"verify", "bare"}, one("verify", alg+" verify"), 0.8}
+	case "introspect":
+		return ratioSpec{[]string{"verify"}, one("verify", alg+" verify"), 0}
 	}
 	// refresh, client_credentials: signing dominates, and with a cheap
 	// signature (EdDSA) the database write bounds it too.
@@ -233,7 +235,7 @@ type ratioLine struct {
 // machine (other processes' load included), and prints the totals.
 func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, name string, c, rounds int, d, pause time.Duration) {
 	sc := scenarios[name]
-	mk, err := sc.prepare(ctx, l, c)
+	mk, err := prepareAll(ctx, l, sc, c)
 	var res result
 	skipped := ""
 	if err != nil {

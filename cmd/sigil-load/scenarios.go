@@ -37,6 +37,30 @@ type loader struct {
 
 	clientID, clientSecret string
 	adminEmail, adminPass  string
+
+	// peers are the other instances of a -addr list: the same user and
+	// client, load spread over them worker by worker.
+	peers []*loader
+}
+
+// prepareAll prepares a scenario on l and on each of its peers, and gives
+// worker i the target i modulo the number of targets.
+func prepareAll(ctx context.Context, l *loader, sc scenario, c int) (func(int) request, error) {
+	mk, err := sc.prepare(ctx, l, c)
+	if err != nil || len(l.peers) == 0 {
+		return mk, err
+	}
+	mks := []func(int) request{mk}
+	for _, p := range l.peers {
+		p.email, p.password, p.accessToken, p.alg = l.email, l.password, l.accessToken, l.alg
+		p.clientID, p.clientSecret = l.clientID, l.clientSecret
+		m, err := sc.prepare(ctx, p, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.base, err)
+		}
+		mks = append(mks, m)
+	}
+	return func(i int) request { return mks[i%len(mks)](i) }, nil
 }
 
 func randomHex(n int) string {

@@ -53,9 +53,9 @@ func spawnSigil(o *options) (*spawned, error) {
 	)
 	for _, kv := range o.spawnEnv {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "SIGIL_") {
+		if !ok || !(strings.HasPrefix(k, "SIGIL_") || k == "GOMEMLIMIT" || k == "GOGC" || k == "GODEBUG") {
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("-spawn-env %q: use SIGIL_NAME=VALUE", kv)
+			return nil, fmt.Errorf("-spawn-env %q: use SIGIL_NAME=VALUE (or GOMEMLIMIT, GOGC, GODEBUG)", kv)
 		}
 		env = append(env, kv)
 		// Keep the raw argon2id baseline at the spawned Sigil's cost.

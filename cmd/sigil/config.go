@@ -158,7 +158,7 @@ var settings = []setting{
 		c.KeyReloadInterval = d
 		return nil
 	}},
-	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh and token (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
+	{"SIGIL_RATE_LIMIT", "rate-limit", "20/s", "per-client-IP rate on login, signup, refresh, token and introspection (N/s, N/m); 0 turns it off", func(c *Config, v string) error {
 		r, err := parseRate(v)
 		c.RateLimit = r
 		return err

@@ -42,7 +42,7 @@ func startMail(ctx context.Context, a *app, metrics *api.Metrics, log *slog.Logg
 	sender.OnSent = func(r mail.Row) { sent.WithLabelValues(r.Kind).Inc() }
 	sender.OnFailed = func(r mail.Row, reason string) {
 		failed.WithLabelValues(r.Kind).Inc()
-		e := authority.Event{At: time.Now().UTC(), Type: "mail.failed", Actor: "system", UserID: r.UserID,
+		e := authority.Event{At: time.Now().UTC(), Type: authority.EventMailFailed, Actor: "system", UserID: r.UserID,
 			Detail: "message " + r.ID + " (" + r.Kind + ") not delivered: " + reason}
 		if err := a.db.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
 			log.Warn("audit event not recorded", "type", e.Type, "err", err)

@@ -6,14 +6,17 @@ import (
 )
 
 // memoryLimit is the soft memory limit serve sets when GOMEMLIMIT is not
-// given: room for every hashing slot's argon2id buffer plus one being
-// collected and 8 MiB more, and never less than 64 MiB. Each hash
-// allocates its whole memory cost afresh, so with Go's default GC pacing the
-// heap would grow to about twice the hashing memory before a collection;
-// the limit makes the collector run sooner instead (the buffers hold no
-// pointers, so those collections are cheap). With the default cost on two
-// cores it keeps a Sigil serving 1,000 connections of logins under 100 MB
-// resident (docs/benchmarks.md).
+// given: room for every hashing slot's argon2id buffer plus one more and
+// 8 MiB, and never less than 64 MiB. The hashing slots keep and reuse
+// their buffers (authority's hashMemory), so logins allocate little and
+// the limit is seldom reached; it bounds what anything else (a burst of
+// connections, an import, a hash of a stored password under another cost,
+// which gets fresh memory) can add. With the default cost on two cores it
+// keeps a Sigil serving 1,000 connections of logins under 100 MB
+// resident (docs/benchmarks.md). Before the buffers were reused, each hash
+// allocated its memory afresh and the runtime, held under this limit,
+// returned freed memory to the system so eagerly that each hash faulted
+// most of its 19 MiB back in: about a fifth of login throughput.
 func memoryLimit(argon2KiB uint32, slots int) int64 {
 	return max(64<<20, 8<<20+int64(slots+1)*int64(argon2KiB)<<10)
 }

@@ -172,7 +172,7 @@ func TestAuthRefreshRotationReuseAndLogout(t *testing.T) {
 		if st, _, _ := s.postJSON(t, "/auth/logout", map[string]string{"refreshToken": "no such token"}); st != 422 {
 			t.Fatalf("logout with a malformed token: %d, want 422", st)
 		}
-		if countEvents(t, db, "logout") != 1 {
+		if countEvents(t, db, "refresh.logout") != 1 {
 			t.Fatal("no logout audit event")
 		}
 
@@ -364,7 +364,7 @@ func TestAdminClients(t *testing.T) {
 		if n, _ := db.CountRows(context.Background(), "clients"); n != 2 {
 			t.Fatalf("%d clients stored, want 2", n)
 		}
-		if countEvents(t, db, "client.create") != 3 || countEvents(t, db, "client.delete") != 1 {
+		if countEvents(t, db, "client.created") != 3 || countEvents(t, db, "client.deleted") != 1 {
 			t.Fatal("client changes not audited")
 		}
 		// The deleted client can no longer get tokens.

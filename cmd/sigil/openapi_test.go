@@ -244,6 +244,14 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("admin users", st, 200)
 	st, _ = js("GET", "/admin/users/"+cyID, "", admin...)
 	expect("admin user", st, 200)
+	st, _ = js("GET", "/admin/users/"+cyID+"/sessions", "", admin...)
+	expect("user sessions", st, 200)
+	st, _ = js("GET", "/admin/users/"+cyID+"/mfa", "", admin...)
+	expect("user second factors", st, 200)
+	st, _ = js("POST", "/admin/users/"+cyID+"/sessions/revoke-all", "", admin...)
+	expect("revoke user sessions", st, 204)
+	st, _ = js("GET", "/admin/users/nobody/sessions", "", admin...)
+	expect("sessions of no user", st, 404)
 	st, _ = js("POST", "/admin/users/"+cyID+"/lock", "", admin...)
 	expect("lock", st, 204)
 	st, _ = js("POST", "/admin/users/"+cyID+"/unlock", "", admin...)
@@ -343,6 +351,9 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	if st < 300 {
 		t.Errorf("POST /login/mfa without a CSRF token: %d", st)
 	}
+
+	// The admin console: without a session every page starts the sign-in.
+	consoleOps(t, do)
 
 	// The passkey script's begin endpoints answer JSON, also when refused.
 	for _, p := range []string{"/account/passkeys/begin", "/login/passkey/begin"} {

@@ -20,9 +20,10 @@ func (s *server) readyz(t *testing.T) (int, map[string]string) {
 
 // When a rotation made elsewhere (here `sigil keys rotate` with another
 // key-encryption key) leaves an active key this instance cannot unseal,
-// the instance keeps verifying and signing with its last keyring, answers
-// /readyz 503 with the reason (the kid and the missing KEK id, never key
-// material), and logs the problem once however many reloads meet it. A
+// the instance verifies with the keys the database publishes (its old key,
+// now retired, still among them), stops issuing since its key is no longer
+// the active one, answers /readyz 503 with the reason (the kid and the
+// missing KEK id, never key material), and logs the problem once however many reloads meet it. A
 // rotation it can unseal makes it ready again, without a restart. On
 // Postgres the change arrives by notification, on SQLite by the periodic
 // reload (SIGIL_KEY_RELOAD_INTERVAL, short here).
@@ -36,6 +37,8 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 			t.Fatalf("/readyz at start: %d %v", st, m)
 		}
 		oldKID := tokenHeader(t, before.Token)["kid"].(string)
+		// Taken now: once the rotation lands this instance issues nothing.
+		admin := s.adminToken(t)
 
 		other := testEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "b:" + kekB})
 		out, _, err := runCLI(t, other, "", "keys", "rotate")
@@ -58,11 +61,12 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 		}
 		// An anonymous caller learns that the keys are unusable, not which
 		// key-encryption key is missing; an administrator (and the log)
-		// gets the detail.
-		if m["status"] != "unavailable" || !strings.Contains(m["reason"], "signing keys unusable") || strings.Contains(m["reason"], `"b"`) || strings.Contains(m["reason"], newKID) || m["activeKid"] != oldKID {
-			t.Fatalf("anonymous /readyz answer %v: want the keys unusable without the KEK id b or the kid %s, still signing with %s", m, newKID, oldKID)
+		// gets the detail. The instance no longer signs with the key the
+		// rotation retired, so it names no active kid.
+		if m["status"] != "unavailable" || !strings.Contains(m["reason"], "signing keys unusable") || strings.Contains(m["reason"], `"b"`) || strings.Contains(m["reason"], newKID) || m["activeKid"] != "" {
+			t.Fatalf("anonymous /readyz answer %v: want the keys unusable without the KEK id b or the kid %s, and no active kid", m, newKID)
 		}
-		_, _, body := s.get(t, "/readyz", bearer(s.adminToken(t))...)
+		_, _, body := s.get(t, "/readyz", bearer(admin)...)
 		var am map[string]string
 		decode(t, body, &am)
 		reason := am["reason"]
@@ -78,18 +82,18 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 			}
 		}
 
-		// It keeps serving from its last keyring while many reloads meet
-		// the same problem.
+		// It keeps verifying while many reloads meet the same problem,
+		// and issues nothing: its old key is retired.
 		time.Sleep(time.Second) // about ten periodic reloads
 		if st, _, body := s.get(t, "/auth/me", bearer(before.Token)...); st != http.StatusOK {
 			t.Fatalf("/auth/me with a token from before: %d %s", st, body)
 		}
-		lr := s.login(t, "ada@example.com", "correct horse battery")
-		if kid := tokenHeader(t, lr.Token)["kid"]; kid != oldKID {
-			t.Fatalf("signs with %v, want the last loadable key %s", kid, oldKID)
+		if !jwksPublishes(t, s, oldKID) || !jwksPublishes(t, s, newKID) {
+			t.Fatalf("JWKS should publish the retired %s and the new active %s", oldKID, newKID)
 		}
-		if st, _, body := s.get(t, "/auth/me", bearer(lr.Token)...); st != http.StatusOK {
-			t.Fatalf("/auth/me with a token signed meanwhile: %d %s", st, body)
+		st, _, body := s.postJSON(t, "/auth/login", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+		if st != http.StatusServiceUnavailable {
+			t.Fatalf("login with no key this instance may sign with: %d %s", st, body)
 		}
 		if _, _, metrics := s.get(t, "/metrics"); !strings.Contains(string(metrics), "\nsigil_keyring_unusable 1\n") {
 			t.Fatalf("/metrics does not report the unusable key set:\n%s", grepLines(string(metrics), "sigil_keyring"))
@@ -124,6 +128,55 @@ func TestReadyzReportsKeysThisInstanceCannotUnseal(t *testing.T) {
 		}
 		if kid := tokenHeader(t, s.login(t, "ada@example.com", "correct horse battery").Token)["kid"]; kid != healedKID {
 			t.Fatalf("signs with %v after healing, want %s", kid, healedKID)
+		}
+	})
+}
+
+// Two instances with different key-encryption keys: when the other one
+// revokes the active key and its replacement is sealed under a KEK this
+// one lacks, this one cannot build a signer, yet it must not go on with its
+// last keyring. It reloads the public keys from the database: the revoked
+// key leaves its JWKS and tokens under it are refused, tokens under the new
+// key verify, and since its own key is no longer active it stops issuing
+// (503) instead of signing with a revoked key.
+func TestInstanceWithoutTheKEKDropsARevokedKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		kekA, kekB := newTestKEK(t), newTestKEK(t)
+		onlyA := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "a:" + kekA, "SIGIL_KEY_RELOAD_INTERVAL": "100ms"}))
+		both := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_KEY_ENCRYPTION_KEY": "b:" + kekB + ",a:" + kekA, "SIGIL_KEY_RELOAD_INTERVAL": "100ms"}))
+		before := onlyA.signupLogin(t, "ada@example.com", "correct horse battery")
+		oldKID := tokenHeader(t, before.Token)["kid"].(string)
+
+		admin := both.adminToken(t)
+		if st, _, body := both.postJSON(t, "/admin/keys/"+oldKID+"/revoke", nil, bearer(admin)...); st != http.StatusOK {
+			t.Fatalf("revoke the active key: %d %s", st, body)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			st, _ := onlyA.readyz(t)
+			if st == http.StatusServiceUnavailable && !jwksPublishes(t, onlyA, oldKID) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz %d, JWKS still has the revoked %s: %v 15s after the revocation", st, oldKID, jwksPublishes(t, onlyA, oldKID))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st, _, body := onlyA.get(t, "/auth/me", bearer(before.Token)...); st != http.StatusUnauthorized {
+			t.Fatalf("/auth/me with a token under the revoked key: %d %s", st, body)
+		}
+		st, h, body := onlyA.postJSON(t, "/auth/login", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+		if st != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(string(body), "unavailable") {
+			t.Fatalf("login on the instance that lost its signing key: %d %s", st, body)
+		}
+		// A token from the instance that can sign verifies here.
+		fresh := both.login(t, "ada@example.com", "correct horse battery")
+		newKID := tokenHeader(t, fresh.Token)["kid"].(string)
+		if newKID == oldKID || !jwksPublishes(t, onlyA, newKID) {
+			t.Fatalf("new key %s not published by the instance without its KEK", newKID)
+		}
+		if st, _, body := onlyA.get(t, "/auth/me", bearer(fresh.Token)...); st != http.StatusOK {
+			t.Fatalf("/auth/me with a token under the new key: %d %s", st, body)
 		}
 	})
 }

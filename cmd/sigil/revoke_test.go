@@ -36,7 +36,9 @@ func TestRevokedAccessTokenIsRejected(t *testing.T) {
 		env := adminEnv(dbURL, nil)
 		s := startServer(t, env)
 		other := startServer(t, env) // a second instance on the same database
-		rsID, rsSecret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Resource server", "audience": "rs"})
+		// The resource server of the login tokens' audience: introspection
+		// answers it about them.
+		rsID, rsSecret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Resource server", "audience": "sigil"})
 		ada := s.signupLogin(t, "ada@example.com", "correct horse battery")
 		bob := s.signupLogin(t, "bob@example.com", "correct horse battery")
 		for _, srv := range []*server{s, other} {
@@ -109,21 +111,22 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 		if st, _, _ := s.postForm(t, "/oauth2/revoke", url.Values{"token": {aTok}}, basic(bID, bSecret)...); st != 200 {
 			t.Fatal(st)
 		}
-		if m := s.introspect(t, bID, bSecret, aTok); m["active"] != true {
+		if m := s.introspect(t, aID, aSecret, aTok); m["active"] != true {
 			t.Fatalf("another client revoked A's token: %v", m)
 		}
 		// A revokes its own, with client_secret_post.
 		if st, _, _ := s.postForm(t, "/oauth2/revoke", url.Values{"token": {aTok}, "client_id": {aID}, "client_secret": {aSecret}}); st != 200 {
 			t.Fatal(st)
 		}
-		wantInactive(t, "revoked client token", s.introspect(t, bID, bSecret, aTok))
-		if m := s.introspect(t, aID, aSecret, bTok); m["active"] != true {
+		wantInactive(t, "revoked client token", s.introspect(t, aID, aSecret, aTok))
+		if m := s.introspect(t, bID, bSecret, bTok); m["active"] != true {
 			t.Fatalf("B's token: %v", m)
 		}
 		// A confidential client cannot revoke a login refresh token.
+		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "RS", "audience": "sigil"})
 		lr := s.signupLogin(t, "fam@example.com", "correct horse battery")
 		s.postForm(t, "/oauth2/revoke", url.Values{"token": {lr.RefreshToken}}, basic(aID, aSecret)...)
-		if m := s.introspect(t, aID, aSecret, lr.RefreshToken); m["active"] != true {
+		if m := s.introspect(t, rsID, rsSecret, lr.RefreshToken); m["active"] != true {
 			t.Fatalf("a confidential client revoked a login refresh token: %v", m)
 		}
 		// The login client revokes it (and its family).
@@ -143,7 +146,7 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 		if st, _, _ := s.postJSON(t, "/auth/refresh", map[string]string{"refreshToken": r.RefreshToken}); st != 401 {
 			t.Fatalf("refresh after revocation: %d", st)
 		}
-		wantInactive(t, "revoked refresh token", s.introspect(t, aID, aSecret, r.RefreshToken))
+		wantInactive(t, "revoked refresh token", s.introspect(t, rsID, rsSecret, r.RefreshToken))
 	})
 }
 
@@ -152,7 +155,7 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 func TestIntrospection(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := startServer(t, adminEnv(dbURL, nil))
-		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "RS", "scopes": []string{"x", "y"}, "audience": "rs"})
+		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "RS", "scopes": []string{"x", "y"}, "audience": "sigil"})
 		lr := s.signupLogin(t, "intro@example.com", "correct horse battery")
 
 		m := s.introspect(t, id, secret, lr.Token)
@@ -167,7 +170,7 @@ func TestIntrospection(t *testing.T) {
 		st, h, b := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"y"}}, basic(id, secret)...)
 		ct := tokenOK(t, "cc", st, h, b)
 		m = s.introspect(t, id, secret, ct.AccessToken)
-		if m["active"] != true || m["sub"] != id || m["client_id"] != id || m["scope"] != "y" || m["aud"] != "rs" {
+		if m["active"] != true || m["sub"] != id || m["client_id"] != id || m["scope"] != "y" || m["aud"] != "sigil" {
 			t.Fatalf("client token introspection %v", m)
 		}
 		if _, ok := m["username"]; ok {
@@ -229,4 +232,50 @@ func TestDiscoveryListsOAuthEndpoints(t *testing.T) {
 		st, h, b := do(t, http.MethodPost, s.Base+p, "text/plain", "x")
 		wantOAuthError(t, p, st, h, b, 400, "invalid_request")
 	}
+}
+
+// Introspection answers a client only about tokens meant for it (their
+// audience is the client's) or issued to it (their client_id is the
+// client's); another service's valid token is {"active":false}, exactly
+// like an unknown one. The endpoint is rate-limited per client address.
+func TestIntrospectionAnswersOnlyAboutTheCallersTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, adminEnv(dbURL, map[string]string{"SIGIL_RATE_LIMIT": "5/s"}))
+		admin := s.adminToken(t)
+		aID, aSecret := s.createClient(t, admin, map[string]any{"name": "A", "audience": "orders"})
+		bID, bSecret := s.createClient(t, admin, map[string]any{"name": "B", "audience": "billing"})
+		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "Login RS", "audience": "sigil"})
+		st, h, b := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basic(aID, aSecret)...)
+		aTok := tokenOK(t, "A's token", st, h, b).AccessToken
+		lr := s.signupLogin(t, "scoped@example.com", "correct horse battery")
+
+		if m := s.introspect(t, aID, aSecret, aTok); m["active"] != true {
+			t.Fatalf("A about its own token: %v", m)
+		}
+		wantInactive(t, "B about A's token", s.introspect(t, bID, bSecret, aTok))
+		wantInactive(t, "A about a login access token", s.introspect(t, aID, aSecret, lr.Token))
+		wantInactive(t, "A about a login refresh token", s.introspect(t, aID, aSecret, lr.RefreshToken))
+		if m := s.introspect(t, rsID, rsSecret, lr.Token); m["active"] != true || m["aud"] != "sigil" {
+			t.Fatalf("the login tokens' resource server about one: %v", m)
+		}
+		if m := s.introspect(t, rsID, rsSecret, lr.RefreshToken); m["active"] != true {
+			t.Fatalf("the login tokens' resource server about a refresh token: %v", m)
+		}
+
+		// A burst beyond the client's rate is refused in RFC 6749 form.
+		limited := false
+		for i := 0; i < 40 && !limited; i++ {
+			st, h, b := s.postForm(t, "/oauth2/introspect", url.Values{"token": {aTok}}, basic(bID, bSecret)...)
+			if st == http.StatusTooManyRequests {
+				wantOAuthError(t, "introspection over the rate", st, h, b, 429, "temporarily_unavailable")
+				if h.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+				limited = true
+			}
+		}
+		if !limited {
+			t.Fatal("40 introspections at once were all answered: the endpoint is not rate-limited")
+		}
+	})
 }

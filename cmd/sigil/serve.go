@@ -50,6 +50,11 @@ func runServe(ctx context.Context, e env) error {
 	if err := a.keys.Bootstrap(ctx, "system"); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	if err := a.auth.LoadDenyList(ctx); err != nil {
+		// Verification answers 503 until a load succeeds; every
+		// verification retries it.
+		log.Warn("access-token deny list not loaded at start", "err", err)
+	}
 	if cfg.AdminEmail != "" {
 		created, err := a.auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
@@ -58,6 +63,9 @@ func runServe(ctx context.Context, e env) error {
 		if created {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
+	}
+	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
+		return fmt.Errorf("admin console client: %w", err)
 	}
 
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,

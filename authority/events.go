@@ -1,0 +1,170 @@
+package authority
+
+import "github.com/sigil-auth/sigil/keys"
+
+// Audit event types: every Event.Type Sigil writes is one of these
+// constants (key changes use the keys.EventKey* constants), and
+// AuditEventTypes lists them all. A test checks that every event written
+// in the code names one of them, and that docs/security.md lists exactly
+// these.
+const (
+	// EventUserSignup: an account was created (signup, the hosted page, or the bootstrap administrator).
+	EventUserSignup = "user.signup"
+	// EventUserSignupAttempt: a signup named an email that is already registered (with verified email required; the owner is mailed).
+	EventUserSignupAttempt = "user.signup_attempt"
+	// EventUserImport: accounts were imported with their bcrypt hashes.
+	EventUserImport = "user.import"
+	// EventUserRehash: a password hash was upgraded to the current argon2id parameters at login.
+	EventUserRehash = "user.rehash"
+	// EventUserDeleted: an administrator deleted an account.
+	EventUserDeleted = "user.deleted"
+	// EventUserLocked: an administrator locked an account (its sessions end).
+	EventUserLocked = "user.locked"
+	// EventUserUnlocked: an administrator unlocked an account.
+	EventUserUnlocked = "user.unlocked"
+	// EventUserRolesSet: an administrator set an account's roles.
+	EventUserRolesSet = "user.roles_set"
+	// EventLoginSuccess: a password login issued tokens.
+	EventLoginSuccess = "login.success"
+	// EventLoginFailure: a login was refused: unknown email, wrong password, malformed input, locked account or unverified email.
+	EventLoginFailure = "login.failure"
+	// EventLoginThrottled: a login (or second-factor code) was refused by the lockout before any hashing.
+	EventLoginThrottled = "login.throttled"
+	// EventAccountLocked: failures reached the lockout threshold and started or extended a lock.
+	EventAccountLocked = "account.locked"
+	// EventRequestThrottled: a client went over its request rate (at most once per client per minute).
+	EventRequestThrottled = "request.throttled"
+	// EventLoginMFARequired: a password matched and a second factor is now asked for.
+	EventLoginMFARequired = "login.mfa_required"
+	// EventLoginMFAEnrollmentRequired: a password matched but the account must enrol a second factor first.
+	EventLoginMFAEnrollmentRequired = "login.mfa_enrollment_required"
+	// EventRefreshReuse: a spent refresh token was presented again: its family was revoked.
+	EventRefreshReuse = "refresh.reuse"
+	// EventRefreshRetry: a spent refresh token was presented again within the grace: a retry, answered without revoking.
+	EventRefreshRetry = "refresh.retry"
+	// EventRefreshLogout: a logout revoked a refresh-token family.
+	EventRefreshLogout = "refresh.logout"
+	// EventTokenRevoke: a client revoked a token (RFC 7009).
+	EventTokenRevoke = "token.revoke"
+	// EventClientCreated: an OAuth client was registered.
+	EventClientCreated = "client.created"
+	// EventClientDeleted: an OAuth client was deleted.
+	EventClientDeleted = "client.deleted"
+	// EventClientSecretRotated: an OAuth client's secret was replaced.
+	EventClientSecretRotated = "client.secret_rotated"
+	// EventSessionLogin: a browser session started on the hosted pages.
+	EventSessionLogin = "session.login"
+	// EventSessionLogout: a browser session ended.
+	EventSessionLogout = "session.logout"
+	// EventSessionRevoked: a user or administrator ended one session.
+	EventSessionRevoked = "session.revoked"
+	// EventSessionRevokedAll: every session of a user was ended.
+	EventSessionRevokedAll = "session.revoked_all"
+	// EventConsentGrant: a user granted a client the requested scopes.
+	EventConsentGrant = "consent.grant"
+	// EventConsentDeny: a user refused a client.
+	EventConsentDeny = "consent.deny"
+	// EventConsentRevoke: a user withdrew a consent.
+	EventConsentRevoke = "consent.revoke"
+	// EventCodeReplay: an authorization code was presented twice: the tokens issued for it were revoked.
+	EventCodeReplay = "code.replay"
+	// EventEmailVerificationSent: a verification link was mailed.
+	EventEmailVerificationSent = "email.verification_sent"
+	// EventEmailVerified: an email address was verified.
+	EventEmailVerified = "email.verified"
+	// EventEmailChangeRequested: a change of email was requested (a link goes to the new address).
+	EventEmailChangeRequested = "email.change_requested"
+	// EventEmailChanged: an email change was confirmed.
+	EventEmailChanged = "email.changed"
+	// EventPasswordResetRequested: a password reset link was requested.
+	EventPasswordResetRequested = "password.reset_requested"
+	// EventPasswordReset: a password was reset with a link.
+	EventPasswordReset = "password.reset"
+	// EventPasswordChanged: a signed-in user changed their password.
+	EventPasswordChanged = "password.changed"
+	// EventMailFailed: a message was given up on after its last attempt.
+	EventMailFailed = "mail.failed"
+	// EventMFASuccess: a second-factor code was accepted.
+	EventMFASuccess = "mfa.success"
+	// EventMFAFailure: a wrong or reused second-factor code.
+	EventMFAFailure = "mfa.failure"
+	// EventMFATOTPEnroll: a TOTP enrolment started.
+	EventMFATOTPEnroll = "mfa.totp.enroll"
+	// EventMFATOTPConfirm: a TOTP authenticator was enrolled; recovery codes issued.
+	EventMFATOTPConfirm = "mfa.totp.confirm"
+	// EventMFATOTPRemove: a TOTP authenticator and its recovery codes were removed.
+	EventMFATOTPRemove = "mfa.totp.remove"
+	// EventMFARecoveryRegenerate: recovery codes were replaced.
+	EventMFARecoveryRegenerate = "mfa.recovery.regenerate"
+	// EventMFAReset: an administrator removed a user's second factors.
+	EventMFAReset = "mfa.reset"
+	// EventMFAWebAuthnRegister: a passkey or security key was registered.
+	EventMFAWebAuthnRegister = "mfa.webauthn.register"
+	// EventMFAWebAuthnRename: a passkey or security key was renamed.
+	EventMFAWebAuthnRename = "mfa.webauthn.rename"
+	// EventMFAWebAuthnRemove: a passkey or security key was removed.
+	EventMFAWebAuthnRemove = "mfa.webauthn.remove"
+	// EventMFAWebAuthnClone: an assertion whose signature counter did not
+	// advance was refused (a possibly cloned authenticator).
+	EventMFAWebAuthnClone = "mfa.webauthn.clone"
+)
+
+// AuditEventTypes lists every audit event type Sigil writes, for operators
+// filtering GET /admin/audit?type=.
+var AuditEventTypes = []string{
+	EventUserSignup,
+	EventUserSignupAttempt,
+	EventUserImport,
+	EventUserRehash,
+	EventUserDeleted,
+	EventUserLocked,
+	EventUserUnlocked,
+	EventUserRolesSet,
+	EventLoginSuccess,
+	EventLoginFailure,
+	EventLoginThrottled,
+	EventAccountLocked,
+	EventRequestThrottled,
+	EventLoginMFARequired,
+	EventLoginMFAEnrollmentRequired,
+	EventRefreshReuse,
+	EventRefreshRetry,
+	EventRefreshLogout,
+	EventTokenRevoke,
+	EventClientCreated,
+	EventClientDeleted,
+	EventClientSecretRotated,
+	EventSessionLogin,
+	EventSessionLogout,
+	EventSessionRevoked,
+	EventSessionRevokedAll,
+	EventConsentGrant,
+	EventConsentDeny,
+	EventConsentRevoke,
+	EventCodeReplay,
+	EventEmailVerificationSent,
+	EventEmailVerified,
+	EventEmailChangeRequested,
+	EventEmailChanged,
+	EventPasswordResetRequested,
+	EventPasswordReset,
+	EventPasswordChanged,
+	EventMailFailed,
+	EventMFASuccess,
+	EventMFAFailure,
+	EventMFATOTPEnroll,
+	EventMFATOTPConfirm,
+	EventMFATOTPRemove,
+	EventMFARecoveryRegenerate,
+	EventMFAReset,
+	EventMFAWebAuthnRegister,
+	EventMFAWebAuthnRename,
+	EventMFAWebAuthnRemove,
+	EventMFAWebAuthnClone,
+	keys.EventKeyCreated,
+	keys.EventKeyActivated,
+	keys.EventKeyRetired,
+	keys.EventKeyRevoked,
+	keys.EventKeyDestroyed,
+	keys.EventKeyRewrapped,
+}
