@@ -23,7 +23,7 @@ func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
 	// /oauth2/userinfo and POST /auth/mfa/totp read only their
 	// Authorization header.
 	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo",
-		"/auth/verify-email/resend", "/auth/sessions/revoke-all", "/admin/users/{id}/lock", "/admin/users/{id}/unlock", "/admin/users/{id}/password-reset",
+		"/auth/verify-email/resend", "/auth/sessions/revoke-all", "/admin/users/{id}/lock", "/admin/users/{id}/unlock", "/admin/users/{id}/password-reset", "/admin/users/{id}/sessions/revoke-all",
 		"/auth/mfa/totp", "/auth/mfa/webauthn/register/begin"}
 
 	s := &Server{metrics: NewMetrics(&keys.Ring{})}

@@ -114,6 +114,7 @@ type discovery struct {
 	RequestParameterSupported bool     `json:"request_parameter_supported"`
 	RequestURIParameter       bool     `json:"request_uri_parameter_supported"`
 	ClaimsParameterSupported  bool     `json:"claims_parameter_supported"`
+	ACRValuesSupported        []string `json:"acr_values_supported"`
 }
 
 func (s *Server) discoveryDoc() []byte {
@@ -149,6 +150,7 @@ func (s *Server) discoveryDoc() []byte {
 			ScopesSupported:                   []string{authority.ScopeOpenID, authority.ScopeProfile, authority.ScopeEmail, authority.ScopeOfflineAccess},
 			PromptValuesSupported:             []string{"none", "login", "consent"},
 			AuthorizationResponseIss:          true,
+			ACRValuesSupported:                authority.ACRValuesSupported,
 		}
 		s.discoveryBytes, _ = json.Marshal(d)
 	})

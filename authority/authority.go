@@ -66,6 +66,9 @@ type RefreshToken struct {
 	// SessionID is the browser session the family was issued through
 	// (empty for /auth/login); ending that session revokes the family.
 	SessionID string
+	// AMR is how the user signed in when the family started (RFC 8176);
+	// access tokens from refreshing carry it on.
+	AMR []string
 }
 
 // Event is one audit-log entry. It never carries a secret.

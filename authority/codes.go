@@ -108,7 +108,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 	}
 	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(GrantRefreshToken) {
 		refresh, rt := s.newRefreshToken(family, u.ID, c.ID, ac.Scope)
-		rt.SessionID = ac.SessionID
+		rt.SessionID, rt.AMR = ac.SessionID, ac.AMR
 		if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 			return CodeTokens{}, err
 		}

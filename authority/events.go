@@ -98,14 +98,15 @@ const (
 	EventMFARecoveryRegenerate = "mfa.recovery.regenerate"
 	// EventMFAReset: an administrator removed a user's second factors.
 	EventMFAReset = "mfa.reset"
-	// EventMFAWebauthnRegister: a security key or passkey was registered.
-	EventMFAWebauthnRegister = "mfa.webauthn.register"
-	// EventMFAWebauthnRename: a WebAuthn credential was renamed.
-	EventMFAWebauthnRename = "mfa.webauthn.rename"
-	// EventMFAWebauthnRemove: a WebAuthn credential was removed.
-	EventMFAWebauthnRemove = "mfa.webauthn.remove"
-	// EventMFAWebauthnClone: a WebAuthn signature counter went backwards (a cloned authenticator).
-	EventMFAWebauthnClone = "mfa.webauthn.clone"
+	// EventMFAWebAuthnRegister: a passkey or security key was registered.
+	EventMFAWebAuthnRegister = "mfa.webauthn.register"
+	// EventMFAWebAuthnRename: a passkey or security key was renamed.
+	EventMFAWebAuthnRename = "mfa.webauthn.rename"
+	// EventMFAWebAuthnRemove: a passkey or security key was removed.
+	EventMFAWebAuthnRemove = "mfa.webauthn.remove"
+	// EventMFAWebAuthnClone: an assertion whose signature counter did not
+	// advance was refused (a possibly cloned authenticator).
+	EventMFAWebAuthnClone = "mfa.webauthn.clone"
 )
 
 // AuditEventTypes lists every audit event type Sigil writes, for operators
@@ -156,10 +157,10 @@ var AuditEventTypes = []string{
 	EventMFATOTPRemove,
 	EventMFARecoveryRegenerate,
 	EventMFAReset,
-	EventMFAWebauthnRegister,
-	EventMFAWebauthnRename,
-	EventMFAWebauthnRemove,
-	EventMFAWebauthnClone,
+	EventMFAWebAuthnRegister,
+	EventMFAWebAuthnRename,
+	EventMFAWebAuthnRemove,
+	EventMFAWebAuthnClone,
 	keys.EventKeyCreated,
 	keys.EventKeyActivated,
 	keys.EventKeyRetired,

@@ -29,6 +29,9 @@ type IDClaims struct {
 	SID      string   `json:"sid,omitempty"`
 	AtHash   string   `json:"at_hash,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
+	// ACR is the authentication context class of the sign-in
+	// (ACRPassword or ACRMFA).
+	ACR string `json:"acr,omitempty"`
 	// With scope email.
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`
@@ -38,7 +41,7 @@ type IDClaims struct {
 
 // IDTokenClaims lists every claim an ID token may carry, for discovery's
 // claims_supported.
-var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "email", "email_verified", "name"}
+var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "acr", "email", "email_verified", "name"}
 
 // signIDToken signs the ID token of a code redemption: typ JWT, lifetime
 // the access-token TTL (so that key retention covers it), at_hash of the
@@ -52,7 +55,7 @@ func (s *Service) signIDToken(u User, c Client, req AuthorizeRequest, sess Brows
 	ic := IDClaims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.ID},
 		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), AuthTime: sess.AuthTime.Unix(),
-		Nonce: req.Nonce, SID: sess.ID, AMR: sess.AMR,
+		Nonce: req.Nonce, SID: sess.ID, AMR: sess.AMR, ACR: acrOf(sess.AMR),
 	}
 	if accessToken != "" {
 		ic.AtHash = atHash(signer.Alg, accessToken)

@@ -212,7 +212,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID, code stri
 // ResetFactors removes every second factor of a user, for an
 // administrator helping someone who lost theirs.
 func (s *Service) ResetFactors(ctx context.Context, userID string, meta Meta) error {
-	if _, err := s.store.UserByID(ctx, userID); err != nil {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
 		return err
 	}
 	removed, err := s.store.DeleteFactors(ctx, userID)
@@ -224,6 +225,13 @@ func (s *Service) ResetFactors(ctx context.Context, userID string, meta Meta) er
 		detail = "second-factor reset by an administrator: the user had none"
 	}
 	s.audit(ctx, Event{Type: EventMFAReset, Actor: meta.Actor, UserID: userID, IP: meta.IP, Detail: detail})
+	if removed {
+		// The user learns of it, so a reset they did not ask for does
+		// not go unnoticed.
+		if err := s.mailer.Queue(ctx, Mail{Kind: "mfa-reset", To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
+			s.log.Warn("second-factor reset notice not queued", "user_id", u.ID, "err", err)
+		}
+	}
 	return nil
 }
 

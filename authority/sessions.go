@@ -65,7 +65,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	next.UserAgent, next.IP = rt.UserAgent, rt.IP
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
-	next.CreatedAt, next.ExpiresAt, next.SessionID = now, rt.ExpiresAt, rt.SessionID
+	next.CreatedAt, next.ExpiresAt, next.SessionID, next.AMR = now, rt.ExpiresAt, rt.SessionID, rt.AMR
 	retried := false
 	if rt.SpentAt.IsZero() {
 		err = s.store.SpendRefreshToken(ctx, hash, next)
@@ -94,7 +94,9 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	}
 
 	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
-	c.Email, c.Roles, c.SessionID = u.Email, u.Roles(), rt.FamilyID
+	// The access token says how the user signed in when the family
+	// started: refreshing is no new authentication, and takes none away.
+	c.Email, c.Roles, c.SessionID, c.AMR = u.Email, u.Roles(), rt.FamilyID, rt.AMR
 	access, err := s.Sign(c, "refresh_token")
 	if err != nil {
 		return TokenPair{}, err

@@ -140,7 +140,7 @@ func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID s
 		return TokenPair{}, err
 	}
 	refresh, rt := s.newRefreshToken(family, u.ID, clientID, scope)
-	rt.UserAgent, rt.IP = truncate(meta.UserAgent, 256), meta.IP
+	rt.UserAgent, rt.IP, rt.AMR = truncate(meta.UserAgent, 256), meta.IP, amr
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 		return TokenPair{}, err
 	}

@@ -259,7 +259,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, userID, ceremo
 	if err := s.store.CreateWebAuthnCredential(ctx, c); err != nil {
 		return WebAuthnCredential{}, err
 	}
-	s.audit(ctx, Event{Type: EventMFAWebauthnRegister, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP,
+	s.audit(ctx, Event{Type: EventMFAWebAuthnRegister, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP,
 		Detail: "passkey or security key registered: " + c.ID})
 	return c, nil
 }
@@ -297,7 +297,7 @@ func (s *Service) RenameWebAuthnCredential(ctx context.Context, userID, id, name
 	if err != nil {
 		return WebAuthnCredential{}, err
 	}
-	s.audit(ctx, Event{Type: EventMFAWebauthnRename, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
+	s.audit(ctx, Event{Type: EventMFAWebAuthnRename, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
 	return c, nil
 }
 
@@ -306,7 +306,7 @@ func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id strin
 	if err := s.store.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: EventMFAWebauthnRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
+	s.audit(ctx, Event{Type: EventMFAWebAuthnRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
 	return nil
 }
 
@@ -469,7 +469,7 @@ func (s *Service) recordAssertion(ctx context.Context, userID string, stored []W
 		return ErrWebAuthnRejected
 	}
 	if cred.Authenticator.CloneWarning {
-		s.audit(ctx, Event{Type: EventMFAWebauthnClone, Actor: userID, UserID: userID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventMFAWebAuthnClone, Actor: userID, UserID: userID, IP: meta.IP,
 			Detail: fmt.Sprintf("credential %s: signature counter %d after %d; refused as a possibly cloned authenticator", id, cred.Authenticator.SignCount, stored[i].SignCount)})
 		return ErrClonedAuthenticator
 	}
@@ -477,7 +477,7 @@ func (s *Service) recordAssertion(ctx context.Context, userID string, stored []W
 	if errors.Is(err, ErrConflict) {
 		// Another instance accepted an assertion of this credential in
 		// between: the same counter twice.
-		s.audit(ctx, Event{Type: EventMFAWebauthnClone, Actor: userID, UserID: userID, IP: meta.IP,
+		s.audit(ctx, Event{Type: EventMFAWebAuthnClone, Actor: userID, UserID: userID, IP: meta.IP,
 			Detail: "credential " + id + ": signature counter already used; refused"})
 		return ErrClonedAuthenticator
 	}

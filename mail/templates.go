@@ -16,7 +16,7 @@ var embedded embed.FS
 
 // Kinds of mail the authority sends; each has NAME.txt (first line
 // "Subject: …") and NAME.html in the templates.
-var Kinds = []string{"verify-email", "reset-password", "password-changed", "email-change", "email-change-notice", "signup-attempt"}
+var Kinds = []string{"verify-email", "reset-password", "password-changed", "email-change", "email-change-notice", "signup-attempt", "mfa-reset"}
 
 // actions label the button of each kind's HTML part.
 var actions = map[string]string{

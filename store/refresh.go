@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -26,20 +27,21 @@ type refreshRow struct {
 	UserAgent   string         `db:"user_agent"`
 	IP          string         `db:"ip"`
 	SessionID   sql.NullString `db:"session_id"`
+	AMR         string         `db:"amr"`
 }
 
-const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, user_agent, ip, session_id`
+const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, user_agent, ip, session_id, amr`
 
 func (r refreshRow) token() authority.RefreshToken {
 	return authority.RefreshToken{Hash: r.Hash, FamilyID: r.FamilyID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt), SpentAt: fromNullMS(r.SpentAt),
 		RevokedAt: fromNullMS(r.RevokedAt), ReplacedBy: r.ReplacedBy.String, GraceUsedAt: fromNullMS(r.GraceUsedAt),
-		UserAgent: r.UserAgent, IP: r.IP, SessionID: r.SessionID.String}
+		UserAgent: r.UserAgent, IP: r.IP, SessionID: r.SessionID.String, AMR: strings.Fields(r.AMR)}
 }
 
 func (d *DB) insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshToken) error {
-	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, user_agent, ip, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), t.UserAgent, t.IP, nullString(t.SessionID))
+	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, user_agent, ip, session_id, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), t.UserAgent, t.IP, nullString(t.SessionID), strings.Join(t.AMR, " "))
 	return err
 }
 

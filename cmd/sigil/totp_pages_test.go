@@ -86,7 +86,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 		runBrowser(t, tab,
 			chromedp.SendKeys(`input[name=code]`, "000000"),
 			chromedp.Click(`button[type=submit]`),
-			chromedp.WaitVisible(`div[role=alert]`),
+			chromedp.WaitVisible(`div[role=alert]:not([hidden])`),
 			chromedp.Text(`code.secret`, &text),
 		)
 		if text != secret {
@@ -116,11 +116,8 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 
 		// Sign out, sign in with the password and a code.
 		clock.Add(30 * time.Second)
+		signOutInBrowser(t, tab, iss)
 		runBrowser(t, tab,
-			chromedp.Click(`form[action="/oauth2/logout"] button[type=submit]`),
-			chromedp.Sleep(200*time.Millisecond),
-			chromedp.Navigate(iss+"/login"),
-			chromedp.WaitVisible(`input[name=email]`),
 			chromedp.SendKeys(`input[name=email]`, "lin@example.com"),
 			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 			chromedp.Click(`form[action="/login"] button[type=submit]`),
@@ -146,8 +143,8 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 			chromedp.WaitVisible(`#remove_code`),
 			chromedp.SendKeys(`#remove_code`, "000000"),
 			chromedp.Click(`button[name=remove-totp]`),
-			chromedp.WaitVisible(`div[role=alert]`),
-			chromedp.Text(`div[role=alert]`, &text),
+			chromedp.WaitVisible(`div[role=alert]:not([hidden])`),
+			chromedp.Text(`div[role=alert]:not([hidden])`, &text),
 		)
 		if !strings.Contains(text, "not removed") {
 			t.Errorf("wrong code: %s", text)

@@ -34,3 +34,8 @@ CREATE TABLE webauthn_ceremonies (
     expires_at    BIGINT NOT NULL
 );
 CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);
+
+-- How the user signed in when a refresh-token family started (RFC 8176
+-- amr values, space-separated), so that refreshed access tokens carry it
+-- on.
+ALTER TABLE refresh_tokens ADD COLUMN amr TEXT NOT NULL DEFAULT '';
