@@ -38,7 +38,11 @@ func (s *Service) SetLocked(ctx context.Context, id string, locked bool, meta Me
 	typ := EventUserUnlocked
 	if locked {
 		typ = EventUserLocked
-		if _, err := s.store.RevokeUserSessions(ctx, id, "", now); err != nil {
+		fams, _, err := s.store.RevokeUserSessions(ctx, id, "", now)
+		if err != nil {
+			return err
+		}
+		if err := s.denyFamilies(ctx, fams); err != nil {
 			return err
 		}
 	}

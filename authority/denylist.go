@@ -171,6 +171,18 @@ func (s *Service) denyFamily(ctx context.Context, family string) error {
 	return s.denyKey(ctx, denyFamilyPrefix+family)
 }
 
+// denyFamilies is denyFamily for each family, all attempted; it returns
+// the first failure.
+func (s *Service) denyFamilies(ctx context.Context, families []string) error {
+	var first error
+	for _, f := range families {
+		if err := s.denyFamily(ctx, f); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // denyKey puts key on the deny list for the longest access-token lifetime.
 func (s *Service) denyKey(ctx context.Context, key string) error {
 	now := s.now().UTC()

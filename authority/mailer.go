@@ -93,12 +93,14 @@ type AccountStore interface {
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
 	// UserSessions returns the user's live refresh-token families.
 	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
-	// RevokeUserSessions revokes every family of the user except except
-	// (may be empty) and returns how many it revoked.
-	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error)
-	// RevokeUserSession revokes one family of the user; ErrNotFound if the
-	// user has no live family id.
-	RevokeUserSession(ctx context.Context, userID, id string, at time.Time) error
+	// RevokeUserSessions revokes every session of the user except except
+	// (may be empty) and returns the refresh-token families it revoked
+	// and how many sessions it ended.
+	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (families []string, n int, err error)
+	// RevokeUserSession revokes one session (browser session or family) of
+	// the user and returns the families it revoked; ErrNotFound if the user
+	// has no such live session.
+	RevokeUserSession(ctx context.Context, userID, id string, at time.Time) (families []string, err error)
 	// DeleteUser removes the account and every row that is about it
 	// (tokens, sessions, queued mail, login throttle); ErrNotFound for no
 	// such user.

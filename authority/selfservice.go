@@ -50,8 +50,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return err
 	}
-	n, err := s.store.RevokeUserSessions(ctx, u.ID, currentSession, now)
+	fams, n, err := s.store.RevokeUserSessions(ctx, u.ID, currentSession, now)
 	if err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventPasswordChanged, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d other session(s) revoked", n)})
@@ -99,7 +102,16 @@ func (s *Service) DeleteAccount(ctx context.Context, userID, password string, me
 // deleteUser removes the account and every row about it. The audit event
 // names the user's id only, never the email.
 func (s *Service) deleteUser(ctx context.Context, userID string, meta Meta) error {
+	// Revoked first so that their access tokens can be denied: the rows go
+	// with the account.
+	fams, _, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	if err != nil {
+		return err
+	}
 	if err := s.store.DeleteUser(ctx, userID); err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.profiles.forget(userID)
@@ -119,7 +131,11 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 // RevokeSession ends one of the user's sessions; ErrNotFound if the user
 // has no such live session.
 func (s *Service) RevokeSession(ctx context.Context, userID, id string, meta Meta) error {
-	if err := s.store.RevokeUserSession(ctx, userID, id, s.now().UTC()); err != nil {
+	fams, err := s.store.RevokeUserSession(ctx, userID, id, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevoked, Actor: userID, UserID: userID, IP: meta.IP, Detail: "session " + id})
@@ -128,8 +144,11 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id string, meta Met
 
 // RevokeAllSessions ends every session of the user.
 func (s *Service) RevokeAllSessions(ctx context.Context, userID string, meta Meta) error {
-	n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	fams, n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
 	if err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: userID, UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
@@ -143,8 +162,11 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta M
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return err
 	}
-	n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	fams, n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
 	if err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})

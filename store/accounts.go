@@ -147,19 +147,26 @@ func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 
 // RevokeUserSessions ends every session of the user but except (a browser
 // session id or a refresh-token family id; the refresh tokens issued
-// through an excepted browser session live on too) and returns how many
-// it ended.
-func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error) {
+// through an excepted browser session live on too) and returns the
+// refresh-token families it revoked (so that their access tokens can be
+// denied) and how many sessions it ended.
+func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) ([]string, int, error) {
 	// Without an exception, nothing is spared.
 	spare, spareArgs := "", []any{}
 	if except != "" {
 		spare, spareArgs = ` AND family_id <> ? AND COALESCE(session_id, '') <> ?`, []any{except, except}
 	}
 	var n int64
+	var families []string
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		families = nil
 		var live int64
 		if err := tx.GetContext(ctx, &live, tx.Rebind(`SELECT COUNT(DISTINCT family_id) FROM refresh_tokens
 			WHERE user_id = ? AND revoked_at IS NULL AND spent_at IS NULL`+spare), append([]any{userID}, spareArgs...)...); err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
+			WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`+spare), append([]any{userID, ms(at)}, spareArgs...)...); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`+spare),
@@ -175,22 +182,33 @@ func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at t
 		n = live + browser
 		return nil
 	})
-	return int(n), err
+	if err != nil {
+		return nil, 0, err
+	}
+	return families, int(n), nil
 }
 
 // RevokeUserSession ends one session of the user: a browser session (with
 // the refresh tokens issued through it) or a refresh-token family. It
-// returns authority.ErrNotFound if the user has no such live session.
-func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.Time) error {
-	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+// returns the refresh-token families it revoked, or
+// authority.ErrNotFound if the user has no such live session.
+func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.Time) ([]string, error) {
+	var families []string
+	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		families = nil
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`), ms(at), id, userID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
+			if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
+				WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id)
 			return err
 		}
+		families = []string{id}
 		if err := d.lockFamily(ctx, tx, id); err != nil {
 			return err
 		}
@@ -204,6 +222,10 @@ func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.T
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return families, nil
 }
 
 // DeleteUser removes the account and every row about it, in one

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +99,69 @@ func TestRevocationReachesAccessTokens(t *testing.T) {
 			t.Fatalf("client token after deletion: %+v", in)
 		}
 	})
+}
+
+// Ending sessions from the account API or by an administrator reaches the
+// access tokens of those sessions too: one session signed out from
+// another, "sign out everywhere", a password change (which spares the
+// session it came from), and a locked account.
+func TestSessionRevocationReachesAccessTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, adminEnv(dbURL, nil))
+		const pw = "correct horse battery"
+		a := s.signupLogin(t, "bo@example.com", pw)
+		b := s.login(t, "bo@example.com", pw)
+		sidB, _ := tokenPayload(t, b.Token)["sid"].(string)
+		if sidB == "" {
+			t.Fatalf("login token without sid: %v", tokenPayload(t, b.Token))
+		}
+
+		// One session ended from another.
+		if st, _, body := do(t, http.MethodDelete, s.Base+"/auth/sessions/"+url.PathEscape(sidB), "", "", bearer(a.Token)...); st != http.StatusNoContent {
+			t.Fatalf("DELETE /auth/sessions/{id}: %d %s", st, body)
+		}
+		waitRefused(t, s, b.Token, "access token of a session signed out from another")
+		if st, _, body := s.get(t, "/auth/me", bearer(a.Token)...); st != http.StatusOK {
+			t.Fatalf("the session that signed the other out: %d %s", st, body)
+		}
+
+		// A password change spares its own session and ends the others.
+		c := s.login(t, "bo@example.com", pw)
+		if st, _, body := s.postJSON(t, "/auth/password", map[string]string{"currentPassword": pw, "newPassword": "an entirely new passphrase"}, bearer(a.Token)...); st/100 != 2 {
+			t.Fatalf("password change: %d %s", st, body)
+		}
+		waitRefused(t, s, c.Token, "access token of a session ended by a password change")
+		if st, _, body := s.get(t, "/auth/me", bearer(a.Token)...); st != http.StatusOK {
+			t.Fatalf("the session that changed the password: %d %s", st, body)
+		}
+
+		// Sign out everywhere.
+		if st, _, body := s.postJSON(t, "/auth/sessions/revoke-all", nil, bearer(a.Token)...); st/100 != 2 {
+			t.Fatalf("revoke-all: %d %s", st, body)
+		}
+		waitRefused(t, s, a.Token, "access token after sign out everywhere")
+
+		// An administrator locks the account.
+		d := s.login(t, "bo@example.com", "an entirely new passphrase")
+		if st, _, body := s.postJSON(t, "/admin/users/"+d.UserID+"/lock", nil, bearer(s.adminToken(t))...); st/100 != 2 {
+			t.Fatalf("lock: %d %s", st, body)
+		}
+		waitRefused(t, s, d.Token, "access token of a locked account")
+	})
+}
+
+// tokenPayload decodes a JWT's claims without verifying it.
+func tokenPayload(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	decode(t, b, &m)
+	return m
 }
