@@ -80,8 +80,11 @@ func (k *softKey) create(opts protocol.PublicKeyCredentialCreationOptions) json.
 	default:
 		k.t.Fatalf("user id %T", opts.User.ID)
 	}
-	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1,
-		-2: k.priv.PublicKey.X.FillBytes(make([]byte, 32)), -3: k.priv.PublicKey.Y.FillBytes(make([]byte, 32))})
+	point, err := k.priv.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: point[1:33], -3: point[33:65]})
 	if err != nil {
 		k.t.Fatal(err)
 	}
