@@ -4,16 +4,21 @@ GO        ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 PKGS      := ./...
+# GOTAGS selects the release build: "openssl" signs RS256 through the
+# system's libcrypto (cgo, libssl-dev; see keys/rsasign). `make build
+# GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
+GOTAGS    ?= openssl
 
-.PHONY: all build build-load test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python deploy-test
+.PHONY: all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python deploy-test
 
 all: build
 
 build:
-	$(GO) build -o bin/sigil ./cmd/sigil
+	$(GO) build -tags '$(GOTAGS)' -o bin/sigil ./cmd/sigil
+	@bin/sigil --version
 
 build-load:
-	$(GO) build -o bin/sigil-load ./cmd/sigil-load
+	$(GO) build -tags '$(GOTAGS)' -o bin/sigil-load ./cmd/sigil-load
 
 ## test: the whole suite: formatting, vet, a short bounded run of every
 ## fuzz target, a short load-generator run against a real server, the
@@ -28,14 +33,22 @@ check: fmt-check vet staticcheck
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# vet and staticcheck look at both builds: the tagged files (cgo) and the
+# pure-Go fallback.
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags '$(GOTAGS)' $(PKGS)
 
 staticcheck:
 	$(STATICCHECK) $(PKGS)
+	$(STATICCHECK) -tags '$(GOTAGS)' $(PKGS)
 
+# The whole suite runs on the pure-Go build; the key packages run again
+# with GOTAGS, so the OpenSSL signer's differential, concurrency and
+# lifetime tests run under the race detector too.
 unit: mailpit
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m -tags '$(GOTAGS)' ./keys/...
 
 # mailpit is the real SMTP server the account tests send to (they start
 # it on loopback ports and read what it received through its HTTP API).
@@ -44,13 +57,14 @@ mailpit: bin/mailpit
 bin/mailpit:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
-# Each fuzz target runs for FUZZTIME on top of its checked-in seed corpus.
+# Each fuzz target runs for FUZZTIME on top of its checked-in seed corpus,
+# built with GOTAGS (keys/rsasign's target compares OpenSSL with crypto/rsa).
 fuzz-smoke:
 	@set -e; for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 		dir=$$(dirname $$spec); \
 		for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$spec | sed 's/^func //'); do \
 			echo "fuzz $$dir $$fn ($(FUZZTIME))"; \
-			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$dir; \
+			$(GO) test -tags '$(GOTAGS)' -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$dir; \
 		done; \
 	done
 
@@ -77,7 +91,7 @@ deploy-test: build
 	cd deploy && gofmt -l . | (! grep .) && $(GO) vet ./... && SIGIL_BIN=$(CURDIR)/bin/sigil $(GO) test -count=1 ./...
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	$(GO) test -tags '$(GOTAGS)' -run='^$$' -bench=. -benchmem $(PKGS)
 
 # bench-smoke starts bin/sigil on 127.0.0.1 with a temporary SQLite
 # database, runs every scenario and baseline for a second at low
@@ -91,6 +105,11 @@ LOAD_DURATION ?= 10s
 LOAD_C        ?= 16
 load: build build-load
 	bin/sigil-load -spawn bin/sigil -duration $(LOAD_DURATION) -c $(LOAD_C) -scenario all -baselines $(LOAD_FLAGS)
+
+# compare is the side-by-side client_credentials RS256 benchmark against
+# node oidc-provider 9 (bench/compare.sh; npm installs the pinned peer).
+compare:
+	bench/compare.sh
 
 clean:
 	rm -rf bin

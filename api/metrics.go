@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -116,6 +117,19 @@ func (m *Metrics) WatchKeySet(unusable func() bool) {
 		}
 		return 0
 	}))
+}
+
+// BuildInfo exports sigil_build_info, always 1, labelled with the
+// version, the Go release and the backend RS256 keys sign with
+// (rsa_backend "openssl" or "go"), so a fleet shows which instances run
+// a release build.
+func (m *Metrics) BuildInfo(version, rsaBackend string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sigil_build_info", Help: "Always 1; the labels describe the build, including the RS256 signing backend.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version(), "rsa_backend": rsaBackend},
+	})
+	g.Set(1)
+	m.reg.MustRegister(g)
 }
 
 // WatchDatabase exports sigil_database_breaker_open: 1 while the store's

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -167,23 +168,68 @@ var quietRoutes = map[string]bool{
 var errInternal = newProblem(http.StatusInternalServerError, "internal", "Internal error", "the request could not be completed")
 
 // clientIP is the address rate limits and audit events use: the TCP peer,
-// or, when SIGIL_CLIENT_IP_HEADER names a header set by a trusted proxy,
-// the last address in that header.
+// or, when SIGIL_CLIENT_IP_HEADER names a header set by a reverse proxy,
+// the right-most address that is not a trusted proxy, across every line
+// of that header (a proxy that appends a line of its own must not let the
+// client's line win). With SIGIL_TRUSTED_PROXIES unset the peer is the one
+// trusted proxy, so the header's last address is taken; with it set, the
+// header is read only when the peer is in it, and the trusted addresses
+// are skipped from the right. A malformed entry ends the walk at the last
+// address known good.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.cfg.ClientIPHeader != "" {
-		if v := r.Header.Get(s.cfg.ClientIPHeader); v != "" {
-			parts := strings.Split(v, ",")
-			ip := strings.TrimSpace(parts[len(parts)-1])
-			if parsed := net.ParseIP(ip); parsed != nil {
-				return parsed.String()
-			}
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
+	}
+	peerAddr, err := netip.ParseAddr(peer)
+	if err != nil {
+		return peer
+	}
+	peerAddr = peerAddr.Unmap()
+	if s.cfg.ClientIPHeader == "" {
+		s.warnPrivatePeer(peerAddr)
+		return peerAddr.String()
+	}
+	if len(s.cfg.TrustedProxies) > 0 && !s.trusted(peerAddr) {
+		return peerAddr.String()
+	}
+	var hops []string
+	for _, line := range r.Header.Values(s.cfg.ClientIPHeader) {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	client := peerAddr
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = a.Unmap()
+		if len(s.cfg.TrustedProxies) == 0 || !s.trusted(client) {
+			break
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	return client.String()
+}
+
+// trusted reports whether a is one of SIGIL_TRUSTED_PROXIES.
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	return host
+	return false
+}
+
+// warnPrivatePeer logs once when a request arrives from a private address
+// while no client-address header is configured: Sigil probably runs
+// behind a proxy, and every client then shares the proxy's rate-limit
+// bucket and lockout-free budget.
+func (s *Server) warnPrivatePeer(a netip.Addr) {
+	if !a.IsPrivate() || s.warnedPrivate.Swap(true) {
+		return
+	}
+	s.log.Warn("requests come from a private address and SIGIL_CLIENT_IP_HEADER is not set: behind a reverse proxy every client shares one rate-limit bucket; set SIGIL_CLIENT_IP_HEADER (and SIGIL_TRUSTED_PROXIES)", "peer", a.String())
 }
 
 // noStore marks answers that carry tokens or account data as uncacheable.

@@ -43,7 +43,7 @@ func (s *Server) Allow(r *http.Request) (bool, time.Duration) {
 		return true, 0
 	}
 	ip := s.clientIP(r)
-	ok, wait, audit := s.limiter.allow(ip)
+	ok, wait, audit := s.limiter.allow(authority.ClientBucket(ip))
 	if !ok {
 		s.metrics.Throttled.WithLabelValues("rate").Inc()
 		if audit {

@@ -173,7 +173,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		ip := s.clientIP(r)
-		ok, wait, audit := s.limiter.allow(ip)
+		ok, wait, audit := s.limiter.allow(authority.ClientBucket(ip))
 		if ok {
 			next.ServeHTTP(w, r)
 			return

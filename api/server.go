@@ -7,7 +7,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -21,6 +23,10 @@ type Config struct {
 	Issuer         string
 	JWKSMaxAge     time.Duration
 	ClientIPHeader string
+	// TrustedProxies are the proxies whose addresses are skipped, from
+	// the right, in ClientIPHeader; empty means the TCP peer is the one
+	// trusted proxy.
+	TrustedProxies []netip.Prefix
 	// RateLimit is the per-client request rate (per second) on the
 	// credential endpoints, burst twice that; 0 turns it off.
 	RateLimit float64
@@ -44,6 +50,8 @@ type Server struct {
 	metrics *Metrics
 	router  *mux.Router
 	limiter *clientLimiter
+	// warnedPrivate is set once the private-peer warning is logged.
+	warnedPrivate atomic.Bool
 
 	// refusalHold is how long a request refused at admission is held
 	// before its 503 is written; refusals samples their log lines.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -104,7 +105,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password)
+	hash, err := s.hashPassword(ctx, in.Password, meta)
 	if err != nil {
 		return User{}, err
 	}
@@ -223,27 +224,38 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		}
 		defer s.abandon(ctx, a)
 	}
-	release, err := s.hashes.acquire(ctx)
+	// A failed check is padded to the slowest hash class's time, after
+	// the hashing slot is given back (deferred first, so it runs last).
+	var spent time.Duration
+	failed := true
+	defer func() {
+		if failed {
+			s.timing.pad(ctx, spent)
+		}
+	}()
+	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
+		failed = false // refused before any work: nothing to hide
 		return User{}, err
 	}
 	defer release()
 	if malformed {
 		// Still spend the hashing time: a fast answer would tell which
 		// inputs never reach the database.
-		_, _, _ = s.verifyHash(s.dummyHash, password)
+		_, _, spent, _ = s.timedVerify(s.dummyHash, password)
 		s.audit(ctx, Event{Type: EventLoginFailure, IP: meta.IP, Detail: "malformed credentials"})
 		return User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, norm)
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = s.verifyHash(s.dummyHash, password)
+		_, _, spent, _ = s.timedVerify(s.dummyHash, password)
 		return User{}, s.loginFailed(ctx, a, "", meta, "unknown email")
 	}
 	if err != nil {
+		failed = false
 		return User{}, err
 	}
-	ok, rehash, err := s.verifyHash(u.PasswordHash, password)
+	ok, rehash, spent, err := s.timedVerify(u.PasswordHash, password)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)
 		return User{}, ErrInvalidCredentials
@@ -251,6 +263,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	if !ok {
 		return User{}, s.loginFailed(ctx, a, u.ID, meta, "wrong password")
 	}
+	failed = false
 	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
 		return User{}, err
 	}
@@ -260,9 +273,10 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	return u, nil
 }
 
-// hashPassword hashes a new password under a hashing slot.
-func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
-	release, err := s.hashes.acquire(ctx)
+// hashPassword hashes a new password under a hashing slot, within the
+// client's share of them.
+func (s *Service) hashPassword(ctx context.Context, password string, meta Meta) (string, error) {
+	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return "", err
 	}

@@ -25,16 +25,23 @@ const (
 // A freed slot is handed straight to the longest waiter, under the lock,
 // so the queue length is exact even while that waiter is not yet running
 // (on a machine busy hashing it may not run for a while).
+//
+// In front of the slots, each client (ClientBucket of its address) may
+// have at most perClient requests running or waiting, so that one client
+// cannot fill the slots and the queue and lock everyone else out; its
+// further requests are refused at once with a ThrottledError.
 type hashGate struct {
-	mu       sync.Mutex
-	free     int
-	slots    int
-	queue    []chan struct{} // waiters, oldest first; closed when handed a slot
-	maxQueue int
-	wait     time.Duration
+	mu        sync.Mutex
+	free      int
+	slots     int
+	queue     []chan struct{} // waiters, oldest first; closed when handed a slot
+	maxQueue  int
+	wait      time.Duration
+	perClient int
+	clients   map[string]int // requests running or waiting, by client bucket
 }
 
-func newHashGate(slots, queue int, wait time.Duration) *hashGate {
+func newHashGate(slots, queue, perClient int, wait time.Duration) *hashGate {
 	if slots <= 0 {
 		slots = runtime.GOMAXPROCS(0)
 	}
@@ -49,7 +56,50 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 	if wait <= 0 {
 		wait = DefaultHashQueueWait
 	}
-	return &hashGate{free: slots, slots: slots, maxQueue: queue, wait: wait}
+	if perClient == 0 {
+		// A quarter of what the gate holds: one client can never take
+		// more than that, so three quarters stay for everyone else.
+		perClient = max(2, (slots+queue)/4)
+	}
+	return &hashGate{free: slots, slots: slots, maxQueue: queue, wait: wait, perClient: perClient, clients: map[string]int{}}
+}
+
+// enter counts a request of client (an address) against its cap; the
+// returned function ends it. An empty client (the command line, the
+// bootstrap) is not capped.
+func (g *hashGate) enter(client string) (func(), error) {
+	if client == "" || g.perClient < 0 {
+		return func() {}, nil
+	}
+	key := ClientBucket(client)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.clients[key] >= g.perClient {
+		return nil, &ThrottledError{RetryAfter: time.Second, Reason: "rate"}
+	}
+	g.clients[key]++
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.clients[key]--; g.clients[key] <= 0 {
+			delete(g.clients, key)
+		}
+	}, nil
+}
+
+// acquireFor is acquire under client's cap: the client's request counts
+// from before it waits until the returned function gives the slot back.
+func (g *hashGate) acquireFor(ctx context.Context, client string) (func(), error) {
+	leave, err := g.enter(client)
+	if err != nil {
+		return nil, err
+	}
+	release, err := g.acquire(ctx)
+	if err != nil {
+		leave()
+		return nil, err
+	}
+	return func() { release(); leave() }, nil
 }
 
 // acquire takes a hashing slot, waiting at most the queue wait (and never

@@ -126,7 +126,7 @@ func TestHashQueueAdmitsWaitersAndRefusesTheExcess(t *testing.T) {
 
 // The queue wait bounds how long a request waits for a slot.
 func TestHashQueueWaitExpires(t *testing.T) {
-	g := newHashGate(1, 1, time.Millisecond)
+	g := newHashGate(1, 1, 0, time.Millisecond)
 	rel, err := g.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestHashQueueWaitExpires(t *testing.T) {
 // A slot handed to a waiter leaves the queue at once, so the next request
 // queues rather than being refused while that waiter has yet to run.
 func TestHandedSlotFreesItsQueuePlace(t *testing.T) {
-	g := newHashGate(1, 1, time.Hour)
+	g := newHashGate(1, 1, 0, time.Hour)
 	ctx := context.Background()
 	rel, err := g.acquire(ctx)
 	if err != nil {
@@ -182,4 +182,49 @@ func TestHandedSlotFreesItsQueuePlace(t *testing.T) {
 		t.Fatalf("second waiter: %v", rb.err)
 	}
 	rb.rel()
+}
+
+// One client address (an IPv6 /64 counting as one) may hold at most
+// MaxHashesPerClient of the hashing slots and queue: its next login is
+// refused at once with a ThrottledError, while another client is still
+// admitted to the slots left.
+func TestOneClientCannotFillTheHashingGate(t *testing.T) {
+	st := newMemStore()
+	s := newTestService(t, st, keys.EdDSA, func(c *Config) {
+		c.MaxConcurrentHashes, c.MaxHashQueue, c.MaxHashesPerClient, c.HashQueueWait = 3, 8, 2, time.Hour
+	})
+	ctx := context.Background()
+	if _, err := s.Signup(ctx, Signup{Email: testEmail, Password: testPassword}, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := st.holdLookups()
+	defer release()
+	login := func(ip string) <-chan loginResult {
+		ch := make(chan loginResult, 1)
+		go func() {
+			pair, err := s.Login(ctx, testEmail, testPassword, Meta{IP: ip})
+			ch <- loginResult{pair, err}
+		}()
+		return ch
+	}
+	a1, a2 := login("2001:db8:7:7::1"), login("2001:db8:7:7::2")
+	<-entered
+	<-entered // both hold a slot
+	_, err := s.Login(ctx, testEmail, testPassword, Meta{IP: "2001:db8:7:7::3"})
+	var te *ThrottledError
+	if !errors.As(err, &te) || te.Reason != "rate" {
+		t.Fatalf("a third login from the same /64: %v, want a ThrottledError at once", err)
+	}
+	other := login("198.51.100.4")
+	<-entered // another client takes the slot left
+	release()
+	for i, ch := range []<-chan loginResult{a1, a2, other} {
+		if r := <-ch; r.err != nil {
+			t.Fatalf("login %d: %v", i+1, r.err)
+		}
+	}
+	// The client's share is free again.
+	if _, err := s.Login(ctx, testEmail, testPassword, Meta{IP: "2001:db8:7:7::3"}); err != nil {
+		t.Fatalf("login after the client's others finished: %v", err)
+	}
 }

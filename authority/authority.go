@@ -200,6 +200,11 @@ type Config struct {
 	// MaxHashQueue bounds the requests waiting for a hashing slot; 0 means
 	// eight per hashing slot, a negative value means none wait.
 	MaxHashQueue int
+	// MaxHashesPerClient bounds the hashing requests (running or waiting)
+	// of one client address (an IPv6 /64 counting as one); 0 means a
+	// quarter of the slots and queue, at least 2; negative turns the cap
+	// off.
+	MaxHashesPerClient int
 	// HashQueueWait is the longest a request waits for a hashing slot
 	// before it gets ErrOverloaded; 0 means DefaultHashQueueWait.
 	HashQueueWait time.Duration
@@ -239,9 +244,11 @@ type Service struct {
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.
 	dummyHash string
-	profiles  profileCache
-	onIssue   func(alg, grant string)
-	deny      denyList
+	// timing pads failed password checks to the slowest hash class.
+	timing   checkTiming
+	profiles profileCache
+	onIssue  func(alg, grant string)
+	deny     denyList
 	// dummySecretHash is compared for unknown client ids, so an unknown
 	// client costs the same as a wrong secret.
 	dummySecretHash string
@@ -293,7 +300,7 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	}
 	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
-		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.HashQueueWait),
+		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.MaxHashesPerClient, cfg.HashQueueWait),
 		mailer:          discardMailer{}, wa: wa}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
 	s.hashMem = newHashMemory(s.hashes.slots)

@@ -204,7 +204,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, met
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, password, meta)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 
 // checkPassword verifies the password of the user a token names, at the
 // cost of one hash under a hashing slot.
-func (s *Service) checkPassword(ctx context.Context, userID, password string) (User, error) {
+func (s *Service) checkPassword(ctx context.Context, userID, password string, meta Meta) (User, error) {
 	u, err := s.store.UserByID(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, ErrInvalidToken
@@ -19,7 +19,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string) (U
 	if len(password) == 0 || len(password) > MaxPasswordBytes {
 		return User{}, ErrInvalidCredentials
 	}
-	release, err := s.hashes.acquire(ctx)
+	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return User{}, err
 	}
@@ -38,11 +38,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 	if err := ValidatePassword(next); err != nil {
 		return invalid("newPassword", err.(*ValidationError).Reason)
 	}
-	u, err := s.checkPassword(ctx, userID, current)
+	u, err := s.checkPassword(ctx, userID, current, meta)
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(ctx, next)
+	hash, err := s.hashPassword(ctx, next, meta)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 	if err != nil {
 		return err
 	}
-	u, err := s.checkPassword(ctx, userID, password)
+	u, err := s.checkPassword(ctx, userID, password, meta)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 
 // DeleteAccount removes the account after checking its password.
 func (s *Service) DeleteAccount(ctx context.Context, userID, password string, meta Meta) error {
-	if _, err := s.checkPassword(ctx, userID, password); err != nil {
+	if _, err := s.checkPassword(ctx, userID, password, meta); err != nil {
 		return err
 	}
 	return s.deleteUser(ctx, userID, meta)

@@ -13,36 +13,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Signer signs with the active key. It is safe for concurrent use.
-type Signer struct {
-	KID    string
-	Alg    Alg
-	signer jose.Signer
-	// idSigner signs with the same key under typ "JWT": OpenID Connect ID
-	// tokens, which must never pass for access tokens (RFC 9068 §4).
-	idSigner jose.Signer
-}
-
-// Sign signs payload as a compact JWS whose header carries alg, kid and
-// typ "at+jwt".
-func (s *Signer) Sign(payload []byte) (string, error) {
-	obj, err := s.signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("sign with key %s: %w", s.KID, err)
-	}
-	return obj.CompactSerialize()
-}
-
-// SignJWT signs payload as a compact JWS whose header carries alg, kid and
-// typ "JWT": the form of an OpenID Connect ID token.
-func (s *Signer) SignJWT(payload []byte) (string, error) {
-	obj, err := s.idSigner.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("sign with key %s: %w", s.KID, err)
-	}
-	return obj.CompactSerialize()
-}
-
 // Snapshot is an immutable view of the key set at one moment: the published
 // public keys, their JWKS document and ETag, and the signer of the active
 // key. Readers never lock; a change builds a new Snapshot.
@@ -202,26 +172,6 @@ func Version(records []Record, now time.Time) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
-}
-
-func newSigner(r Record, sealer *Sealer) (*Signer, error) {
-	priv, err := OpenPrivate(r, sealer)
-	if err != nil {
-		return nil, fmt.Errorf("active key %s: %w", r.KID, err)
-	}
-	key := jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(r.Alg),
-		Key:       jose.JSONWebKey{Key: priv, KeyID: r.KID, Algorithm: string(r.Alg)},
-	}
-	js, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("at+jwt"))
-	if err != nil {
-		return nil, fmt.Errorf("active key %s: %w", r.KID, err)
-	}
-	ids, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("active key %s: %w", r.KID, err)
-	}
-	return &Signer{KID: r.KID, Alg: r.Alg, signer: js, idSigner: ids}, nil
 }
 
 // Ring holds the current Snapshot. Load is a single atomic read.

@@ -137,6 +137,9 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
+		if err := privateFiles(path); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the writer; immediate transactions
 		// take the write lock up front, so two writers queue on the busy
 		// timeout instead of failing to upgrade a read lock.
@@ -159,11 +162,29 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if dialect == SQLite {
-		// Keep the file private: it holds password hashes and sealed keys.
-		_ = os.Chmod(SQLitePath(rawURL), 0o600)
-	}
 	return d, nil
+}
+
+// privateFiles makes the SQLite database file before SQLite does, mode
+// 0600, and narrows an existing one and its -wal and -shm files to 0600:
+// they hold password hashes and sealed keys. SQLite creates the -wal and
+// -shm files with the database file's mode, so a private database file
+// keeps them private from their creation on, whatever the umask.
+func privateFiles(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Dialect reports which database d is.

@@ -36,6 +36,7 @@ type fakeAuthority struct {
 	discoveryIssuer string        // the issuer discovery names, if not the real one
 	hang            chan struct{} // while non-nil, JWKS requests block until it is closed
 
+	down         atomic.Bool  // while true, JWKS requests answer 503
 	jwksRequests atomic.Int64 // every JWKS request
 	notModified  atomic.Int64 // JWKS requests answered 304
 }
@@ -79,6 +80,10 @@ func (a *fakeAuthority) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 
 func (a *fakeAuthority) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	a.jwksRequests.Add(1)
+	if a.down.Load() {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	a.mu.Lock()
 	hang := a.hang
 	set := jose.JSONWebKeySet{}

@@ -20,11 +20,13 @@
 // # Key cache
 //
 // The key set is refreshed when its Cache-Control max-age runs out (clamped
-// to [WithMinRefreshInterval] and [WithMaxRefreshInterval]), revalidated
-// with If-None-Match. A token signed with a key the Verifier has not seen
+// to [WithMinRefreshInterval], 5 s by default, and [WithMaxRefreshInterval]),
+// revalidated with If-None-Match. A token signed with a key the Verifier has not seen
 // yet, as after a key rotation, makes it fetch the key set at once, at most
 // once per [WithUnknownKidInterval]; concurrent verifications share that one
 // request. When the authority cannot be reached, the cached keys keep
-// verifying tokens, and a token with an unknown key is rejected without
-// waiting longer than its caller's context allows.
+// verifying tokens for up to [WithMaxKeySetAge] (24 h by default) since the
+// last successful fetch, then every token is refused until a fetch
+// succeeds; a token with an unknown key is rejected without waiting longer
+// than its caller's context allows.
 package verify

@@ -32,6 +32,9 @@ type keySet struct {
 	keys      map[string]*publicKey // by kid
 	etag      string                // of the JWKS answer, for If-None-Match
 	refreshAt time.Time             // when the snapshot is due for a refresh
+	// staleAt is when the keys stop verifying unless a fetch succeeds:
+	// the last successful fetch plus the maximum key set age.
+	staleAt time.Time
 }
 
 // publicKey is one verification key of the key set.
@@ -54,8 +57,10 @@ type fetch struct {
 // path, which may refresh the key set.
 func (v *Verifier) lookup(ctx context.Context, kid string) (*publicKey, error) {
 	ks := v.keys.Load()
-	if k := ks.keys[kid]; k != nil && v.cfg.now().Before(ks.refreshAt) {
-		return k, nil
+	if k := ks.keys[kid]; k != nil {
+		if now := v.cfg.now(); now.Before(ks.refreshAt) && now.Before(ks.staleAt) {
+			return k, nil
+		}
 	}
 	return v.lookupSlow(ctx, kid)
 }
@@ -96,7 +101,11 @@ func (v *Verifier) lookupSlow(ctx context.Context, kid string) (*publicKey, erro
 			err = ctx.Err()
 		}
 	}
-	if k := v.keys.Load().keys[kid]; k != nil {
+	ks = v.keys.Load()
+	if k := ks.keys[kid]; k != nil {
+		if !v.cfg.now().Before(ks.staleAt) {
+			return nil, &tokenError{kind: ErrUnknownKey, reason: "the key set could not be refreshed for longer than its maximum age", err: err}
+		}
 		return k, nil
 	}
 	return nil, &tokenError{kind: ErrUnknownKey, reason: "unknown signing key", err: err}
@@ -138,7 +147,7 @@ func (v *Verifier) refresh(ctx context.Context) error {
 		return nil
 	}
 	if cur := v.keys.Load(); !now.Before(cur.refreshAt) {
-		v.keys.Store(&keySet{keys: cur.keys, etag: cur.etag, refreshAt: now.Add(v.cfg.minRefresh)})
+		v.keys.Store(&keySet{keys: cur.keys, etag: cur.etag, refreshAt: now.Add(v.cfg.minRefresh), staleAt: cur.staleAt})
 	}
 	v.failures++
 	if v.lastFailureLog.IsZero() || now.Sub(v.lastFailureLog) >= v.cfg.minRefresh {
@@ -167,10 +176,12 @@ func (v *Verifier) fetchKeys(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 
+	now := v.cfg.now()
 	next := &keySet{
 		keys:      prev.keys,
 		etag:      prev.etag,
-		refreshAt: v.cfg.now().Add(v.lifetime(resp.Header)),
+		refreshAt: now.Add(v.lifetime(resp.Header)),
+		staleAt:   now.Add(v.cfg.maxKeySetAge),
 	}
 	if etag := resp.Header.Get("ETag"); etag != "" {
 		next.etag = etag

@@ -10,9 +10,10 @@ import (
 // Defaults of a Verifier, each changed by the option of the same name.
 const (
 	DefaultLeeway             = 60 * time.Second
-	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultMinRefreshInterval = 5 * time.Second
 	DefaultMaxRefreshInterval = time.Hour
 	DefaultUnknownKidInterval = 10 * time.Second
+	DefaultMaxKeySetAge       = 24 * time.Hour
 )
 
 const (
@@ -30,12 +31,14 @@ type Option func(*config)
 
 type config struct {
 	audiences          []string
+	anyAudience        bool
 	scopes             []string
 	roles              []string
 	leeway             time.Duration
 	client             *http.Client
 	minRefresh         time.Duration
 	maxRefresh         time.Duration
+	maxKeySetAge       time.Duration
 	unknownKidInterval time.Duration
 	logger             *slog.Logger
 	now                func() time.Time
@@ -48,6 +51,7 @@ func newConfig(issuer string, opts []Option) (config, error) {
 		client:             &http.Client{Timeout: fetchTimeout},
 		minRefresh:         DefaultMinRefreshInterval,
 		maxRefresh:         DefaultMaxRefreshInterval,
+		maxKeySetAge:       DefaultMaxKeySetAge,
 		unknownKidInterval: DefaultUnknownKidInterval,
 		logger:             slog.Default(),
 		now:                time.Now,
@@ -59,12 +63,16 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	switch {
 	case issuer == "":
 		return c, errors.New("verify: issuer is empty")
+	case len(c.audiences) == 0 && !c.anyAudience:
+		return c, errors.New("verify: no audience: pass WithAudience with the aud this service accepts (or WithAnyAudience to accept tokens minted for any service)")
 	case c.leeway < 0:
 		return c, errors.New("verify: leeway is negative")
 	case c.minRefresh <= 0:
 		return c, errors.New("verify: minimum refresh interval must be positive")
 	case c.maxRefresh < c.minRefresh:
 		return c, errors.New("verify: maximum refresh interval is below the minimum")
+	case c.maxKeySetAge < c.maxRefresh:
+		return c, errors.New("verify: maximum key set age is below the maximum refresh interval")
 	case c.unknownKidInterval < 0:
 		return c, errors.New("verify: unknown-kid interval is negative")
 	case c.client == nil:
@@ -78,10 +86,21 @@ func newConfig(issuer string, opts []Option) (config, error) {
 }
 
 // WithAudience makes the Verifier accept only tokens whose aud contains at
-// least one of the given audiences. Without it, aud is not checked. A later
-// call replaces the audiences of an earlier one.
+// least one of the given audiences. [New] and [NewFromJWKS] require it (or
+// [WithAnyAudience]): a resource server that checked no audience would
+// accept tokens minted for every other service of the same authority. A
+// later call replaces the audiences of an earlier one, and an earlier
+// WithAnyAudience.
 func WithAudience(aud ...string) Option {
-	return func(c *config) { c.audiences = aud }
+	return func(c *config) { c.audiences, c.anyAudience = aud, false }
+}
+
+// WithAnyAudience makes the Verifier accept tokens whatever their aud: the
+// rare service that accepts tokens minted for any other (a gateway that
+// checks audiences itself, say). It must be asked for explicitly; it
+// replaces an earlier WithAudience.
+func WithAnyAudience() Option {
+	return func(c *config) { c.audiences, c.anyAudience = nil, true }
 }
 
 // WithRequiredScopes makes the Verifier reject, with
@@ -110,10 +129,13 @@ func WithHTTPClient(client *http.Client) Option {
 }
 
 // WithMinRefreshInterval sets the shortest time a fetched key set is
-// trusted, whatever its Cache-Control max-age says. It is also how long the
-// Verifier waits before retrying a failed refresh, and how often at most it
-// logs refresh failures. The default is [DefaultMinRefreshInterval]; it must
-// be positive.
+// trusted, whatever its Cache-Control max-age says: the floor under the
+// authority's max-age, which otherwise governs (a revalidation is a cheap
+// 304, so a short max-age costs little and lets a revoked key stop
+// verifying quickly). It is also how long the Verifier waits before
+// retrying a failed refresh, and how often at most it logs refresh
+// failures. The default is [DefaultMinRefreshInterval] (5 s); it must be
+// positive.
 func WithMinRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.minRefresh = d }
 }
@@ -123,6 +145,17 @@ func WithMinRefreshInterval(d time.Duration) Option {
 // default is [DefaultMaxRefreshInterval].
 func WithMaxRefreshInterval(d time.Duration) Option {
 	return func(c *config) { c.maxRefresh = d }
+}
+
+// WithMaxKeySetAge sets how long cached keys keep verifying while the
+// authority cannot be reached: once the last successful fetch or
+// revalidation of the key set is older than d, every token is refused
+// with [ErrUnknownKey] until a refresh succeeds, rather than trusting
+// keys the authority may have revoked meanwhile. The default is
+// [DefaultMaxKeySetAge] (24 h); it may not be below the maximum refresh
+// interval.
+func WithMaxKeySetAge(d time.Duration) Option {
+	return func(c *config) { c.maxKeySetAge = d }
 }
 
 // WithUnknownKidInterval sets how often at most a token whose kid is not in

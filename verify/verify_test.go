@@ -291,7 +291,7 @@ func TestNewRejectsDiscoveryForAnotherIssuer(t *testing.T) {
 	a.mu.Lock()
 	a.discoveryIssuer = "https://elsewhere.example"
 	a.mu.Unlock()
-	if _, err := verify.New(t.Context(), a.issuer, verify.WithLogger(quiet)); err == nil {
+	if _, err := verify.New(t.Context(), a.issuer, verify.WithAudience("sigil"), verify.WithLogger(quiet)); err == nil {
 		t.Fatal("New accepted a discovery document naming another issuer")
 	}
 }
@@ -299,7 +299,7 @@ func TestNewRejectsDiscoveryForAnotherIssuer(t *testing.T) {
 func TestNewFailsWhenAuthorityIsDown(t *testing.T) {
 	a := newAuthority(t)
 	a.srv.Close()
-	if _, err := verify.New(t.Context(), a.issuer, verify.WithLogger(quiet)); err == nil {
+	if _, err := verify.New(t.Context(), a.issuer, verify.WithAudience("sigil"), verify.WithLogger(quiet)); err == nil {
 		t.Fatal("New succeeded without an authority")
 	}
 }
@@ -311,11 +311,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		"max below min":     verify.WithMaxRefreshInterval(time.Second),
 		"nil client":        verify.WithHTTPClient(nil),
 	} {
-		if _, err := verify.NewFromJWKS("https://sigil.example/.well-known/jwks.json", "https://sigil.example", opt); err == nil {
+		if _, err := verify.NewFromJWKS("https://sigil.example/.well-known/jwks.json", "https://sigil.example", verify.WithAudience("sigil"), opt); err == nil {
 			t.Errorf("%s: NewFromJWKS accepted it", name)
 		}
 	}
-	if _, err := verify.NewFromJWKS("/relative/jwks.json", "https://sigil.example"); err == nil {
+	if _, err := verify.NewFromJWKS("/relative/jwks.json", "https://sigil.example", verify.WithAudience("sigil")); err == nil {
 		t.Error("NewFromJWKS accepted a relative JWKS URL")
 	}
 }
@@ -324,7 +324,7 @@ func TestNewFromJWKSFetchesOnFirstUse(t *testing.T) {
 	a := newAuthority(t)
 	k := a.newKey(jose.RS256)
 	clock := newClock()
-	v, err := verify.NewFromJWKS(a.jwksURL(), a.issuer, verify.WithClock(clock.Now), verify.WithLogger(quiet))
+	v, err := verify.NewFromJWKS(a.jwksURL(), a.issuer, verify.WithAudience("sigil"), verify.WithClock(clock.Now), verify.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,11 +511,11 @@ func TestCachedKeysVerifyWhileAuthorityIsDown(t *testing.T) {
 	k := a.newKey(jose.RS256)
 	clock := newClock()
 	var logs logBuffer
-	v := newVerifier(t, a, clock, verify.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	v := newVerifier(t, a, clock, verify.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), verify.WithMinRefreshInterval(30*time.Second))
 	a.srv.Close()
 
 	// 60 requests over two minutes: the cache runs out at 60s, and the
-	// failed refreshes are retried at 60s and 100s (after the 30s minimum
+	// failed refreshes are retried at 60s and 100s (after a 30s minimum
 	// refresh interval), so the failure is logged twice, not per request.
 	for range 6 {
 		clock.Advance(20 * time.Second)
@@ -570,5 +570,35 @@ func TestHungAuthorityDoesNotHoldRequests(t *testing.T) {
 	clock.Advance(61 * time.Second)
 	if code, d := serve(a.sign(k, a.claims(clock.Now()))); code != http.StatusNoContent || d > 2*time.Second {
 		t.Errorf("expired cache with a hung authority: %d after %v, want 204 within 2s", code, d)
+	}
+}
+
+// A Verifier must be told which audience to accept: New and NewFromJWKS
+// fail without WithAudience, and WithAnyAudience is the explicit way to
+// accept tokens minted for any service.
+func TestAudienceIsRequired(t *testing.T) {
+	a := newAuthority(t)
+	k := a.newKey(jose.EdDSA)
+	clock := newClock()
+	for name, opts := range map[string][]verify.Option{
+		"nothing":        nil,
+		"empty audience": {verify.WithAudience()},
+	} {
+		if _, err := verify.New(t.Context(), a.issuer, append(opts, verify.WithLogger(quiet))...); err == nil || !strings.Contains(err.Error(), "WithAudience") {
+			t.Errorf("New with %s: %v, want an error naming WithAudience", name, err)
+		}
+		if _, err := verify.NewFromJWKS(a.jwksURL(), a.issuer, append(opts, verify.WithLogger(quiet))...); err == nil {
+			t.Errorf("NewFromJWKS with %s succeeded", name)
+		}
+	}
+	v := newVerifier(t, a, clock, verify.WithAnyAudience())
+	claims := a.claims(clock.Now())
+	claims["aud"] = "billing"
+	if _, err := v.Verify(t.Context(), a.sign(k, claims)); err != nil {
+		t.Fatalf("WithAnyAudience refused a token for another service: %v", err)
+	}
+	strict := newVerifier(t, a, clock)
+	if _, err := strict.Verify(t.Context(), a.sign(k, claims)); !errors.Is(err, verify.ErrInvalidToken) {
+		t.Fatalf("WithAudience(sigil) accepted a token for billing: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -69,6 +70,8 @@ func (p *Pages) RegisterConsole(r *mux.Router, api http.Handler, sealer Sealer) 
 	c.registerKeys(r)
 	c.registerClients(r)
 	c.registerUsers(r)
+	c.registerAudit(r)
+	c.registerInspect(r)
 }
 
 // isConsolePage reports whether path belongs to the console.
@@ -158,6 +161,14 @@ func (c *console) session(r *http.Request) (consoleSession, bool) {
 	}
 	if s.Token == "" || time.Now().Unix() >= s.Expires {
 		return consoleSession{}, false
+	}
+	// The token may have stopped verifying before it expires (its key
+	// or its jti revoked): then the session is over, and a page shown
+	// now would only fail on its first form post.
+	if c.p.auth != nil {
+		if _, err := c.p.auth.Verify(r.Context(), s.Token, ""); errors.Is(err, authority.ErrInvalidToken) {
+			return consoleSession{}, false
+		}
 	}
 	return s, true
 }

@@ -9,6 +9,7 @@
 //
 //	sigil-load -addr 127.0.0.1:8080 -duration 10s -c 16 -scenario all -baselines
 //	sigil-load -spawn bin/sigil -duration 2s -c 4 -baselines   # starts and stops its own Sigil
+//	sigil-load -peer -addr 127.0.0.1:3000 -client-id X -client-secret Y -scenario client_credentials
 //	sigil-load seed -db-url postgres://… -scale 0.1            # fills a database (see seed.go)
 //	sigil-load explain -db-url postgres://…                    # plans of the hot queries
 package main
@@ -60,6 +61,7 @@ type options struct {
 	argon2        authority.Argon2Params
 	refusedPause  time.Duration
 	rounds        int
+	peer          bool
 	overload      []float64
 }
 
@@ -91,6 +93,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.IntVar(&o.pid, "pid", 0, "process id of the Sigil under load, to report its resident memory (Linux /proc)")
 	fs.StringVar(&o.spawn, "spawn", "", "path of a sigil binary to start on 127.0.0.1 with a temporary SQLite database, load, and stop")
 	fs.Var(&spawnEnv, "spawn-env", "KEY=VALUE added to the spawned Sigil's environment (repeatable), e.g. SIGIL_SIGNING_ALG=EdDSA")
+	fs.BoolVar(&o.peer, "peer", false, "the target is another OAuth 2.0 server, not a Sigil: no sign-up or login; only -scenario client_credentials against its /oauth2/token with -client-id/-client-secret, without -baselines (for side-by-side comparisons)")
 	fs.BoolVar(&bare, "bare-serve", false, "internal: serve the bytes on stdin with a bare net/http handler (the JWKS baseline)")
 	m := fs.Uint("argon2-memory", uint(authority.DefaultArgon2.Memory), "argon2id memory (KiB) of the raw baseline: the target's SIGIL_ARGON2_MEMORY")
 	t := fs.Uint("argon2-time", uint(authority.DefaultArgon2.Time), "argon2id passes of the raw baseline: the target's SIGIL_ARGON2_TIME")
@@ -152,6 +155,16 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	if (o.adminEmail == "") != (o.adminPassword == "") {
 		return o, false, errors.New("-admin-email and -admin-password go together")
 	}
+	if o.peer {
+		if o.clientID == "" || o.spawn != "" || o.baselines {
+			return o, false, errors.New("-peer needs -client-id/-client-secret and goes without -spawn and -baselines")
+		}
+		for _, s := range o.scenarios {
+			if s != "client_credentials" {
+				return o, false, fmt.Errorf("-peer: scenario %s needs a Sigil; use -scenario client_credentials", s)
+			}
+		}
+	}
 	if o.spawn != "" && strings.Contains(o.addr, ",") {
 		return o, false, errors.New("-spawn starts one instance: give a list of -addr without it")
 	}
@@ -201,7 +214,11 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
 		adminEmail: o.adminEmail, adminPass: o.adminPassword}
-	if err := l.setup(ctx); err != nil {
+	setup := l.setup
+	if o.peer {
+		setup = l.setupPeer
+	}
+	if err := setup(ctx); err != nil {
 		return fmt.Errorf("set up against %s: %w", tgt.base, err)
 	}
 	for _, a := range addrs[1:] {

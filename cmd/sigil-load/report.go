@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys/rsasign"
 )
 
 // memory is a process's resident size now and at its peak.
@@ -176,6 +177,9 @@ func (lim *limits) label(key, alg string, c int) string {
 		p := lim.argon2
 		return fmt.Sprintf("raw argon2id m=%d t=%d p=%d, %d at a time", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0))
 	case "sign":
+		if alg == "RS256" {
+			return "raw go-jose RS256 compact signing (" + rsasign.Backend() + "), one per core"
+		}
 		return "raw go-jose " + alg + " compact signing, one per core"
 	case "verify":
 		return "raw go-jose " + alg + " parse+verify, one per core"
@@ -247,9 +251,15 @@ func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, na
 	spec := specFor(name, l.alg)
 	sums := map[string]float64{}
 	slice := d / time.Duration(rounds)
+	var cpu time.Duration // the target's CPU time during the scenario's runs
+	cpuOK := r.pid != 0
 	for i := 0; i < rounds && ctx.Err() == nil; i++ {
 		if skipped == "" {
+			before, err1 := readCPU(r.pid)
 			res = merge(res, run(ctx, name, c, slice, pause, sc.want, mk))
+			after, err2 := readCPU(r.pid)
+			cpu += after - before
+			cpuOK = cpuOK && err1 == nil && err2 == nil
 		}
 		if lim == nil {
 			continue
@@ -268,6 +278,12 @@ func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, na
 	} else {
 		res.Name, res.Conc = name, c
 		r.add(res)
+		if cpuOK && res.OK > 0 && res.Elapsed > 0 {
+			// Independent of how many cores the target got from a busy
+			// machine: what one answer costs it.
+			fmt.Fprintf(r.out, "%-19s target CPU: %.0f µs per ok answer, %.2f cores busy\n", "",
+				float64(cpu/time.Microsecond)/float64(res.OK), cpu.Seconds()/res.Elapsed.Seconds())
+		}
 	}
 	if lim == nil {
 		return

@@ -95,6 +95,10 @@ func TestBadOptionsAreRefused(t *testing.T) {
 		{"-admin-email", "a@example.com"},
 		{"-refused-pause", "-1s"},
 		{"-argon2-threads", "0"},
+		{"-peer", "-scenario", "client_credentials"},
+		{"-peer", "-client-id", "a", "-client-secret", "b", "-scenario", "login"},
+		{"-peer", "-client-id", "a", "-client-secret", "b", "-scenario", "client_credentials", "-baselines"},
+		{"-peer", "-client-id", "a", "-client-secret", "b", "-scenario", "client_credentials", "-spawn", "bin/sigil"},
 		{"extra"},
 	} {
 		if _, _, err := parseOptions(args, io.Discard); err == nil {
@@ -146,6 +150,39 @@ func TestBareServeServesTheGivenBytes(t *testing.T) {
 	inW.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// -peer loads another server's client_credentials grant: no sign-up, the
+// client authenticates with client_secret_basic, and the report names the
+// alg of the JWT access token it got.
+func TestPeerLoadsClientCredentialsOnly(t *testing.T) {
+	var tokens, other atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, secret, ok := r.BasicAuth()
+		if r.Method != http.MethodPost || r.URL.Path != "/oauth2/token" || !ok || id != "peer-client" || secret != "s3cret" ||
+			r.FormValue("grant_type") != "client_credentials" {
+			other.Add(1)
+			http.Error(w, "no", http.StatusBadRequest)
+			return
+		}
+		tokens.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		// header {"alg":"RS256","typ":"at+jwt"}
+		io.WriteString(w, `{"access_token":"eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln","token_type":"Bearer","expires_in":900}`)
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	err := runMain(context.Background(), []string{"-peer", "-addr", srv.URL, "-client-id", "peer-client", "-client-secret", "s3cret",
+		"-scenario", "client_credentials", "-c", "2", "-duration", "300ms"}, strings.NewReader(""), &out, io.Discard)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if other.Load() != 0 || tokens.Load() < 3 {
+		t.Fatalf("%d token requests, %d other requests\n%s", tokens.Load(), other.Load(), out.String())
+	}
+	if !strings.Contains(out.String(), "signing alg RS256") || !strings.Contains(out.String(), "client_credentials") {
+		t.Fatalf("report:\n%s", out.String())
 	}
 }
 

@@ -148,6 +148,32 @@ func (l *loader) setup(ctx context.Context) error {
 	return nil
 }
 
+// setupPeer is setup for a server that is not a Sigil (-peer): it asks
+// for one client_credentials token, which must be a JWS, and reads its alg.
+func (l *loader) setupPeer(ctx context.Context) error {
+	var tok tokenAnswer
+	st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded",
+		clientCredentialsBody, http.Header{"Authorization": {l.basicAuth()}}, &tok)
+	if err != nil {
+		return fmt.Errorf("client_credentials: %w", err)
+	}
+	if st != http.StatusOK {
+		return fmt.Errorf("client_credentials: status %d", st)
+	}
+	if l.alg = tokenAlg(tok.AccessToken); l.alg == "" {
+		return errors.New("client_credentials: the access token is not a JWS (configure the peer for JWT access tokens)")
+	}
+	return nil
+}
+
+var clientCredentialsBody = []byte(url.Values{"grant_type": {"client_credentials"}}.Encode())
+
+// basicAuth is the client_secret_basic Authorization value (RFC 6749
+// §2.3.1: both halves form-encoded).
+func (l *loader) basicAuth() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
+}
+
 func (l *loader) login(ctx context.Context, email, password string) (tokenAnswer, error) {
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	var tok tokenAnswer
@@ -307,12 +333,10 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 			return nil, err
 		}
 	}
-	body := []byte(url.Values{"grant_type": {"client_credentials"}}.Encode())
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
-	hdr := http.Header{"Authorization": {auth}}
+	hdr := http.Header{"Authorization": {l.basicAuth()}}
 	do := func(ctx context.Context) (int, error) {
 		var tok tokenAnswer
-		st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded", body, hdr, &tok)
+		st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded", clientCredentialsBody, hdr, &tok)
 		if err == nil && st == http.StatusOK && tok.AccessToken == "" {
 			return st, errors.New("token answer without access_token")
 		}

@@ -373,7 +373,7 @@ func (s *seeder) hotQueries() []struct{ name, query string } {
 		{"refresh token by hash (refresh)", `SELECT token_hash, family_id, expires_at, spent_at FROM refresh_tokens WHERE token_hash = '` + seedHash(seedRefreshToken(1)) + `'`},
 		{"refresh family (reuse, revocation)", `SELECT token_hash FROM refresh_tokens WHERE family_id = 'seed-family-1' ORDER BY created_at, token_hash`},
 		{"client by id (token, introspect)", `SELECT id, secret_hash FROM clients WHERE id = 'sigil-load'`},
-		{"deny list after a sequence number (verification)", `SELECT seq, jti, expires_at, revoked_at FROM revoked_tokens WHERE seq > 1000 AND expires_at >= ` + strconv.FormatInt(s.now.UnixMilli(), 10) + ` ORDER BY seq`},
+		{"deny list after a sequence number (each instance's reload)", `SELECT seq, jti, expires_at, revoked_at FROM revoked_tokens WHERE seq > (SELECT MAX(seq) - 100 FROM revoked_tokens) AND expires_at >= ` + strconv.FormatInt(s.now.UnixMilli(), 10) + ` ORDER BY seq`},
 		{"deny entry by jti (revoke)", `SELECT jti FROM revoked_tokens WHERE jti = 'x'`},
 		{"audit page (console)", `SELECT id, at, type FROM audit_events WHERE 1=1 ORDER BY id DESC LIMIT 100`},
 		{"audit page of a user (console)", `SELECT id, at, type FROM audit_events WHERE 1=1 AND user_id = '` + seedUserID(7) + `' ORDER BY id DESC LIMIT 100`},

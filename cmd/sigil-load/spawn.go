@@ -46,6 +46,7 @@ func spawnSigil(o *options) (*spawned, error) {
 		"SIGIL_ADDR=127.0.0.1:0",
 		"SIGIL_DATABASE_URL=sqlite:"+filepath.Join(dir, "sigil.db"),
 		"SIGIL_RATE_LIMIT=0",
+		"SIGIL_MAX_HASHES_PER_CLIENT=0", // the load comes from one address
 		"SIGIL_LOCKOUT_THRESHOLD=0",
 		"SIGIL_ROTATION_PERIOD=0",
 		"SIGIL_ADMIN_EMAIL="+adminEmail,

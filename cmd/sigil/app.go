@@ -47,7 +47,7 @@ func loadSealer(cfg Config, log *slog.Logger) (*keys.Sealer, error) {
 		return nil, errors.New("SIGIL_KEY_ENCRYPTION_KEY is required with a postgres database (generate one with: openssl rand -base64 32)")
 	}
 	kekPath := path + ".kek"
-	b, err := os.ReadFile(kekPath)
+	b, err := readKEKFile(kekPath)
 	if err == nil {
 		s, err := keys.ParseKEKs(strings.TrimSpace(string(b)))
 		if err != nil {
@@ -73,8 +73,30 @@ func loadSealer(cfg Config, log *slog.Logger) (*keys.Sealer, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write %s: %v", kekPath, err)
 	}
-	log.Warn("no SIGIL_KEY_ENCRYPTION_KEY set: generated one into "+kekPath+"; keep it with the database and back it up, or set SIGIL_KEY_ENCRYPTION_KEY", "file", kekPath)
+	log.Warn("no SIGIL_KEY_ENCRYPTION_KEY set: generated one into "+kekPath+"; back it up apart from the database's backups, or set SIGIL_KEY_ENCRYPTION_KEY", "file", kekPath)
 	return keys.ParseKEKs(kek)
+}
+
+// readKEKFile reads the key-encryption key file, refusing one that group
+// or others may read or write, or that another user owns: it unseals every
+// signing key in the database.
+func readKEKFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("refusing a key-encryption key file readable or writable by group or others (mode %04o): run chmod 600 %s", perm, path)
+	}
+	if err := checkKEKOwner(path, info); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(f, 64<<10))
 }
 
 // openApp opens the database (migrating it when migrate is set) and wires
@@ -108,6 +130,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, Argon2: cfg.Argon2,
 		RefreshReuseGrace:    cfg.RefreshReuseGrace,
 		LockoutThreshold:     cfg.LockoutThreshold,
+		MaxHashesPerClient:   cfg.MaxHashesPerClient,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		SessionTTL:           cfg.SessionTTL,
 		Sealer:               sealer,

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	netmail "net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,13 +36,16 @@ type Config struct {
 	RateLimit         float64       // requests per second per client IP; 0 disables
 	LockoutThreshold  int
 	ClientIPHeader    string
-	CORSOrigins       []string
-	AdminEmail        string
-	AdminPassword     string
-	Argon2            authority.Argon2Params
-	LogLevel          string
-	LogFormat         string
-	DatabaseTimeout   time.Duration
+	TrustedProxies    []netip.Prefix
+	// MaxHashesPerClient: 0 automatic, negative off (authority.Config).
+	MaxHashesPerClient int
+	CORSOrigins        []string
+	AdminEmail         string
+	AdminPassword      string
+	Argon2             authority.Argon2Params
+	LogLevel           string
+	LogFormat          string
+	DatabaseTimeout    time.Duration
 	// SMTP is the parsed SIGIL_SMTP_URL; nil means mail is logged.
 	SMTP                 *mail.SMTPConfig
 	MailFrom             string
@@ -173,6 +177,40 @@ var settings = []setting{
 	}},
 	{"SIGIL_CLIENT_IP_HEADER", "client-ip-header", "", "header a trusted proxy sets with the client address (e.g. X-Forwarded-For)", func(c *Config, v string) error {
 		c.ClientIPHeader = strings.TrimSpace(v)
+		return nil
+	}},
+	{"SIGIL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose addresses are skipped, from the right, in SIGIL_CLIENT_IP_HEADER (e.g. 10.0.0.0/8); unset: the TCP peer is the one trusted proxy", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fmt.Errorf("invalid CIDR %q (e.g. 10.0.0.0/8 or 2001:db8::/32)", f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
+	{"SIGIL_MAX_HASHES_PER_CLIENT", "max-hashes-per-client", "auto", "password checks one client address (an IPv6 /64) may have running or waiting at once; auto: a quarter of the hashing slots and queue; 0 turns the cap off", func(c *Config, v string) error {
+		if v == "auto" {
+			c.MaxHashesPerClient = 0
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("invalid value %q (auto, or a whole number; 0 turns the cap off)", v)
+		}
+		c.MaxHashesPerClient = n
+		if n == 0 {
+			c.MaxHashesPerClient = -1
+		}
 		return nil
 	}},
 	{"SIGIL_CORS_ORIGINS", "cors-origins", "", "comma-separated origins allowed to call /auth/* from a browser", func(c *Config, v string) error {

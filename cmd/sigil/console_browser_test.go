@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -145,6 +147,9 @@ func consoleOps(t *testing.T, do func(method, path, ctype, body string, hdr ...s
 		{"POST", "/console/keys/rotate", http.StatusSeeOther},
 		{"GET", "/console/keys/x/revoke", http.StatusSeeOther},
 		{"POST", "/console/keys/x/revoke", http.StatusSeeOther},
+		{"GET", "/console/inspect", http.StatusSeeOther},
+		{"POST", "/console/inspect", http.StatusSeeOther},
+		{"GET", "/console/audit", http.StatusSeeOther},
 		{"GET", "/console/users", http.StatusSeeOther},
 		{"GET", "/console/users/x", http.StatusSeeOther},
 		{"POST", "/console/users/x/lock", http.StatusSeeOther},
@@ -485,6 +490,166 @@ func TestConsoleManagesUsers(t *testing.T) {
 		adminID := s.login(t, adminEmail, adminPassword).UserID
 		if n := countRowsWhere(t, dbURL, "audit_events", "type = 'user.locked' AND actor = '"+adminID+"'"); n != 1 {
 			t.Errorf("audit events of the lock by the administrator: %d", n)
+		}
+	})
+}
+
+// An administrator filters the audit log by type, by user (email) and by
+// time range, and pages to older events.
+func TestConsoleFiltersAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := browserEnv(t, dbURL, nil)
+		s := startServer(t, env)
+		iss := env["SIGIL_ISSUER"]
+		email := uniqueEmail("audited")
+		s.signupLogin(t, email, "a user password")
+		s.postJSON(t, "/auth/login", map[string]string{"email": email, "password": "wrong password"})
+		for i := 0; i < 55; i++ {
+			s.postJSON(t, "/auth/login", map[string]string{"email": uniqueEmail("nobody"), "password": "wrong password"})
+		}
+		tab := newTab(t)
+		consoleSignIn(t, tab, iss, adminEmail, adminPassword, `#signing-alg`)
+		var types []string
+		runBrowser(t, tab,
+			chromedp.Click(`a[href="/console/audit"]`),
+			chromedp.WaitVisible(`form.audit-filter`),
+			chromedp.SendKeys(`#type`, "login.failure"),
+			chromedp.SendKeys(`#user`, email),
+			chromedp.Click(`button[name=filter]`),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		screenshot(t, tab, "audit")
+		if len(types) != 1 || types[0] != "login.failure" {
+			t.Errorf("login failures of %s: %v", email, types)
+		}
+
+		// Type only: 56 failures, 50 a page.
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?type=login.failure"),
+			chromedp.WaitVisible(`a[rel=next]`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 50 {
+			t.Errorf("first page of failures: %d rows", len(types))
+		}
+		runBrowser(t, tab,
+			chromedp.Click(`a[rel=next]`),
+			chromedp.WaitVisible(`//a[text()="Newest events"]`, chromedp.BySearch),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 6 {
+			t.Errorf("second page of failures: %d rows", len(types))
+		}
+
+		// A time range in the future holds nothing; one around now holds the events.
+		future := time.Now().UTC().Add(48 * time.Hour).Format("2006-01-02T15:04")
+		past := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?"+url.Values{"type": {"login.failure"}, "from": {future}}.Encode()),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if len(types) != 1 || types[0] != "" {
+			t.Errorf("events from %s: %v", future, types)
+		}
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?"+url.Values{"user": {email}, "from": {past}, "to": {future}}.Encode()),
+			chromedp.WaitVisible(`table.audit`),
+			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
+		)
+		if !slices.Contains(types, "user.signup") || !slices.Contains(types, "login.failure") || slices.Contains(types, "") {
+			t.Errorf("events of %s in the last hour: %v", email, types)
+		}
+		var alert string
+		runBrowser(t, tab,
+			chromedp.Navigate(iss+"/console/audit?from=yesterday"),
+			chromedp.WaitVisible(`[role=alert]`),
+			chromedp.Text(`[role=alert]`, &alert),
+		)
+		if !strings.Contains(alert, "from") {
+			t.Errorf("alert for a malformed time: %q", alert)
+		}
+	})
+}
+
+// inspectInConsole pastes a token into the inspector and returns the
+// problem codes it lists (none for a valid token) and the claims shown.
+func inspectInConsole(t *testing.T, tab context.Context, iss, tok, aud string) ([]string, string) {
+	t.Helper()
+	var codes []string
+	var claims string
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/console/inspect"),
+		chromedp.WaitVisible(`#token`),
+		chromedp.Evaluate(`document.querySelector("#token").value = `+strconv.Quote(tok)+`; document.querySelector("#audience").value = `+strconv.Quote(aud), nil),
+		chromedp.Click(`button[name=inspect]`),
+		chromedp.WaitVisible(`#verdict`),
+		chromedp.Evaluate(`[...document.querySelectorAll("ul.reasons li")].map(l => l.dataset.code)`, &codes),
+		chromedp.Text(`#claims`, &claims),
+	)
+	return codes, claims
+}
+
+// The token inspector decodes a token on the server and says exactly why
+// it fails: a good token verifies; a tampered signature, a wrong audience,
+// a revoked token and a token of a revoked key each get their reason. The
+// log never holds a token.
+func TestConsoleInspectsTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := browserEnv(t, dbURL, map[string]string{"SIGIL_LOG_LEVEL": "debug"})
+		s := startServer(t, env)
+		iss := env["SIGIL_ISSUER"]
+		user := s.signupLogin(t, uniqueEmail("inspected"), "a user password")
+		tab := newTab(t)
+		consoleSignIn(t, tab, iss, adminEmail, adminPassword, `#signing-alg`)
+
+		codes, claims := inspectInConsole(t, tab, iss, user.Token, "")
+		screenshot(t, tab, "inspect-valid")
+		if len(codes) != 0 || !strings.Contains(claims, user.UserID) {
+			t.Errorf("a good token: problems %v, claims %s", codes, claims)
+		}
+		parts := strings.Split(user.Token, ".")
+		sig := []byte(parts[2])
+		if sig[5] == 'A' {
+			sig[5] = 'B'
+		} else {
+			sig[5] = 'A'
+		}
+		tampered := parts[0] + "." + parts[1] + "." + string(sig)
+		if codes, _ = inspectInConsole(t, tab, iss, tampered, ""); !slices.Equal(codes, []string{"bad_signature"}) {
+			t.Errorf("tampered signature: %v", codes)
+		}
+		if codes, _ = inspectInConsole(t, tab, iss, user.Token, "billing"); !slices.Equal(codes, []string{"wrong_audience"}) {
+			t.Errorf("another audience: %v", codes)
+		}
+		if st, _, _ := s.postForm(t, "/oauth2/revoke", url.Values{"token": {user.Token}, "client_id": {"sigil"}}); st != http.StatusOK {
+			t.Fatalf("revoke: %d", st)
+		}
+		if codes, _ = inspectInConsole(t, tab, iss, user.Token, ""); !slices.Equal(codes, []string{"revoked_jti"}) {
+			t.Errorf("revoked token: %v", codes)
+		}
+		screenshot(t, tab, "inspect-revoked")
+
+		// A token of a key revoked since (not the console's own key).
+		other := s.login(t, adminEmail, adminPassword)
+		kid := tokenHeader(t, other.Token)["kid"].(string)
+		admin := bearer(other.Token)
+		if st, _, b := s.postJSON(t, "/admin/keys/rotate", map[string]string{}, admin...); st != http.StatusCreated {
+			t.Fatalf("rotate: %d %s", st, b)
+		}
+		fresh := bearer(s.login(t, adminEmail, adminPassword).Token)
+		if st, _, b := s.postJSON(t, "/admin/keys/"+kid+"/revoke", nil, fresh...); st != http.StatusOK {
+			t.Fatalf("revoke key: %d %s", st, b)
+		}
+		codes, _ = inspectInConsole(t, tab, iss, other.Token, "")
+		if !slices.Contains(codes, "revoked_kid") {
+			t.Errorf("token of a revoked key: %v", codes)
+		}
+		for _, tok := range []string{user.Token, other.Token, parts[2]} {
+			if strings.Contains(s.stderr.String(), tok) || strings.Contains(s.stdout.String(), tok) {
+				t.Errorf("the log holds a token inspected in the console")
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@
 //	sigil users import FILE
 //	sigil users list [--email Q] | show ID | lock ID | unlock ID | set-roles ID ROLE,… | delete ID
 //	sigil clients create --name N --audience A [--scopes "a b"] | list | delete ID
+//	sigil version | --version     print the version and the RSA signing backend
 //
 // Every subcommand takes the same configuration as serve, from SIGIL_*
 // environment variables or the matching flags; `sigil CMD --help` lists them.
@@ -57,6 +58,7 @@ func init() {
 		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
 		{"users", "create, import, list, show, lock, unlock, set roles of and delete users", runUsers},
 		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
+		{"version", "print the version and the RSA signing backend", runVersion},
 	}
 }
 
@@ -79,6 +81,9 @@ func main() {
 var errUsageShown = errors.New("usage shown")
 
 func run(ctx context.Context, e env) error {
+	if len(e.args) == 1 && (e.args[0] == "-version" || e.args[0] == "--version") {
+		return runVersion(ctx, env{stdout: e.stdout})
+	}
 	name := "serve"
 	if len(e.args) > 0 && e.args[0] != "" && e.args[0][0] != '-' {
 		name, e.args = e.args[0], e.args[1:]

@@ -180,6 +180,10 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 
 	_, adm := js("POST", "/auth/login", `{"email":"`+adminEmail+`","password":"`+adminPassword+`"}`)
 	admin := []string{"Authorization", "Bearer " + adm["token"].(string)}
+	// The logout above ended userTok's family, and its access tokens with
+	// it: a new sign-in.
+	_, user = js("POST", "/auth/login", `{"email":"ada@example.com","password":"a long password"}`)
+	userTok, _ = user["token"].(string)
 	st, _ = js("GET", "/admin/keys", "", "Authorization", "Bearer "+userTok)
 	expect("admin as user", st, 403)
 	st, keysList := js("GET", "/admin/keys", "", admin...)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ func runServe(ctx context.Context, e env) error {
 	cfg.now = e.now
 	log, stopLog := newServeLogger(cfg, e.stderr)
 	defer stopLog()
+	log.Info("starting sigil", "version", buildVersion(), "go", runtime.Version(),
+		"rsa_backend", keys.RSABackend(), "rsa_backend_version", keys.RSABackendVersion())
 	limitMemory(e, cfg, log)
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
@@ -42,6 +45,7 @@ func runServe(ctx context.Context, e env) error {
 	defer a.Close()
 	a.db.SetLogger(log)
 	metrics := api.NewMetrics(a.keys.Ring())
+	metrics.BuildInfo(buildVersion(), keys.RSABackend())
 	a.keys.OnReload(metrics.KeyringReloads.Inc)
 	metrics.WatchKeySet(func() bool { return a.keys.Unusable() != nil })
 	metrics.WatchDatabase(a.db.Available)
@@ -68,7 +72,7 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
-	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
 		a.auth, a.keys, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {

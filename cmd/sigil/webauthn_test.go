@@ -80,7 +80,8 @@ func (k *softKey) create(opts protocol.PublicKeyCredentialCreationOptions) json.
 	default:
 		k.t.Fatalf("user id %T", opts.User.ID)
 	}
-	point, err := k.priv.PublicKey.Bytes() // 0x04 || X || Y
+	// The uncompressed point is 0x04 || X || Y.
+	point, err := k.priv.PublicKey.Bytes()
 	if err != nil {
 		k.t.Fatal(err)
 	}

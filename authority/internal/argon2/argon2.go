@@ -9,7 +9,10 @@
 // system and faulting back in) tens of MiB per hash. The output is the
 // same, byte for byte (TestSameAsXCrypto, FuzzSameAsXCrypto); the block
 // function, BLAKE2b use and assembly are x/crypto's files unchanged
-// (without the loong64 port, which falls back to the generic code).
+// (without the loong64 port, which uses the generic code here, and with
+// processBlockGeneric moved to blamka_ref.go, its only caller). The
+// LICENSE file in this directory is x/crypto's, which these files are
+// under.
 package argon2
 
 import (

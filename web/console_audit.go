@@ -1,0 +1,105 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/sigil-auth/sigil/authority"
+)
+
+// registerAudit adds the audit page: the log newest first, filtered by
+// type, user and time range, page by page.
+func (c *console) registerAudit(r *mux.Router) {
+	r.HandleFunc("/console/audit", c.page(c.handleAudit)).Methods(http.MethodGet, http.MethodHead)
+}
+
+// auditFilter is the audit page's form. Times are UTC, as a
+// datetime-local field writes them (2006-01-02T15:04).
+type auditFilter struct {
+	Type, User, From, To string
+}
+
+const localMinute = "2006-01-02T15:04"
+
+func (c *console) handleAudit(w http.ResponseWriter, r consoleRequest) {
+	q := r.URL.Query()
+	f := auditFilter{Type: strings.TrimSpace(q.Get("type")), User: strings.TrimSpace(q.Get("user")),
+		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
+	api := url.Values{"limit": {"50"}}
+	if f.Type != "" {
+		api.Set("type", f.Type)
+	}
+	if cur := q.Get("cursor"); cur != "" {
+		api.Set("cursor", cur)
+	}
+	var alert string
+	for _, t := range []struct{ name, val string }{{"from", f.From}, {"to", f.To}} {
+		if t.val == "" {
+			continue
+		}
+		at, err := time.Parse(localMinute, t.val)
+		if err != nil {
+			if at, err = time.Parse(time.RFC3339, t.val); err != nil {
+				alert = "The " + t.name + " time must look like 2026-01-02T15:04 (UTC)."
+				continue
+			}
+		}
+		api.Set(t.name, at.UTC().Format(time.RFC3339))
+	}
+	if f.User != "" {
+		id, ok := c.userID(w, r, f.User)
+		if !ok {
+			return
+		}
+		if id == "" {
+			alert = "No user has the email " + f.User + "."
+		}
+		api.Set("userId", id)
+	}
+	page := struct {
+		Events     []authority.Event `json:"events"`
+		NextCursor string            `json:"nextCursor"`
+	}{}
+	status := http.StatusOK
+	if alert != "" {
+		status = http.StatusUnprocessableEntity
+	} else if !c.get(w, r, "/admin/audit?"+api.Encode(), &page) {
+		return
+	}
+	next := ""
+	if page.NextCursor != "" {
+		next = "/console/audit?" + url.Values{"type": {f.Type}, "user": {f.User}, "from": {f.From}, "to": {f.To}, "cursor": {page.NextCursor}}.Encode()
+	}
+	c.render(w, r, status, "console_audit", "audit", view{Title: "Audit", Alert: alert, Data: map[string]any{
+		"Events": page.Events, "Filter": f, "Next": next, "Paged": q.Get("cursor") != "", "Types": auditTypes}})
+}
+
+// userID resolves the user filter: an email becomes the id of the user
+// with exactly that email ("" for none), anything else is taken as an id.
+func (c *console) userID(w http.ResponseWriter, r consoleRequest, user string) (string, bool) {
+	if !strings.Contains(user, "@") {
+		return user, true
+	}
+	var page struct {
+		Users []userRow `json:"users"`
+	}
+	if !c.get(w, r, "/admin/users?"+url.Values{"email": {user}, "limit": {"50"}}.Encode(), &page) {
+		return "", false
+	}
+	for _, u := range page.Users {
+		if strings.EqualFold(u.Email, user) {
+			return u.ID, true
+		}
+	}
+	return "", true
+}
+
+// auditTypes are suggestions for the type filter (any type can be typed).
+var auditTypes = []string{"login.success", "login.failure", "login.throttled", "account.locked", "user.signup", "user.locked", "user.unlocked",
+	"user.roles_set", "user.deleted", "session.login", "session.logout", "session.revoked", "session.revoked_all", "password.changed",
+	"password.reset", "mfa.failure", "mfa.reset", "client.create", "client.delete", "client.secret_rotated", "key.created",
+	"key.activated", "key.retired", "key.revoked", "key.destroyed", "token.revoke", "refresh.reuse", "code.replay"}
