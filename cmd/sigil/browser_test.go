@@ -61,6 +61,13 @@ func requireBrowser() bool {
 // busy; nothing here is a timing assertion).
 func newTab(t *testing.T) context.Context {
 	t.Helper()
+	return newTabFor(t, 2*time.Minute)
+}
+
+// newTabFor is newTab with a deadline of d, for tests that walk through
+// many pages in one tab (a virtual authenticator lives in its tab).
+func newTabFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	path := chromiumPath()
 	if path == "" {
 		if requireBrowser() {
@@ -89,7 +96,7 @@ func newTab(t *testing.T) context.Context {
 	}
 	// The deadline covers the actions, not the browser's life: a timeout
 	// on the context that started the browser would stop it.
-	timed, cancelTimeout := context.WithTimeout(tab, 2*time.Minute)
+	timed, cancelTimeout := context.WithTimeout(tab, d)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	return timed
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -52,7 +53,7 @@ func TestPasskeyPagesInBrowser(t *testing.T) {
 		s := startServer(t, env)
 		iss := env["SIGIL_ISSUER"]
 		u := s.signupLogin(t, "noor@example.com", "a long enough password")
-		tab := newTab(t)
+		tab := newTabFor(t, 5*time.Minute)
 		runBrowser(t, tab, webauthn.Enable())
 		first := addVirtualAuthenticator(t, tab)
 

@@ -60,7 +60,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 		s := startServerClock(t, env, clock.Now)
 		iss := env["SIGIL_ISSUER"]
 		s.signupLogin(t, "lin@example.com", "a long enough password")
-		tab := newTab(t)
+		tab := newTabFor(t, 5*time.Minute)
 
 		var secret, qr, text string
 		runBrowser(t, tab,
