@@ -95,14 +95,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if cookie != "" {
-		p.setSession(w, sess, cookie)
-	}
-	if authz != "" {
-		p.continueAuthorization(w, r, authz, sess, u, true)
-		return
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	p.signedIn(w, r, sess, u, cookie, authz)
 }
 
 // refuseThrottled re-shows the sign-in form with a 429 and Retry-After.
@@ -192,12 +185,7 @@ func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	p.setSession(w, sess, cookie)
-	if authz != "" {
-		p.continueAuthorization(w, r, authz, sess, u, true)
-		return
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	p.signedIn(w, r, sess, u, cookie, authz)
 }
 
 func fieldLabel(field string) string {

@@ -254,12 +254,5 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if cookie != "" {
-		p.setSession(w, sess, cookie)
-	}
-	if authz != "" {
-		p.continueAuthorization(w, r, authz, sess, u, true)
-		return
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	p.signedIn(w, r, sess, u, cookie, authz)
 }

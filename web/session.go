@@ -22,6 +22,20 @@ func (p *Pages) setSession(w http.ResponseWriter, sess authority.BrowserSession,
 		Secure: p.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
 }
 
+// signedIn ends a successful sign-in: it sets the session cookie (cookie
+// is empty when the request's own session was kept), then goes on with
+// the authorization request the sign-in was for, or to the account page.
+func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, cookie, authz string) {
+	if cookie != "" {
+		p.setSession(w, sess, cookie)
+	}
+	if authz != "" {
+		p.continueAuthorization(w, r, authz, sess, u, true)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
 func (p *Pages) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: p.sessionCookieName(), Value: "", Path: "/", HttpOnly: true,
 		Secure: p.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
