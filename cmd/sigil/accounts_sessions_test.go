@@ -108,8 +108,12 @@ func TestSessionsListAndRevoke(t *testing.T) {
 		if got := refreshStatus(t, s, laptop.RefreshToken); got != http.StatusUnauthorized {
 			t.Errorf("laptop refresh after revoke-all: %d", got)
 		}
-		if n := len(s.sessions(t, laptop.Token).Sessions); n != 0 {
-			t.Errorf("%d sessions after revoke-all", n)
+		// The sessions' access tokens end with them, the asking one too.
+		st, _, b = s.send(t, http.MethodGet, "/auth/sessions", nil, bearer(laptop.Token)...)
+		wantStatus(t, "sessions with an access token of an ended session", st, b, http.StatusUnauthorized)
+		again := s.loginUA(t, email, "correct horse battery", "Laptop/1.0")
+		if n := len(s.sessions(t, again.Token).Sessions); n != 1 {
+			t.Errorf("%d sessions after revoke-all and one new sign-in, want 1", n)
 		}
 		if got := refreshStatus(t, s, stranger.RefreshToken); got != http.StatusOK {
 			t.Errorf("another user's session was ended: %d", got)

@@ -515,8 +515,11 @@ func TestConsoleFiltersAuditLog(t *testing.T) {
 			chromedp.WaitVisible(`form.audit-filter`),
 			chromedp.SendKeys(`#type`, "login.failure"),
 			chromedp.SendKeys(`#user`, email),
+			// The unfiltered page has a table too: mark its body, so that
+			// the wait below finds the filtered page's table.
+			chromedp.Evaluate(`document.body.dataset.before = "filter"`, nil),
 			chromedp.Click(`button[name=filter]`),
-			chromedp.WaitVisible(`table.audit`),
+			chromedp.WaitVisible(`body:not([data-before]) table.audit`),
 			chromedp.Evaluate(`[...document.querySelectorAll("table.audit tbody tr")].map(r => r.dataset.type || "")`, &types),
 		)
 		screenshot(t, tab, "audit")

@@ -37,14 +37,18 @@ func (s *syncBuffer) String() string {
 // argon2id cost (production cost has its own test) and an ephemeral port.
 func testEnv(dbURL string, extra map[string]string) map[string]string {
 	env := map[string]string{
-		"SIGIL_ADDR":            "127.0.0.1:0",
-		"SIGIL_DATABASE_URL":    dbURL,
-		"SIGIL_ARGON2_MEMORY":   "1024",
-		"SIGIL_ARGON2_TIME":     "1",
-		"SIGIL_LOG_LEVEL":       "warn",
-		"SIGIL_RATE_LIMIT":      "0",
-		"SIGIL_ISSUER":          "http://sigil.test",
-		"SIGIL_ROTATION_PERIOD": "0",
+		"SIGIL_ADDR":          "127.0.0.1:0",
+		"SIGIL_DATABASE_URL":  dbURL,
+		"SIGIL_ARGON2_MEMORY": "1024",
+		"SIGIL_ARGON2_TIME":   "1",
+		"SIGIL_LOG_LEVEL":     "warn",
+		"SIGIL_RATE_LIMIT":    "0",
+		// Every test client comes from 127.0.0.1: one client to the
+		// per-client share of the hashing gate, which tests that need it
+		// set again.
+		"SIGIL_MAX_HASHES_PER_CLIENT": "0",
+		"SIGIL_ISSUER":                "http://sigil.test",
+		"SIGIL_ROTATION_PERIOD":       "0",
 	}
 	if strings.HasPrefix(dbURL, "postgres") {
 		env["SIGIL_KEY_ENCRYPTION_KEY"] = "test:" + testKEK

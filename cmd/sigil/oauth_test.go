@@ -345,7 +345,8 @@ func TestAdminClients(t *testing.T) {
 				t.Fatalf("reports client listed as %+v", c)
 			}
 		}
-		if len(list.Clients) != 3 || ttls["Billing"] != 900 || ttls["Reports"] != 300 || ttls["Seconds"] != 60 {
+		// The three created and the built-in console client.
+		if len(list.Clients) != 4 || ttls["Sigil admin console"] != 900 || ttls["Billing"] != 900 || ttls["Reports"] != 300 || ttls["Seconds"] != 60 {
 			t.Fatalf("list = %s", b)
 		}
 		if st, _, _ := s.get(t, "/admin/clients", bearer(user.Token)...); st != 403 {
@@ -361,8 +362,8 @@ func TestAdminClients(t *testing.T) {
 		if st, h, _ := do(t, http.MethodDelete, s.Base+"/admin/clients/"+id2, "", "", bearer(admin)...); st != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
 			t.Fatalf("second delete: %d", st)
 		}
-		if n, _ := db.CountRows(context.Background(), "clients"); n != 2 {
-			t.Fatalf("%d clients stored, want 2", n)
+		if n, _ := db.CountRows(context.Background(), "clients"); n != 3 {
+			t.Fatalf("%d clients stored, want 3 (two left and the built-in console)", n)
 		}
 		if countEvents(t, db, "client.created") != 3 || countEvents(t, db, "client.deleted") != 1 {
 			t.Fatal("client changes not audited")

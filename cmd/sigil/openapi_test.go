@@ -264,6 +264,11 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("roles", st, 204)
 	st, _ = js("POST", "/admin/users/"+cyID+"/password-reset", "", admin...)
 	expect("admin password reset", st, 202)
+	// The administrator ended cy's sessions and their access tokens: cy
+	// signs in again to delete the account.
+	st, cy = js("POST", "/auth/login", `{"email":"cy@example.com","password":"a new long password"}`)
+	expect("login cy again", st, 200)
+	cyAuth = []string{"Authorization", "Bearer " + cy["token"].(string)}
 	st, _ = js("DELETE", "/auth/me", `{"password":"a new long password"}`, cyAuth...)
 	expect("delete me", st, 204)
 	st, _ = js("DELETE", "/admin/users/"+cyID, "", admin...)

@@ -112,6 +112,9 @@ func TestPasskeyPagesInBrowser(t *testing.T) {
 			chromedp.SendKeys(`input[name=email]`, "noor@example.com"),
 			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 			chromedp.Click(`form[action="/login"] button[type=submit]`),
+			// The sign-in page has a passkey form too: wait for the second
+			// step's own (it carries the mfa_token) before using it.
+			chromedp.WaitReady(`form[action="/login/passkey"] input[name=mfa_token]`),
 			chromedp.WaitVisible(`form[action="/login/passkey"] button[name=passkey]`),
 		)
 		screenshot(t, tab, "second-factor-passkey")
