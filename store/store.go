@@ -158,11 +158,30 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	}
 	d.db = db
 	d.KeyLockTimeout = 25 * time.Second
-	if err := d.Ping(ctx); err != nil {
+	if err := d.firstPing(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// firstPing is Ping, retried for a while on SQLite when the file is busy:
+// the first connection to a new file switches it to WAL, which needs the
+// file to itself and fails at once, without the busy timeout, while
+// another process opening the same new file does the same.
+func (d *DB) firstPing(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := d.Ping(ctx)
+		if err == nil || d.dialect != SQLite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // privateFiles makes the SQLite database file before SQLite does, mode
