@@ -42,35 +42,22 @@ func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // limit and the hashing gate), opens a browser session and goes on with
 // the authorization request it came from, or to the account page.
 func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if err := parsePost(w, r); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.refuseCSRF(w, r)
+	if !p.postForm(w, r) {
 		return
 	}
 	authz := r.PostFormValue("authz")
-	v := view{Authz: authz, Email: r.PostFormValue("email")}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
+	v.Email = r.PostFormValue("email")
 	if p.hooks.Limiter != nil {
 		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
 			p.refuseThrottled(w, r, v, wait, "Too many requests from your network. Please wait and try again.", target)
 			return
 		}
 	}
-	var current *authority.BrowserSession
-	if cs, _, err := p.session(r); err == nil {
-		current = &cs
-	}
+	current := p.currentSession(r)
 	sess, u, cookie, err := p.auth.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), p.meta(r), current)
 	p.hooks.LoginResult(err)
 	if err != nil {
@@ -120,15 +107,9 @@ func humanSeconds(s int) string {
 // handleSignupPage shows the form that creates an account.
 func (p *Pages) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 	authz := r.URL.Query().Get("authz")
-	v := view{Authz: authz}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
 	p.render(w, r, http.StatusOK, "signup", v, target)
 }
@@ -136,25 +117,15 @@ func (p *Pages) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 // handleSignup creates the account, signs its owner in, and goes on as a
 // sign-in would.
 func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
-	if err := parsePost(w, r); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.refuseCSRF(w, r)
+	if !p.postForm(w, r) {
 		return
 	}
 	authz := r.PostFormValue("authz")
-	v := view{Authz: authz, Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
+	v.Email, v.Name = r.PostFormValue("email"), r.PostFormValue("name")
 	if p.hooks.Limiter != nil {
 		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
 			secs := max(1, int((wait+time.Second-1)/time.Second))
@@ -235,12 +206,7 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 // handleRevokeConsent takes back the consent given to a client, from the
 // account page.
 func (p *Pages) handleRevokeConsent(w http.ResponseWriter, r *http.Request) {
-	if err := parsePost(w, r); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.refuseCSRF(w, r)
+	if !p.postForm(w, r) {
 		return
 	}
 	_, u, err := p.session(r)

@@ -28,29 +28,15 @@ func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v vie
 // handleLoginMFA checks the second factor of a sign-in and then goes on as
 // handleLogin does after a password.
 func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
-	if err := parsePost(w, r); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.refuseCSRF(w, r)
+	if !p.postForm(w, r) {
 		return
 	}
 	authz := r.PostFormValue("authz")
-	v := view{Authz: authz}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
-	var current *authority.BrowserSession
-	if cs, _, err := p.session(r); err == nil {
-		current = &cs
-	}
+	current := p.currentSession(r)
 	mfaToken := r.PostFormValue("mfa_token")
 	sess, u, cookie, err := p.auth.CompleteSignIn(r.Context(), mfaToken, r.PostFormValue("code"), p.meta(r), current)
 	if err != nil {

@@ -175,20 +175,11 @@ func (p *Pages) handleForcedEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authz := r.PostFormValue("authz")
-	v := view{Authz: authz}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
-	var current *authority.BrowserSession
-	if cs, _, err := p.session(r); err == nil {
-		current = &cs
-	}
+	current := p.currentSession(r)
 	token := r.PostFormValue("mfa_token")
 	sess, _, cookie, codes, err := p.auth.CompleteEnrolledSignIn(r.Context(), token, r.PostFormValue("code"), p.meta(r), current)
 	if err != nil {

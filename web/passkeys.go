@@ -193,15 +193,9 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	authz := r.PostFormValue("authz")
 	mfaToken := r.PostFormValue("mfa_token")
-	v := view{Authz: authz}
-	var target string
-	if authz != "" {
-		req, client, aerr := p.parseAuthz(r, authz)
-		if aerr != nil {
-			p.renderAuthorizeError(w, r, aerr)
-			return
-		}
-		v.ClientName, target = client.Name, formOrigin(req.RedirectURI)
+	v, target, ok := p.authzView(w, r, authz)
+	if !ok {
+		return
 	}
 	// A failure of the second factor stays on its step; of a passkey
 	// sign-in, on the sign-in page.
@@ -225,10 +219,7 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var current *authority.BrowserSession
-	if cs, _, err := p.session(r); err == nil {
-		current = &cs
-	}
+	current := p.currentSession(r)
 	sess, u, cookie, err := p.auth.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r), current)
 	p.hooks.LoginResult(err)
 	if err != nil {

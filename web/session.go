@@ -22,6 +22,33 @@ func (p *Pages) setSession(w http.ResponseWriter, sess authority.BrowserSession,
 		Secure: p.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
 }
 
+// currentSession is the request's live browser session, nil if none: a
+// sign-in keeps it (and its sid) when it is the same user's.
+func (p *Pages) currentSession(r *http.Request) *authority.BrowserSession {
+	if cs, _, err := p.session(r); err == nil {
+		return &cs
+	}
+	return nil
+}
+
+// authzView starts the view of a sign-in step that may serve an
+// authorization request (authz, possibly empty): the client's name, and
+// the redirect origin the page's forms may post to. An authz that no
+// longer parses is answered with the authorization error page (ok false).
+func (p *Pages) authzView(w http.ResponseWriter, r *http.Request, authz string) (v view, target string, ok bool) {
+	v = view{Authz: authz}
+	if authz == "" {
+		return v, "", true
+	}
+	req, client, aerr := p.parseAuthz(r, authz)
+	if aerr != nil {
+		p.renderAuthorizeError(w, r, aerr)
+		return v, "", false
+	}
+	v.ClientName = client.Name
+	return v, formOrigin(req.RedirectURI), true
+}
+
 // signedIn ends a successful sign-in: it sets the session cookie (cookie
 // is empty when the request's own session was kept), then goes on with
 // the authorization request the sign-in was for, or to the account page.
