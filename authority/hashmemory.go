@@ -16,7 +16,9 @@ import (
 // (docs/benchmarks.md). At most one buffer per slot is kept, the same
 // memory the hashes in flight need anyway, and they are let go after
 // 30 s without a hash; a reused buffer is cleared after each hash, so
-// nothing derived from a password stays in it.
+// nothing derived from a password stays in it. On Linux the buffers are
+// mapped outside the Go heap (argon2.Memory), so the collector is not
+// paced by them, and are unmapped when let go.
 type hashMemory struct {
 	free chan *argon2.Memory
 	// idle empties free after hashMemoryIdle without a hash, so an idle
@@ -45,20 +47,22 @@ func (h *hashMemory) get() *argon2.Memory {
 }
 
 // put keeps m for the next hash unless as many are kept as there are
-// slots.
+// slots, in which case its memory is given back.
 func (h *hashMemory) put(m *argon2.Memory) {
 	select {
 	case h.free <- m:
 	default:
+		m.Free()
 	}
 	h.idle.Reset(hashMemoryIdle)
 }
 
-// drain lets the collector have every kept buffer.
+// drain gives back the memory of every kept buffer.
 func (h *hashMemory) drain() {
 	for {
 		select {
-		case <-h.free:
+		case m := <-h.free:
+			m.Free()
 		default:
 			return
 		}

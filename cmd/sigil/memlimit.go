@@ -13,7 +13,11 @@ import (
 // connections, an import, a hash of a stored password under another cost,
 // which gets fresh memory) can add. With the default cost on two cores it
 // keeps a Sigil serving 1,000 connections of logins under 100 MB
-// resident (docs/benchmarks.md). Before the buffers were reused, each hash
+// resident (docs/benchmarks.md). On Linux the buffers are mapped outside
+// the Go heap and do not count against the limit, which then leaves
+// their share to everything else: under a flood of connections the
+// collector is not driven to run back to back by memory the hashes must
+// hold anyway. Before the buffers were reused, each hash
 // allocated its memory afresh and the runtime, held under this limit,
 // returned freed memory to the system so eagerly that each hash faulted
 // most of its 19 MiB back in: about a fifth of login throughput.

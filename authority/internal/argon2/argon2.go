@@ -17,6 +17,7 @@ package argon2
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -30,13 +31,6 @@ const (
 	argon2i
 	argon2id
 )
-
-// Memory is the working memory of one Argon2id computation. A Memory may
-// be reused for any number of computations, one at a time; it is cleared
-// after each, so nothing derived from a password stays in it.
-type Memory struct {
-	blocks []block
-}
 
 // Blocks returns the number of 1 KiB blocks a computation of memory KiB
 // with threads lanes works in (memory rounded as Argon2 requires).
@@ -64,9 +58,10 @@ func IDKey(m *Memory, password, salt []byte, time, memory uint32, threads uint8,
 	memory = Blocks(memory, threads)
 	var B []block
 	if m != nil {
-		if uint32(cap(m.blocks)) < memory {
-			m.blocks = make([]block, memory)
-		}
+		m.grow(memory)
+		// m's memory may be outside the heap, returned by a cleanup once
+		// m is unreachable: keep m alive until B is done with.
+		defer runtime.KeepAlive(m)
 		// The block function XORs into the memory on every pass, so it
 		// must start zeroed, as a fresh allocation is; each use clears it
 		// when done.
