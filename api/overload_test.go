@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,4 +232,90 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A refusal held for the queue wait does not hold a goroutine of the
+// server's while it waits: two hundred refused connections leave the
+// goroutine count where it was (each would otherwise park one, with its
+// buffers), and each still gets the whole overloaded answer, with
+// Connection: close, once the wait is over, and then the end of the
+// connection.
+func TestHeldRefusalsKeepNoGoroutinePerConnection(t *testing.T) {
+	const hold = 700 * time.Millisecond
+	const conns = 200
+	st := newMemStore()
+	ring := keystest.Ring(t, keys.EdDSA, time.Now())
+	auth, err := authority.New(authority.Config{
+		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
+		Argon2:              authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		MaxConcurrentHashes: 1, MaxHashQueue: -1, HashQueueWait: hold,
+	}, st, ring, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
+		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, nil)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %s", resp.StatusCode, body)
+	}
+	entered, release := st.holdLookups()
+	defer release()
+	first := make(chan int, 1)
+	go func() {
+		resp, _ := postLogin(t, ts.URL, "ada@example.com")
+		first <- resp.StatusCode
+	}()
+	<-entered
+	base := runtime.NumGoroutine()
+
+	// Raw connections: no client goroutines to count.
+	req := "POST /auth/login HTTP/1.1\r\nHost: sigil.test\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+	var cs []net.Conn
+	for range conns {
+		c, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	start := time.Now()
+	for counterValue(t, srv, "sigil_overload_refusals_total") < conns {
+		if time.Since(start) > hold/2 {
+			t.Fatalf("%v of %d refusals counted", counterValue(t, srv, "sigil_overload_refusals_total"), conns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if grew := runtime.NumGoroutine() - base; grew > conns/10 {
+		t.Errorf("%d goroutines more while %d refusals are held", grew, conns)
+	}
+
+	for i, c := range cs {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" ||
+			resp.Header.Get("Content-Type") != "application/problem+json" || !resp.Close ||
+			resp.Header.Get("X-Request-Id") == "" || !bytes.Equal(body, overloadedBody) {
+			t.Fatalf("connection %d: %d %v %s", i, resp.StatusCode, resp.Header, body)
+		}
+		if waited := time.Since(start); waited < hold/2 {
+			t.Fatalf("refusal read after %s, want it held for %s", waited, hold)
+		}
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("connection %d not closed after the refusal: %d %v", i, n, err)
+		}
+	}
+	release()
+	if st := <-first; st != http.StatusOK {
+		t.Fatalf("admitted login: %d", st)
+	}
 }
