@@ -119,40 +119,51 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		w.Header()["X-Request-Id"] = []string{id}
 		info := &requestInfo{id: id, route: "unmatched"}
-		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, info))
 		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic serving request", "request_id", id, "panic", v, "stack", string(debug.Stack()))
-				if sw.status == 0 {
-					s.writeProblem(sw, r, errInternal)
-				}
-			}
-			elapsed := time.Since(start)
-			s.metrics.observeRequest(info.route, r.Method, sw.status, elapsed)
-			level := slog.LevelInfo
-			if info.quiet || (quietRoutes[info.route] && sw.status < 400) {
-				level = slog.LevelDebug
-			}
-			s.log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", info.route),
-				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-				slog.Duration("duration", elapsed), slog.String("remote", s.clientIP(r)))
-		}()
+		defer s.finishRequest(sw, r, info, start)
 		// The JWKS is the hottest path: it goes straight to its handler,
-		// skipping the router's regular-expression matching and its two
-		// request copies. Nothing between observe and the router applies
-		// to it, and its answer is the one the route would give.
+		// skipping the request copy that carries info in its context and
+		// the router's regular-expression matching with its two copies
+		// more. Nothing between observe and the router applies to it, and
+		// its answer is the one the route would give.
 		if r.URL.Path == jwksPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			info.route = jwksPath
 			s.handleJWKS(sw, r)
 			return
 		}
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxRequest, info)))
 	})
+}
+
+// finishRequest is observe's ending, deferred: a panic becomes a 500
+// problem (its stack goes to the log), then the request is counted and
+// logged.
+func (s *Server) finishRequest(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.log.Error("panic serving request", "request_id", info.id, "panic", v, "stack", string(debug.Stack()))
+		if sw.status == 0 {
+			s.writeProblem(sw, r.WithContext(context.WithValue(r.Context(), ctxRequest, info)), errInternal)
+		}
+	}
+	elapsed := time.Since(start)
+	s.metrics.observeRequest(info.route, r.Method, sw.status, elapsed)
+	level := slog.LevelInfo
+	if info.quiet || (quietRoutes[info.route] && sw.status < 400) {
+		level = slog.LevelDebug
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		if s.cfg.ClientIPHeader == "" && !s.warnedPrivate.Load() {
+			s.clientIP(r) // for its one warning about private peers
+		}
+		return
+	}
+	s.log.LogAttrs(r.Context(), level, "request",
+		slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("route", info.route),
+		slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+		slog.Duration("duration", elapsed), slog.String("remote", s.clientIP(r)))
 }
 
 // quietRoutes are the public, cacheable endpoints that resource servers,

@@ -42,6 +42,9 @@ type env struct {
 	// setMemoryLimit sets the process's soft memory limit; nil (in-process
 	// tests, which share one runtime) leaves it alone.
 	setMemoryLimit func(int64) int64
+	// setGCPercent sets the collector's GOGC; nil in-process, like
+	// setMemoryLimit.
+	setGCPercent func(int) int
 }
 
 type command struct {
@@ -64,7 +67,7 @@ func init() {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit}
+	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, setMemoryLimit: debug.SetMemoryLimit, setGCPercent: debug.SetGCPercent}
 	err := run(ctx, e)
 	stop()
 	if err != nil {
