@@ -265,5 +265,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	rep.summary()
+	if len(rep.failed) > 0 {
+		return fmt.Errorf("could not set up %s (see above)", strings.Join(rep.failed, ", "))
+	}
 	return nil
 }

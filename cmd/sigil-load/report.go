@@ -68,6 +68,9 @@ type report struct {
 	pid     int
 	results []result
 	ratios  []ratioLine
+	// failed names the scenarios that could not be set up against a
+	// server that has their endpoint: the run exits non-zero.
+	failed []string
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
@@ -246,6 +249,8 @@ func (r *report) measureScenario(ctx context.Context, l *loader, lim *limits, na
 		skipped = err.Error()
 		if errors.Is(err, errUnavailable) {
 			skipped = "not measured end to end: " + skipped
+		} else {
+			r.failed = append(r.failed, name)
 		}
 	}
 	spec := specFor(name, l.alg)

@@ -356,8 +356,10 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 }
 
 // prepareIntrospect has a client (as client_credentials does) introspect
-// the load user's access token at /oauth2/introspect (RFC 7662), and
-// checks the answer says active.
+// an access token at /oauth2/introspect (RFC 7662), and checks the answer
+// says active. The token is one the client was issued itself
+// (client_credentials): a client learns only about tokens issued to it or
+// meant for its audience, and the load user's token is for Sigil's.
 func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) request, error) {
 	if l.clientID == "" {
 		if l.adminEmail == "" {
@@ -367,20 +369,27 @@ func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) requ
 			return nil, err
 		}
 	}
-	body := []byte(url.Values{"token": {l.accessToken}}.Encode())
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.clientID)+":"+url.QueryEscape(l.clientSecret)))
-	hdr := http.Header{"Authorization": {auth}}
+	hdr := http.Header{"Authorization": {l.basicAuth()}}
+	var tok tokenAnswer
+	st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded", clientCredentialsBody, hdr, &tok)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK || tok.AccessToken == "" {
+		return nil, fmt.Errorf("client_credentials token to introspect: status %d", st)
+	}
+	body := []byte(url.Values{"token": {tok.AccessToken}}.Encode())
 	do := func(ctx context.Context) (int, error) {
 		var ans struct {
 			Active bool `json:"active"`
 		}
 		st, err := l.call(ctx, http.MethodPost, "/oauth2/introspect", "application/x-www-form-urlencoded", body, hdr, &ans)
 		if err == nil && st == http.StatusOK && !ans.Active {
-			return st, errors.New("introspection says the load user's token is inactive")
+			return st, errors.New("introspection says the client's own token is inactive")
 		}
 		return st, err
 	}
-	st, err := do(ctx)
+	st, err = do(ctx)
 	if err != nil {
 		return nil, err
 	}
