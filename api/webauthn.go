@@ -176,7 +176,12 @@ func (s *Server) handleWebAuthnRemove(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], s.meta(r)); err != nil {
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	if err := s.auth.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Password, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

@@ -301,8 +301,17 @@ func (s *Service) RenameWebAuthnCredential(ctx context.Context, userID, id, name
 	return c, nil
 }
 
-// RemoveWebAuthnCredential removes one of the user's credentials.
-func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id string, meta Meta) error {
+// RemoveWebAuthnCredential removes one of the user's credentials after
+// checking the user's password, as removing an authenticator app needs a
+// current code: a second factor must not be taken off an account by
+// whoever holds one of its sessions or access tokens alone.
+func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id, password string, meta Meta) error {
+	if _, err := s.checkPassword(ctx, userID, password, meta); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			s.audit(ctx, Event{Type: EventMFAFailure, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "wrong password to remove credential " + id})
+		}
+		return err
+	}
 	if err := s.store.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
 		return err
 	}

@@ -152,10 +152,12 @@ func (p *Pages) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.auth.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), p.meta(r))
+	err := p.auth.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("password"), p.meta(r))
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/account?done=passkey-removed", http.StatusSeeOther)
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; the passkey was not removed.", "")
 	case errors.Is(err, authority.ErrNotFound):
 		p.renderAccount(w, r, sess, u, http.StatusNotFound, "That passkey is not on your account.", "")
 	default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -13,9 +14,10 @@ import (
 
 // jsonEndpoint is a JSON endpoint and a well-formed body for it.
 type jsonEndpoint struct {
-	path  string
-	valid string // a well-shaped body (its values need not succeed)
-	field string // a string field to put bad values in
+	method string // POST when empty
+	path   string
+	valid  string // a well-shaped body (its values need not succeed)
+	field  string // a string field to put bad values in
 	// admin endpoints are called with an administrator's token, so the
 	// body is what gets judged.
 	admin bool
@@ -48,6 +50,10 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/mfa/webauthn/register/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId", user: true},
 	{path: "/auth/login/webauthn/begin", valid: `{"mfaToken":"x"}`, field: "mfaToken", emptyOK: true},
 	{path: "/auth/login/webauthn/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId"},
+	// Deletions that ask for proof in their body.
+	{method: http.MethodDelete, path: "/auth/me", valid: `{"password":"x"}`, field: "password", user: true},
+	{method: http.MethodDelete, path: "/auth/mfa/totp", valid: `{"code":"123456"}`, field: "code", user: true},
+	{method: http.MethodDelete, path: "/auth/mfa/webauthn/credentials/x", valid: `{"password":"x"}`, field: "password", user: true},
 }
 
 // Hostile bodies on every JSON endpoint get a clear 4xx problem+json
@@ -110,7 +116,8 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 				if c.name == "empty body" && ep.emptyOK {
 					continue
 				}
-				st, h, body := do(t, http.MethodPost, s.Base+ep.path, c.ctype, c.body, auth(ep)...)
+				method := cmp.Or(ep.method, http.MethodPost)
+				st, h, body := do(t, method, s.Base+ep.path, c.ctype, c.body, auth(ep)...)
 				ok := st >= 400 && st < 500 && (c.status < 0 || st == c.status)
 				if !ok || h.Get("Content-Type") != "application/problem+json" {
 					t.Errorf("%s %s: %d %s %.200s; want %d problem+json", ep.path, c.name, st, h.Get("Content-Type"), body, c.status)

@@ -126,8 +126,20 @@ func TestPasskeyPagesInBrowser(t *testing.T) {
 			t.Errorf("second-factor passkey events: %d", n)
 		}
 
-		// Remove it: the same authenticator no longer signs in.
+		// Removing it needs the password: a wrong one removes nothing.
 		runBrowser(t, tab,
+			chromedp.SendKeys(`form.remove-passkey input[name=password]`, "not the password"),
+			chromedp.Click(`button[name=remove-passkey]`),
+			chromedp.WaitVisible(`//div[@role="alert" and contains(., "passkey was not removed")]`, chromedp.BySearch),
+		)
+		screenshot(t, tab, "passkey-remove-wrong-password")
+		if n := countRowsWhere(t, dbURL, "webauthn_credentials", "user_id = '"+u.UserID+"'"); n != 1 {
+			t.Fatalf("passkeys after a removal with a wrong password: %d", n)
+		}
+		// With the right one it goes: the same authenticator no longer
+		// signs in.
+		runBrowser(t, tab,
+			chromedp.SendKeys(`form.remove-passkey input[name=password]`, "a long enough password"),
 			chromedp.Click(`button[name=remove-passkey]`),
 			chromedp.WaitVisible(`//div[contains(@class,"notice") and contains(., "removed")]`, chromedp.BySearch),
 		)

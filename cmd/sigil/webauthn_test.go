@@ -345,12 +345,27 @@ func TestWebAuthnCeremoniesOverHTTP(t *testing.T) {
 			t.Errorf("stored sign counter is not %d", key.count)
 		}
 
-		// Removal: the password alone signs in again.
-		st, _, _ = doJSON(t, s, "DELETE", "/auth/mfa/webauthn/credentials/"+key.credentialID(), "", other.Token)
+		// Removal needs the user's password: the access token alone (a
+		// stolen session) cannot take the factor off. Then the password
+		// alone signs in again.
+		path := "/auth/mfa/webauthn/credentials/" + key.credentialID()
+		st, _, _ = doJSON(t, s, "DELETE", path, `{"password":"a long enough password"}`, other.Token)
 		if st != http.StatusNotFound {
 			t.Errorf("removal by another user: %d", st)
 		}
-		st, _, b = doJSON(t, s, "DELETE", "/auth/mfa/webauthn/credentials/"+key.credentialID(), "", user.Token)
+		for _, body := range []string{"", `{}`, `{"password":"not the password"}`} {
+			st, _, b := doJSON(t, s, "DELETE", path, body, user.Token)
+			if st < 400 || st >= 500 {
+				t.Fatalf("removal with body %q: %d %s, want it refused", body, st, b)
+			}
+		}
+		if st, _, b := doJSON(t, s, "DELETE", path, `{"password":"not the password"}`, user.Token); st != http.StatusUnauthorized || !strings.Contains(string(b), "urn:sigil:problem:invalid-credentials") {
+			t.Errorf("removal with a wrong password: %d %s", st, b)
+		}
+		if n := countRowsWhere(t, dbURL, "webauthn_credentials", "credential_id = '"+key.credentialID()+"'"); n != 1 {
+			t.Fatalf("a refused removal removed the passkey")
+		}
+		st, _, b = doJSON(t, s, "DELETE", path, `{"password":"a long enough password"}`, user.Token)
 		if st != http.StatusNoContent {
 			t.Fatalf("remove: %d %s", st, b)
 		}
