@@ -80,7 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
-	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, or a comma-separated list")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, authcode (authorize + code exchange of a signed-in user), or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
 	fs.StringVar(&overload, "overload", "", "overload curve of login, e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")

@@ -216,6 +216,11 @@ func specFor(name, alg string) ratioSpec {
 		return ratioSpec{[]string{"verify", "bare"}, one("verify", alg+" verify"), 0.8}
 	case "introspect":
 		return ratioSpec{[]string{"verify"}, one("verify", alg+" verify"), 0}
+	case "authcode":
+		// Each pair signs an access token and an ID token.
+		return ratioSpec{[]string{"sign"}, func(m map[string]float64) (float64, string) {
+			return m["sign"] / 2, alg + " sign ÷ 2 (access and ID token)"
+		}, 0}
 	}
 	// refresh, client_credentials: signing dominates, and with a cheap
 	// signature (EdDSA) the database write bounds it too.

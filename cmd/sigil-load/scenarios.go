@@ -249,10 +249,11 @@ var scenarios = map[string]scenario{
 	"refresh":            {http.StatusOK, prepareRefresh},
 	"client_credentials": {http.StatusOK, prepareClientCredentials},
 	"introspect":         {http.StatusOK, prepareIntrospect},
+	"authcode":           {http.StatusOK, prepareAuthCode},
 }
 
 // extraScenarios can be named with -scenario but are not part of "all".
-var extraScenarios = []string{"introspect"}
+var extraScenarios = []string{"introspect", "authcode"}
 
 func (l *loader) jwksETag(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/.well-known/jwks.json", nil)
