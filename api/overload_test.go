@@ -102,34 +102,11 @@ func TestLoginOverloadAnswers503WithRetryAfter(t *testing.T) {
 // warning rather than one access-log line per refusal.
 func TestLoginRefusedAtAdmissionBeforeDecoding(t *testing.T) {
 	const hold = 200 * time.Millisecond
-	st := newMemStore()
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ring := keystest.Ring(t, keys.EdDSA, time.Now())
-	auth, err := authority.New(authority.Config{
-		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
-		Argon2:              authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		MaxConcurrentHashes: 1, MaxHashQueue: -1, HashQueueWait: hold,
-	}, st, ring, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
-		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, log)
-	ts := httptest.NewServer(srv.Handler())
+	st, srv, ts, release, first := busyServer(t, hold, log)
 	defer ts.Close()
-	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("signup: %d %s", resp.StatusCode, body)
-	}
-
-	entered, release := st.holdLookups()
 	defer release()
-	first := make(chan int, 1)
-	go func() {
-		resp, _ := postLogin(t, ts.URL, "ada@example.com")
-		first <- resp.StatusCode
-	}()
-	<-entered // the only admission place and hashing slot are taken
 	lookups := st.lookups()
 
 	// A login whose body is not even JSON: refused before it is decoded
@@ -184,6 +161,39 @@ func TestLoginRefusedAtAdmissionBeforeDecoding(t *testing.T) {
 	if resp, body := postLogin(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login after release: %d %s", resp.StatusCode, body)
 	}
+}
+
+// busyServer serves a Sigil with one hashing slot, no queue and the given
+// queue wait, whose one user's login holds the slot (and the only
+// admission place) inside its account lookup until release is called;
+// first receives that login's status.
+func busyServer(t *testing.T, hold time.Duration, log *slog.Logger) (st *memStore, srv *Server, ts *httptest.Server, release func(), first chan int) {
+	t.Helper()
+	st = newMemStore()
+	ring := keystest.Ring(t, keys.EdDSA, time.Now())
+	auth, err := authority.New(authority.Config{
+		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
+		Argon2:              authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		MaxConcurrentHashes: 1, MaxHashQueue: -1, HashQueueWait: hold,
+	}, st, ring, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
+		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, log)
+	ts = httptest.NewServer(srv.Handler())
+	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
+		ts.Close()
+		t.Fatalf("signup: %d %s", resp.StatusCode, body)
+	}
+	entered, release := st.holdLookups()
+	first = make(chan int, 1)
+	go func() {
+		resp, _ := postLogin(t, ts.URL, "ada@example.com")
+		first <- resp.StatusCode
+	}()
+	<-entered // the only admission place and hashing slot are taken
+	return st, srv, ts, release, first
 }
 
 func postSignup(t *testing.T, base, email string) (*http.Response, []byte) {
@@ -243,31 +253,9 @@ func (s *syncBuffer) String() string {
 func TestHeldRefusalsKeepNoGoroutinePerConnection(t *testing.T) {
 	const hold = 700 * time.Millisecond
 	const conns = 200
-	st := newMemStore()
-	ring := keystest.Ring(t, keys.EdDSA, time.Now())
-	auth, err := authority.New(authority.Config{
-		Issuer: "http://sigil.test", Audience: "sigil", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
-		Argon2:              authority.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		MaxConcurrentHashes: 1, MaxHashQueue: -1, HashQueueWait: hold,
-	}, st, ring, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
-		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, nil)
-	ts := httptest.NewServer(srv.Handler())
+	_, srv, ts, release, first := busyServer(t, hold, nil)
 	defer ts.Close()
-	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("signup: %d %s", resp.StatusCode, body)
-	}
-	entered, release := st.holdLookups()
 	defer release()
-	first := make(chan int, 1)
-	go func() {
-		resp, _ := postLogin(t, ts.URL, "ada@example.com")
-		first <- resp.StatusCode
-	}()
-	<-entered
 	base := runtime.NumGoroutine()
 
 	// Raw connections: no client goroutines to count.

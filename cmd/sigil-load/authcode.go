@@ -88,17 +88,7 @@ func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) reques
 		}
 		return st, err
 	}
-	st, err := do(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		return nil, errUnavailable
-	}
-	if st != http.StatusOK {
-		return nil, fmt.Errorf("probe authorize + token: status %d", st)
-	}
-	return func(int) request { return do }, nil
+	return probe(ctx, "authorize + token", do)
 }
 
 // createWebClient creates the scenario's public, first-party client.

@@ -343,17 +343,7 @@ func prepareClientCredentials(ctx context.Context, l *loader, conc int) (func(in
 		}
 		return st, err
 	}
-	st, err := do(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		return nil, errUnavailable
-	}
-	if st != http.StatusOK {
-		return nil, fmt.Errorf("probe POST /oauth2/token: status %d", st)
-	}
-	return func(int) request { return do }, nil
+	return probe(ctx, "POST /oauth2/token", do)
 }
 
 // prepareIntrospect has a client (as client_credentials does) introspect
@@ -390,7 +380,15 @@ func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) requ
 		}
 		return st, err
 	}
-	st, err = do(ctx)
+	return probe(ctx, "POST /oauth2/introspect", do)
+}
+
+// probe runs a scenario's request once before the load: an endpoint the
+// server lacks (404, 405) makes the scenario unavailable, any other
+// answer than 200 fails its set-up. On 200 it returns the worker maker
+// that repeats the request.
+func probe(ctx context.Context, what string, do request) (func(int) request, error) {
+	st, err := do(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +396,7 @@ func prepareIntrospect(ctx context.Context, l *loader, conc int) (func(int) requ
 		return nil, errUnavailable
 	}
 	if st != http.StatusOK {
-		return nil, fmt.Errorf("probe POST /oauth2/introspect: status %d", st)
+		return nil, fmt.Errorf("probe %s: status %d", what, st)
 	}
 	return func(int) request { return do }, nil
 }
