@@ -188,6 +188,14 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, status int, 
 // a database that does not answer, else a 500 whose cause goes to the log
 // only.
 func (p *Pages) renderFailure(w http.ResponseWriter, r *http.Request, err error) {
+	var te *authority.ThrottledError
+	if errors.As(err, &te) {
+		secs := max(1, int((te.RetryAfter+time.Second-1)/time.Second))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.renderError(w, r, http.StatusTooManyRequests, "Too many attempts",
+			"Too many wrong passwords for this account. Please wait "+humanSeconds(secs)+" and try again.", "temporarily_unavailable")
+		return
+	}
 	if errors.Is(err, authority.ErrUnavailable) || errors.Is(err, authority.ErrOverloaded) {
 		w.Header().Set("Retry-After", "5")
 		p.renderError(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "The service is busy or cannot reach its database. Please try again in a few seconds.", "temporarily_unavailable")

@@ -75,11 +75,16 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
+		tables := []string{"users", "refresh_tokens", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
 		}
+		// A well-formed wrong password sent by the signed-in user (to
+		// delete the account, remove a passkey) is a guess and counts
+		// toward that user's lockout; no other throttle row may appear.
+		const othersThrottle = "email <> 'taken@example.com'"
+		throttledBefore := countRowsWhere(t, dbURL, "login_throttle", othersThrottle)
 
 		huge := strings.Repeat("A", 60<<10) // under the 64 KiB body limit
 		for _, ep := range served {
@@ -217,6 +222,9 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			if n := countRows(t, dbURL, tb); n != before[tb] {
 				t.Errorf("hostile input wrote %s rows: %d → %d", tb, before[tb], n)
 			}
+		}
+		if n := countRowsWhere(t, dbURL, "login_throttle", othersThrottle); n != throttledBefore {
+			t.Errorf("hostile input wrote login_throttle rows: %d → %d", throttledBefore, n)
 		}
 	})
 }

@@ -293,3 +293,56 @@ func TestParallelWrongPasswordsJudgedAtMostThreshold(t *testing.T) {
 		}
 	})
 }
+
+// A signed-in user asked for their password again (to change it, delete
+// the account, remove a passkey) makes a login attempt of it: wrong
+// answers count toward the same lockout, so a stolen session or token is
+// no way around it. Once locked, the right password is refused too, over
+// REST (429 problem) and on the account page (429 page), and nothing is
+// changed.
+func TestPasswordAskedAgainCountsTowardTheLockout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, browserEnv(t, dbURL, nil))
+		lr := s.signupLogin(t, "kai@example.com", "the right password")
+		b := newBrowserless(t, s.Issuer)
+		if p := b.signIn(b.get(s.Issuer+"/login"), "kai@example.com", "the right password"); p.Status != http.StatusSeeOther {
+			t.Fatalf("page sign-in: %d", p.Status)
+		}
+		account := b.get(s.Issuer + "/account")
+
+		wrong := []struct {
+			method, path string
+			body         map[string]string
+		}{
+			{http.MethodPost, "/auth/password", map[string]string{"currentPassword": "a wrong password", "newPassword": "another password"}},
+			{http.MethodDelete, "/auth/me", map[string]string{"password": "a wrong password"}},
+			{http.MethodDelete, "/auth/mfa/webauthn/credentials/x", map[string]string{"password": "a wrong password"}},
+			{http.MethodDelete, "/auth/me", map[string]string{"password": "a wrong password"}},
+			{http.MethodPost, "/auth/password", map[string]string{"currentPassword": "a wrong password", "newPassword": "another password"}},
+		}
+		for i, c := range wrong {
+			if st, _, body := s.send(t, c.method, c.path, c.body, bearer(lr.Token)...); st != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d on %s %s: %d %s", i+1, c.method, c.path, st, body)
+			}
+		}
+
+		st, h, body := s.send(t, http.MethodDelete, "/auth/me", map[string]string{"password": "the right password"}, bearer(lr.Token)...)
+		if st != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !strings.Contains(string(body), "urn:sigil:problem:throttled") {
+			t.Fatalf("right password while locked: %d Retry-After %q %s", st, h.Get("Retry-After"), body)
+		}
+		f := hidden(account)
+		f.Set("password", "the right password")
+		if p := b.post(s.Issuer+"/account/delete", f); p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" || !strings.Contains(p.Body, "Too many attempts") {
+			t.Fatalf("account page deletion while locked: %d Retry-After %q", p.Status, p.Header.Get("Retry-After"))
+		}
+		if st, _, _ := s.get(t, "/auth/me", bearer(lr.Token)...); st != http.StatusOK {
+			t.Fatalf("the account is gone after refused deletions: %d", st)
+		}
+		if st, _, p := loginAttempt(t, s, "kai@example.com", "the right password"); st != http.StatusTooManyRequests {
+			t.Fatalf("login while locked: %d %+v", st, p)
+		}
+		if n := len(auditEvents(t, dbURL, authority.EventQuery{Type: "account.locked"})); n != 1 {
+			t.Errorf("account.locked events: %d, want 1", n)
+		}
+	})
+}
