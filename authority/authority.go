@@ -5,7 +5,6 @@ package authority
 
 import (
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/sigil-auth/sigil/authority/internal/argon2"
 
 	"context"
 	"crypto/rand"
@@ -290,11 +289,7 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// Fresh working memory, given back at once: the hashing slots keep
-	// their own.
-	dummyMem := new(argon2.Memory)
-	dummy, err := cfg.Argon2.hash(dummyMem, randomHex(16))
-	dummyMem.Free()
+	dummy, err := cfg.Argon2.Hash(randomHex(16))
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,8 @@ func Blocks(memory uint32, threads uint8) uint32 {
 // IDKey is argon2.IDKey: it derives a key of keyLen bytes from the
 // password, salt and cost parameters with Argon2id. If m is not nil it
 // works in m's memory, growing it if it is too small; m must not be used
-// by another computation meanwhile.
+// by another computation meanwhile. With a nil m it works in fresh memory
+// (mapped, as a Memory's, where the system allows) given back on return.
 func IDKey(m *Memory, password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	if time < 1 {
 		panic("argon2: number of rounds too small")
@@ -56,19 +57,22 @@ func IDKey(m *Memory, password, salt []byte, time, memory uint32, threads uint8,
 	h0 := initHash(password, salt, nil, nil, time, memory, uint32(threads), keyLen, argon2id)
 
 	memory = Blocks(memory, threads)
-	var B []block
-	if m != nil {
-		m.grow(memory)
-		// m's memory may be outside the heap, returned by a cleanup once
-		// m is unreachable: keep m alive until B is done with.
-		defer runtime.KeepAlive(m)
+	reused := m != nil
+	if !reused {
+		// A computation of its own: fresh memory, given back when done.
+		m = new(Memory)
+		defer m.Free()
+	}
+	m.grow(memory)
+	// m's memory may be outside the heap, returned by a cleanup once m is
+	// unreachable: keep m alive until B is done with.
+	defer runtime.KeepAlive(m)
+	B := m.blocks[:memory]
+	if reused {
 		// The block function XORs into the memory on every pass, so it
-		// must start zeroed, as a fresh allocation is; each use clears it
-		// when done.
-		B = m.blocks[:memory]
+		// must start zeroed, as fresh memory is; a reused Memory is
+		// cleared after each computation.
 		defer clear(B)
-	} else {
-		B = make([]block, memory)
 	}
 	initBlocks(B, &h0, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), argon2id)

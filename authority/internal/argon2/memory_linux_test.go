@@ -39,6 +39,16 @@ func TestMemoryIsOutsideTheHeap(t *testing.T) {
 	if got := mappedBytes.Load() - before; got != 0 {
 		t.Fatalf("%d bytes still mapped after Free", got)
 	}
+	// A computation without a Memory maps its own and gives it back.
+	runtime.ReadMemStats(&ms0)
+	IDKey(nil, []byte("password"), []byte("0123456789abcdef"), 1, kib, 1, 32)
+	runtime.ReadMemStats(&ms1)
+	if got := mappedBytes.Load() - before; got != 0 {
+		t.Fatalf("%d bytes still mapped after a computation without a Memory", got)
+	}
+	if grew := ms1.TotalAlloc - ms0.TotalAlloc; grew > 4<<20 {
+		t.Errorf("a computation without a Memory allocated %d bytes of heap", grew)
+	}
 	// And the Memory is usable again.
 	k1 := IDKey(m, []byte("password"), []byte("0123456789abcdef"), 1, 64, 1, 32)
 	k2 := IDKey(nil, []byte("password"), []byte("0123456789abcdef"), 1, 64, 1, 32)
