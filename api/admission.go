@@ -100,22 +100,18 @@ func holdDetached(w http.ResponseWriter, r *http.Request, d time.Duration) bool 
 	if r.ProtoMajor != 1 {
 		return false
 	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
 	h := w.Header()
 	h["Connection"] = []string{"close"}
 	h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 503 Service Unavailable\r\n")
-	if err := h.Write(&b); err != nil {
-		delete(h, "Connection")
-		return false
-	}
+	h.Write(&b) // a bytes.Buffer takes every write
 	b.WriteString("\r\n")
 	b.Write(overloadedBody)
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		delete(h, "Connection")
-		return false
-	}
 	recordStatus(w, http.StatusServiceUnavailable, len(overloadedBody))
 	answer := b.Bytes()
 	time.AfterFunc(d, func() { writeAndClose(conn, answer) })
