@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,21 +92,10 @@ func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) reques
 
 // createWebClient creates the scenario's public, first-party client.
 func (l *loader) createWebClient(ctx context.Context) (string, error) {
-	admin, err := l.login(ctx, l.adminEmail, l.adminPass)
-	if err != nil {
-		return "", fmt.Errorf("admin %w", err)
-	}
-	body, _ := json.Marshal(map[string]any{"name": "sigil-load web app", "scopes": []string{}, "audience": "sigil-load",
+	created, st, err := l.postClient(ctx, map[string]any{"name": "sigil-load web app", "scopes": []string{}, "audience": "sigil-load",
 		"redirectUris": []string{authCodeRedirect}, "grantTypes": []string{"authorization_code"}, "public": true, "firstParty": true})
-	var created struct {
-		ClientID string `json:"clientId"`
-	}
-	st, err := l.call(ctx, http.MethodPost, "/admin/clients", "application/json", body, http.Header{"Authorization": {"Bearer " + admin.Token}}, &created)
 	if err != nil {
-		return "", fmt.Errorf("create client: %w", err)
-	}
-	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		return "", errUnavailable
+		return "", err
 	}
 	if st == http.StatusBadRequest || st == http.StatusUnprocessableEntity {
 		return "", fmt.Errorf("%w: the server has no authorization code clients (status %d)", errUnavailable, st)

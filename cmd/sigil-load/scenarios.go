@@ -401,39 +401,54 @@ func probe(ctx context.Context, what string, do request) (func(int) request, err
 	return func(int) request { return do }, nil
 }
 
-// createClient logs in as the administrator and creates a client with
-// POST /admin/clients.
+// createClient logs in as the administrator and creates the confidential
+// client of client_credentials and introspection with POST /admin/clients.
 func (l *loader) createClient(ctx context.Context) error {
-	admin, err := l.login(ctx, l.adminEmail, l.adminPass)
-	if err != nil {
-		return fmt.Errorf("admin %w", err)
-	}
-	hdr := http.Header{"Authorization": {"Bearer " + admin.Token}}
-	var created struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
-	}
 	// scopes as a list; a server that takes a space-separated string
 	// refuses that shape, so try the string next.
-	var st int
-	for _, scopes := range []any{[]string{}, ""} {
-		body, _ := json.Marshal(map[string]any{"name": "sigil-load", "scopes": scopes, "audience": "sigil-load"})
-		st, err = l.call(ctx, http.MethodPost, "/admin/clients", "application/json", body, hdr, &created)
-		if err != nil {
-			return fmt.Errorf("create client: %w", err)
-		}
-		if st != http.StatusBadRequest && st != http.StatusUnprocessableEntity {
-			break
-		}
-	}
-	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		return errUnavailable
+	created, st, err := l.postClient(ctx,
+		map[string]any{"name": "sigil-load", "scopes": []string{}, "audience": "sigil-load"},
+		map[string]any{"name": "sigil-load", "scopes": "", "audience": "sigil-load"})
+	if err != nil {
+		return err
 	}
 	if st != http.StatusCreated || created.ClientID == "" || created.ClientSecret == "" {
 		return fmt.Errorf("create client: status %d", st)
 	}
 	l.clientID, l.clientSecret = created.ClientID, created.ClientSecret
 	return nil
+}
+
+type createdClient struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+// postClient logs in as the administrator and posts each body in turn to
+// POST /admin/clients until one is not refused as malformed (400, 422),
+// returning that answer; a server without the route is errUnavailable.
+func (l *loader) postClient(ctx context.Context, bodies ...map[string]any) (createdClient, int, error) {
+	admin, err := l.login(ctx, l.adminEmail, l.adminPass)
+	if err != nil {
+		return createdClient{}, 0, fmt.Errorf("admin %w", err)
+	}
+	hdr := http.Header{"Authorization": {"Bearer " + admin.Token}}
+	var created createdClient
+	var st int
+	for _, b := range bodies {
+		body, _ := json.Marshal(b)
+		st, err = l.call(ctx, http.MethodPost, "/admin/clients", "application/json", body, hdr, &created)
+		if err != nil {
+			return createdClient{}, st, fmt.Errorf("create client: %w", err)
+		}
+		if st != http.StatusBadRequest && st != http.StatusUnprocessableEntity {
+			break
+		}
+	}
+	if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+		return createdClient{}, st, errUnavailable
+	}
+	return created, st, nil
 }
 
 // prepareStatic returns the worker maker of a scenario that needs no
