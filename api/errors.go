@@ -85,6 +85,9 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusConflict, "no-pending-totp", "No pending TOTP enrolment", "start an enrolment with POST /auth/mfa/totp first")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
+	case errors.Is(err, authority.ErrMFARequiredForRole):
+		return newProblem(http.StatusForbidden, "mfa-enrollment-required", "Second factor required",
+			"the account's roles require a sign-in with a second factor; sign in again (and enrol one if the account has none)")
 	case errors.Is(err, authority.ErrInvalidGrant):
 		return newProblem(http.StatusUnauthorized, "invalid-refresh-token", "Invalid refresh token", "the refresh token is invalid, expired, spent or revoked")
 	case errors.Is(err, authority.ErrInvalidToken):

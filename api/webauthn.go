@@ -18,13 +18,13 @@ import (
 // ceremonyId back with the PublicKeyCredential as JSON.
 
 func (s *Server) registerWebAuthn(r *mux.Router) {
-	r.HandleFunc("/auth/mfa/webauthn/register/begin", s.handleWebAuthnRegisterBegin).Methods(http.MethodPost)
-	r.HandleFunc("/auth/mfa/webauthn/register/finish", s.handleWebAuthnRegisterFinish).Methods(http.MethodPost)
-	r.HandleFunc("/auth/mfa/webauthn/credentials", s.handleWebAuthnCredentials).Methods(http.MethodGet)
-	r.HandleFunc("/auth/mfa/webauthn/credentials/{id}", s.handleWebAuthnRename).Methods(http.MethodPatch)
-	r.HandleFunc("/auth/mfa/webauthn/credentials/{id}", s.handleWebAuthnRemove).Methods(http.MethodDelete)
-	r.HandleFunc("/auth/login/webauthn/begin", s.handleWebAuthnLoginBegin).Methods(http.MethodPost)
-	r.HandleFunc("/auth/login/webauthn/finish", s.handleWebAuthnLoginFinish).Methods(http.MethodPost)
+	s.handle(r, "/auth/mfa/webauthn/register/begin", AccessEnrolment, s.handleWebAuthnRegisterBegin, http.MethodPost)
+	s.handle(r, "/auth/mfa/webauthn/register/finish", AccessEnrolment, s.handleWebAuthnRegisterFinish, http.MethodPost)
+	s.handle(r, "/auth/mfa/webauthn/credentials", AccessAccount, s.handleWebAuthnCredentials, http.MethodGet)
+	s.handle(r, "/auth/mfa/webauthn/credentials/{id}", AccessAccount, s.handleWebAuthnRename, http.MethodPatch)
+	s.handle(r, "/auth/mfa/webauthn/credentials/{id}", AccessAccount, s.handleWebAuthnRemove, http.MethodDelete)
+	s.handle(r, "/auth/login/webauthn/begin", AccessPublic, s.handleWebAuthnLoginBegin, http.MethodPost)
+	s.handle(r, "/auth/login/webauthn/finish", AccessPublic, s.handleWebAuthnLoginFinish, http.MethodPost)
 }
 
 // webauthnProblem maps the WebAuthn errors; others go to problemFor.

@@ -147,7 +147,7 @@ func (s *Server) discoveryDoc() []byte {
 			EndSessionEndpoint:                iss + "/oauth2/logout",
 			ResponseModesSupported:            []string{"query"},
 			CodeChallengeMethods:              []string{"S256"},
-			ScopesSupported:                   []string{authority.ScopeOpenID, authority.ScopeProfile, authority.ScopeEmail, authority.ScopeOfflineAccess},
+			ScopesSupported:                   []string{authority.ScopeOpenID, authority.ScopeProfile, authority.ScopeEmail, authority.ScopeOfflineAccess, authority.ScopeRoles},
 			PromptValuesSupported:             []string{"none", "login", "consent"},
 			AuthorizationResponseIss:          true,
 			ACRValuesSupported:                authority.ACRValuesSupported,
@@ -217,8 +217,8 @@ func (s *Server) callerIsAdmin(r *http.Request) bool {
 	if r.Header.Get("Authorization") == "" {
 		return false
 	}
-	c, err := s.bearer(r)
-	return err == nil && c.HasRole("admin")
+	c, err := s.verifyBearer(r)
+	return err == nil && s.auth.AuthorizeAPI(r.Context(), c, authority.AccessAdmin) == nil
 }
 
 // readyTimeout bounds /readyz's wait for the database, so a load balancer's

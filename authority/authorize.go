@@ -21,8 +21,10 @@ const (
 	ScopeOfflineAccess = "offline_access"
 )
 
-// oidcScopes are the scopes every authorization_code client may ask for.
-var oidcScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+// oidcScopes are the scopes every authorization_code client may ask for
+// (ScopeRoles too: a third-party client's token carries the user's roles
+// only with it, and the consent page names it).
+var oidcScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess, ScopeRoles}
 
 // Limits on authorization request parameters.
 const (

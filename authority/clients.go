@@ -39,7 +39,11 @@ type Client struct {
 	// Public clients have no secret, authenticate with client_id alone
 	// and must use PKCE.
 	Public bool
-	// FirstParty clients are never shown the consent page.
+	// FirstParty clients are run by the operator of this Sigil: they are
+	// never shown the consent page, their users' tokens may call Sigil's
+	// own account API, and only they may have Sigil's own audience
+	// (Config.Audience), such as a resource server that introspects the
+	// tokens of REST sign-in.
 	FirstParty bool
 	// RequireMFA clients get codes only for browser sessions signed in
 	// with a second factor.
@@ -152,17 +156,13 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	if err != nil {
 		return Client{}, "", invalid("scopes", strings.TrimPrefix(err.Error(), ErrInvalidScope.Error()+": "))
 	}
-	aud := strings.TrimSpace(in.Audience)
-	if aud == "" {
-		aud = s.cfg.Audience
+	if err := validateClientScopes(scopes, in.FirstParty); err != nil {
+		return Client{}, "", err
 	}
-	switch {
-	case len(aud) > MaxAudienceBytes:
-		return Client{}, "", invalid("audience", "must be at most 200 bytes")
-	case strings.IndexFunc(aud, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
-		// Audiences are identifiers that resource servers compare byte
-		// for byte: printable ASCII keeps look-alikes out.
-		return Client{}, "", invalid("audience", "must be printable ASCII without spaces (a name or a URI)")
+	// No audience means the client's own id.
+	aud := strings.TrimSpace(in.Audience)
+	if err := s.validateAudience(aud, in.FirstParty); err != nil {
+		return Client{}, "", err
 	}
 	switch {
 	case in.TokenTTL < 0 || (in.TokenTTL > 0 && in.TokenTTL < time.Second):
@@ -173,6 +173,9 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	c := Client{ID: newUUID(), Name: name, Scopes: scopes, Audience: aud,
 		TokenTTL: in.TokenTTL.Truncate(time.Second), CreatedAt: s.now().UTC(),
 		Public: in.Public, FirstParty: in.FirstParty, RequireMFA: in.RequireMFA}
+	if c.Audience == "" {
+		c.Audience = c.ID
+	}
 	if err := validateClientFlow(&c, in); err != nil {
 		return Client{}, "", err
 	}
@@ -188,8 +191,15 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	return c, secret, nil
 }
 
-// Clients lists the clients, oldest first.
-func (s *Service) Clients(ctx context.Context) ([]Client, error) { return s.store.ListClients(ctx) }
+// Clients lists the clients, oldest first, each with the audience its
+// tokens carry.
+func (s *Service) Clients(ctx context.Context) ([]Client, error) {
+	cs, err := s.store.ListClients(ctx)
+	for i := range cs {
+		cs[i].Audience = s.clientAudience(cs[i])[0]
+	}
+	return cs, err
+}
 
 // DeleteClient deletes a client, revokes its refresh tokens and puts every
 // access token issued to it on the deny list. ErrNotFound for no such
@@ -294,7 +304,7 @@ func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error)
 		return ClientToken{}, err
 	}
 	ttl := s.clientTTL(c)
-	claims := s.NewAccessClaims(c.ID, c.ID, granted, Audience{c.Audience}, ttl)
+	claims := s.NewAccessClaims(c.ID, c.ID, granted, s.clientAudience(c), ttl)
 	tok, err := s.Sign(claims, "client_credentials")
 	if err != nil {
 		return ClientToken{}, err

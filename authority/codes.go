@@ -87,18 +87,23 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		return CodeTokens{}, err
 	}
 
+	if !s.mfaSatisfied(u, ac.AMR) {
+		return CodeTokens{}, ErrMFARequiredForRole
+	}
+	scope := grantedScope(ac.Scope, u)
 	claims := &Claims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.Audience},
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.clientAudience(c),
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
-		ID: jti, ClientID: c.ID, Scope: ac.Scope, Email: u.Email, Roles: u.Roles(), AMR: ac.AMR,
+		ID: jti, ClientID: c.ID, Scope: scope, AMR: ac.AMR,
 		SessionID: family,
 	}
+	setUserClaims(claims, u, c.FirstParty)
 	access, err := s.Sign(claims, GrantAuthorizationCode)
 	if err != nil {
 		return CodeTokens{}, err
 	}
-	out := CodeTokens{AccessToken: access, ExpiresIn: int(ttl / time.Second), Scope: ac.Scope}
-	scopes, _ := ParseScope(ac.Scope)
+	out := CodeTokens{AccessToken: access, ExpiresIn: int(ttl / time.Second), Scope: scope}
+	scopes, _ := ParseScope(scope)
 	req := AuthorizeRequest{ClientID: c.ID, Scopes: scopes, Nonce: ac.Nonce}
 	if req.HasScope(ScopeOpenID) {
 		sess := BrowserSession{ID: ac.SessionID, AuthTime: ac.AuthTime, AMR: ac.AMR}
@@ -107,7 +112,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		}
 	}
 	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(GrantRefreshToken) {
-		refresh, rt := s.newRefreshToken(family, u.ID, c.ID, ac.Scope)
+		refresh, rt := s.newRefreshToken(family, u.ID, c.ID, scope)
 		rt.SessionID, rt.AMR = ac.SessionID, ac.AMR
 		if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 			return CodeTokens{}, err

@@ -61,6 +61,10 @@ func ScopeDescription(scope string) string {
 		return "See your email address"
 	case ScopeOfflineAccess:
 		return "Stay signed in and act for you while you are away"
+	case ScopeRoles:
+		return "See the roles you hold"
+	case ScopeAdmin:
+		return "Administer Sigil with your administrator rights"
 	}
 	return "Use the \u201c" + scope + "\u201d permission"
 }

@@ -4,7 +4,8 @@ import "context"
 
 // ConsoleClientID is the client_id of the admin console's built-in
 // client: public (PKCE, no secret), first-party (no consent page), with
-// the authorization code grant only.
+// the authorization code grant only and the scope sigil:admin, which its
+// administrators' tokens need at the admin API.
 const ConsoleClientID = "sigil-console"
 
 // BuiltinClientStore keeps the clients Sigil defines itself.
@@ -20,7 +21,7 @@ type BuiltinClientStore interface {
 // chose, so it is not held to the rules of registered clients (an http
 // issuer on a private host name is a legitimate set-up).
 func (s *Service) EnsureConsoleClient(ctx context.Context, redirectURI string) error {
-	c := Client{ID: ConsoleClientID, Name: "Sigil admin console", Scopes: []string{}, Audience: s.cfg.Audience,
+	c := Client{ID: ConsoleClientID, Name: "Sigil admin console", Scopes: []string{ScopeAdmin}, Audience: s.cfg.Audience,
 		CreatedAt: s.now().UTC(), RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{},
 		GrantTypes: []string{GrantAuthorizationCode}, Public: true, FirstParty: true}
 	return s.store.PutClient(ctx, c)

@@ -135,7 +135,7 @@ func (s *Service) UserInfo(ctx context.Context, c *Claims) (map[string]any, erro
 		}
 		return false
 	}
-	if !has(ScopeOpenID) || c.Email == "" {
+	if !has(ScopeOpenID) || !c.ForUser() {
 		return nil, fmt.Errorf("%w: the access token was not issued with the openid scope", ErrInvalidToken)
 	}
 	u, err := s.store.UserByID(ctx, c.Subject)

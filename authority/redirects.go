@@ -61,8 +61,6 @@ func validateClientFlow(c *Client, in NewClient) error {
 		return invalid("grantTypes", "a public client has no secret and cannot use client_credentials")
 	case c.Public && !seen[GrantAuthorizationCode]:
 		return invalid("public", "a public client needs the authorization_code grant")
-	case c.FirstParty && !seen[GrantAuthorizationCode]:
-		return invalid("firstParty", "only clients with the authorization_code grant sign users in")
 	}
 	return nil
 }

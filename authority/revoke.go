@@ -140,7 +140,7 @@ func (s *Service) introspect(ctx context.Context, token string) (Introspection, 
 	if err != nil {
 		return Introspection{}, err
 	}
-	aud, _, err := s.audienceFor(ctx, rt.ClientID)
+	aud, _, _, err := s.audienceFor(ctx, rt.ClientID)
 	if errors.Is(err, ErrInvalidGrant) {
 		return Introspection{}, nil
 	}

@@ -53,13 +53,18 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	if err != nil {
 		return TokenPair{}, err
 	}
-	aud, ttl, err := s.audienceFor(ctx, rt.ClientID)
+	aud, ttl, firstParty, err := s.audienceFor(ctx, rt.ClientID)
 	if err != nil {
 		return TokenPair{}, err
 	}
 
 	if u.Locked {
 		return TokenPair{}, fmt.Errorf("%w: the account is locked", ErrInvalidGrant)
+	}
+	// A role that needs a second factor may have been granted after a
+	// sign-in without one: the family cannot carry it.
+	if !s.mfaSatisfied(u, rt.AMR) {
+		return TokenPair{}, ErrMFARequiredForRole
 	}
 	refresh, next := s.newRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
 	next.UserAgent, next.IP = rt.UserAgent, rt.IP
@@ -93,10 +98,12 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 			Detail: "spent refresh token retried within the grace interval; family " + rt.FamilyID})
 	}
 
+	accessScope = grantedScope(accessScope, u)
 	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
 	// The access token says how the user signed in when the family
 	// started: refreshing is no new authentication, and takes none away.
-	c.Email, c.Roles, c.SessionID, c.AMR = u.Email, u.Roles(), rt.FamilyID, rt.AMR
+	c.SessionID, c.AMR = rt.FamilyID, rt.AMR
+	setUserClaims(c, u, firstParty)
 	access, err := s.Sign(c, "refresh_token")
 	if err != nil {
 		return TokenPair{}, err
@@ -153,19 +160,20 @@ func (s *Service) revokedPresented(ctx context.Context, rt RefreshToken, now tim
 }
 
 // audienceFor returns the audience and access-token lifetime of tokens
-// issued to a client: the defaults for the login client.
-func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, time.Duration, error) {
+// issued to a client, and whether it is first-party: the defaults for
+// the login client (Sigil's own REST sign-in, first-party).
+func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, time.Duration, bool, error) {
 	if clientID == s.cfg.LoginClientID {
-		return Audience{s.cfg.Audience}, s.cfg.AccessTTL, nil
+		return Audience{s.cfg.Audience}, s.cfg.AccessTTL, true, nil
 	}
 	c, err := s.store.ClientByID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, 0, fmt.Errorf("%w: the client no longer exists", ErrInvalidGrant)
+		return nil, 0, false, fmt.Errorf("%w: the client no longer exists", ErrInvalidGrant)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
-	return Audience{c.Audience}, s.clientTTL(c), nil
+	return s.clientAudience(c), s.clientTTL(c), c.FirstParty, nil
 }
 
 // Logout revokes the family of a refresh token. An unknown, spent or

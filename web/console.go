@@ -218,7 +218,7 @@ func (c *console) startSignIn(w http.ResponseWriter, r *http.Request, back strin
 		"response_type":         {"code"},
 		"client_id":             {authority.ConsoleClientID},
 		"redirect_uri":          {c.redirectURI()},
-		"scope":                 {"openid"},
+		"scope":                 {"openid " + authority.ScopeAdmin},
 		"state":                 {flow.State},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},

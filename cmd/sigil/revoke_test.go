@@ -38,7 +38,7 @@ func TestRevokedAccessTokenIsRejected(t *testing.T) {
 		other := startServer(t, env) // a second instance on the same database
 		// The resource server of the login tokens' audience: introspection
 		// answers it about them.
-		rsID, rsSecret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Resource server", "audience": "sigil"})
+		rsID, rsSecret := s.createClient(t, s.adminToken(t), map[string]any{"name": "Resource server", "audience": "sigil", "firstParty": true})
 		ada := s.signupLogin(t, "ada@example.com", "correct horse battery")
 		bob := s.signupLogin(t, "bob@example.com", "correct horse battery")
 		for _, srv := range []*server{s, other} {
@@ -123,7 +123,7 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 			t.Fatalf("B's token: %v", m)
 		}
 		// A confidential client cannot revoke a login refresh token.
-		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "RS", "audience": "sigil"})
+		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "RS", "audience": "sigil", "firstParty": true})
 		lr := s.signupLogin(t, "fam@example.com", "correct horse battery")
 		s.postForm(t, "/oauth2/revoke", url.Values{"token": {lr.RefreshToken}}, basic(aID, aSecret)...)
 		if m := s.introspect(t, rsID, rsSecret, lr.RefreshToken); m["active"] != true {
@@ -155,7 +155,7 @@ func TestRevokeIsScopedToTheClient(t *testing.T) {
 func TestIntrospection(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := startServer(t, adminEnv(dbURL, nil))
-		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "RS", "scopes": []string{"x", "y"}, "audience": "sigil"})
+		id, secret := s.createClient(t, s.adminToken(t), map[string]any{"name": "RS", "scopes": []string{"x", "y"}, "audience": "sigil", "firstParty": true})
 		lr := s.signupLogin(t, "intro@example.com", "correct horse battery")
 
 		m := s.introspect(t, id, secret, lr.Token)
@@ -244,7 +244,7 @@ func TestIntrospectionAnswersOnlyAboutTheCallersTokens(t *testing.T) {
 		admin := s.adminToken(t)
 		aID, aSecret := s.createClient(t, admin, map[string]any{"name": "A", "audience": "orders"})
 		bID, bSecret := s.createClient(t, admin, map[string]any{"name": "B", "audience": "billing"})
-		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "Login RS", "audience": "sigil"})
+		rsID, rsSecret := s.createClient(t, admin, map[string]any{"name": "Login RS", "audience": "sigil", "firstParty": true})
 		st, h, b := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basic(aID, aSecret)...)
 		aTok := tokenOK(t, "A's token", st, h, b).AccessToken
 		lr := s.signupLogin(t, "scoped@example.com", "correct horse battery")
