@@ -65,7 +65,7 @@ func TestThirdPartyTokensStayOutOfSigilsAPI(t *testing.T) {
 		}
 		// Even a third-party client registered with many scopes, asked
 		// for everything it may have.
-		adminTok := f.codeTokens(t, rootBrowser, f.confID, f.confSecret, "openid email roles offline_access").AccessToken
+		adminTok := f.codeTokens(t, rootBrowser, f.confID, f.confSecret, "openid email offline_access").AccessToken
 		userTok := f.codeTokens(t, f.signedIn(t), f.confID, f.confSecret, "openid").AccessToken
 
 		get := func(tok, path string) (int, http.Header, []byte) { return f.s.get(t, path, bearer(tok)...) }
