@@ -57,7 +57,7 @@ func TestHostedSignInAsksForTheSecondFactor(t *testing.T) {
 		if err := json.Unmarshal(body, &ans); err != nil {
 			t.Fatal(err)
 		}
-		if at := verifyAccessToken(t, f.s, ans.AccessToken, "sigil"); !slices.Equal(at.AMR, []string{"pwd", "otp", "mfa"}) {
+		if at := verifyAccessToken(t, f.s, ans.AccessToken, f.pubID); !slices.Equal(at.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Errorf("access token amr %v", at.AMR)
 		}
 		idc := verifyWithJWKS(t, f.s, ans.IDToken)

@@ -212,7 +212,8 @@ func TestCodeExchange(t *testing.T) {
 		if idc["aud"] != f.pubID || idc["nonce"] != "n-1" || idc["email"] != userEmail || idc["name"] != "Grace" || idc["sid"] == nil || idc["at_hash"] == nil {
 			t.Errorf("ID token claims %v", idc)
 		}
-		at := verifyAccessToken(t, f.s, ans.AccessToken, "sigil")
+		// A client registered without an audience: its own id.
+		at := verifyAccessToken(t, f.s, ans.AccessToken, f.pubID)
 		if at.ClientID != f.pubID || !slices.Equal(at.AMR, []string{"pwd"}) || at.Email != userEmail {
 			t.Errorf("access token %+v", at)
 		}
