@@ -306,6 +306,22 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 			return StepLogin, nil
 		}
 	}
+	if len(s.cfg.MFARequiredRoles) > 0 && !slices.Contains(sess.AMR, "mfa") {
+		// A role that needs a second factor, granted after this
+		// session's password-only sign-in: the code would be refused at
+		// the token endpoint, so sign in again (with the factor, or its
+		// enrolment) first.
+		u, err := s.store.UserByID(ctx, sess.UserID)
+		if err != nil {
+			return 0, err
+		}
+		if !s.mfaSatisfied(u, sess.AMR) {
+			if req.PromptNone {
+				return 0, redirectErr("login_required", "the user's roles require a sign-in with a second factor")
+			}
+			return StepLogin, nil
+		}
+	}
 	need, err := s.needsConsent(ctx, sess.UserID, c, req)
 	if err != nil {
 		return 0, err

@@ -207,5 +207,12 @@ func TestMFARequiredRolesAtRefreshAndCodeExchange(t *testing.T) {
 		wantOAuthError(t, "OAuth refresh of a password-only session now holding ops", st, h, b, http.StatusBadRequest, "invalid_grant")
 		st, h, b = f.exchange(t, code, verifier)
 		wantOAuthError(t, "code of a password-only session now holding ops", st, h, b, http.StatusBadRequest, "invalid_grant")
+		// The browser session's single sign-on asks for a sign-in again
+		// rather than issue a code that would be refused.
+		_, challenge = pkce()
+		p = user.get(f.authorizeURL(f.pubID, url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}}))
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `name="password"`) {
+			t.Errorf("authorize for a password-only session now holding ops: %d %s, want the sign-in page", p.Status, p.Header.Get("Location"))
+		}
 	})
 }
