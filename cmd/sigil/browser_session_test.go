@@ -93,3 +93,62 @@ func TestSessionCookieReplacedAtEverySignIn(t *testing.T) {
 		wantSession(t, f.iss, third, true, "the cookie of the step-up")
 	})
 }
+
+// rawIDToken runs the code flow of the public client clientID in b and
+// returns the ID token.
+func (f *oidcFixture) rawIDToken(t *testing.T, b *browserless, clientID string) string {
+	t.Helper()
+	verifier, challenge := pkce()
+	p := b.get(f.authorizeURL(clientID, url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}}))
+	code := p.Location().Query().Get("code")
+	if code == "" {
+		t.Fatalf("authorize: %d %s\n%.300s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+	st, _, body := f.s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {f.redirect}, "code_verifier": {verifier}, "client_id": {clientID}})
+	if st != http.StatusOK {
+		t.Fatalf("exchange: %d %s", st, body)
+	}
+	var a codeAnswer
+	decode(t, body, &a)
+	return a.IDToken
+}
+
+// An id_token_hint naming another user than the browser session's gets
+// the confirmation page and signs nobody out; the session user's own hint
+// still signs out at once. On both stores.
+func TestLogoutHintOfAnotherUserAsksFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newOIDCFixture(t, dbURL, nil)
+		appID, _ := f.s.oidcClient(t, f.admin, map[string]any{"name": "Notes", "public": true, "firstParty": true,
+			"redirectUris": []string{f.redirect}, "postLogoutRedirectUris": []string{"http://127.0.0.1:9/bye"}})
+		f.s.signupLogin(t, "mallory@example.com", userPassword)
+		other := newBrowserless(t, f.iss)
+		other.signIn(other.get(f.iss+"/login"), "mallory@example.com", userPassword)
+		foreign := f.rawIDToken(t, other, appID)
+
+		b := f.signedIn(t)
+		own := f.rawIDToken(t, b, appID)
+		logout := func(hint string) page {
+			return b.get(f.iss + "/oauth2/logout?" + url.Values{"id_token_hint": {hint},
+				"post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"s1"}}.Encode())
+		}
+		p := logout(foreign)
+		if p.Status != http.StatusOK || strings.Count(p.Body, `type="submit"`) != 1 {
+			t.Fatalf("another user's hint: %d %s, want the confirmation page\n%.300s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		if st := b.get(f.iss + "/account").Status; st != http.StatusOK {
+			t.Fatalf("another user's hint signed the browser out: account page %d", st)
+		}
+		if st := other.get(f.iss + "/account").Status; st != http.StatusOK {
+			t.Fatalf("another user's hint signed its user out: account page %d", st)
+		}
+		p = logout(own)
+		if p.Status != http.StatusFound || p.Header.Get("Location") != "http://127.0.0.1:9/bye?state=s1" {
+			t.Fatalf("own hint: %d %s, want an immediate sign-out", p.Status, p.Header.Get("Location"))
+		}
+		if st := b.get(f.iss + "/account").Status; st != http.StatusSeeOther {
+			t.Errorf("after signing out: account page %d", st)
+		}
+	})
+}
