@@ -201,6 +201,8 @@ func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeE
 		return fail("invalid_request", "code_challenge_method without code_challenge")
 	case challenge == "" && c.Public:
 		return fail("invalid_request", "a public client must use PKCE: code_challenge and code_challenge_method=S256 are required")
+	case challenge == "" && !c.PKCEOptional:
+		return fail("invalid_request", "PKCE is required: code_challenge and code_challenge_method=S256 (this client is not registered with pkceOptional)")
 	case challenge != "" && method != "S256":
 		return fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
 	case challenge != "" && !validChallenge(challenge):
