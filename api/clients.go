@@ -29,6 +29,7 @@ type createClientRequest struct {
 	Public                 bool     `json:"public"`
 	FirstParty             bool     `json:"firstParty"`
 	RequireMFA             bool     `json:"requireMfa"`
+	PKCEOptional           bool     `json:"pkceOptional"`
 }
 
 // createClientResponse has no clientSecret for a public client.
@@ -53,6 +54,7 @@ type clientView struct {
 	Public                 bool     `json:"public"`
 	FirstParty             bool     `json:"firstParty"`
 	RequireMFA             bool     `json:"requireMfa"`
+	PKCEOptional           bool     `json:"pkceOptional"`
 }
 
 func parseScopesField(raw json.RawMessage) ([]string, error) {
@@ -109,7 +111,7 @@ func (s *Server) handleCreateClient(w http.ResponseWriter, r *http.Request) {
 	}
 	c, secret, err := s.auth.CreateClient(r.Context(), authority.NewClient{Name: req.Name, Scopes: scopes, Audience: req.Audience, TokenTTL: ttl,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, GrantTypes: req.GrantTypes,
-		Public: req.Public, FirstParty: req.FirstParty, RequireMFA: req.RequireMFA}, s.adminMeta(r))
+		Public: req.Public, FirstParty: req.FirstParty, RequireMFA: req.RequireMFA, PKCEOptional: req.PKCEOptional}, s.adminMeta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -134,7 +136,7 @@ func (s *Server) handleListClients(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Audience: c.Audience, TokenTTL: int(ttl / time.Second), CreatedAt: c.CreatedAt,
 			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, GrantTypes: c.GrantTypes,
-			Public: c.Public, FirstParty: c.FirstParty, RequireMFA: c.RequireMFA}
+			Public: c.Public, FirstParty: c.FirstParty, RequireMFA: c.RequireMFA, PKCEOptional: c.PKCEOptional}
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, map[string]any{"clients": out})

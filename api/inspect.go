@@ -14,14 +14,15 @@ type inspectRequest struct {
 
 // handleInspect answers POST /admin/tokens/inspect: the token's header and
 // claims decoded on the server, and every reason it does not verify here.
-// The token is neither logged nor stored, and the answer is not cached.
+// The token is neither logged nor stored, and the answer is not cached;
+// the inspection is audited with what the token names.
 func (s *Server) handleInspect(w http.ResponseWriter, r *http.Request) {
 	var req inspectRequest
 	if err := decodeJSON(r, &req); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
-	in, err := s.auth.Inspect(r.Context(), req.Token, req.Audience)
+	in, err := s.auth.Inspect(r.Context(), req.Token, req.Audience, s.adminMeta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

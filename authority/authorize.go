@@ -203,6 +203,8 @@ func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeE
 		return fail("invalid_request", "code_challenge_method without code_challenge")
 	case challenge == "" && c.Public:
 		return fail("invalid_request", "a public client must use PKCE: code_challenge and code_challenge_method=S256 are required")
+	case challenge == "" && !c.PKCEOptional:
+		return fail("invalid_request", "PKCE is required: code_challenge and code_challenge_method=S256 (this client is not registered with pkceOptional)")
 	case challenge != "" && method != "S256":
 		return fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
 	case challenge != "" && !validChallenge(challenge):
@@ -266,8 +268,10 @@ const (
 )
 
 // NextStep decides what an authorization request needs, given the
-// browser's session (nil for none). fresh is set right after the user
-// signed in, which satisfies prompt=login and max_age. A prompt=none
+// browser's session (nil for none) and its user's account as it is now.
+// fresh is set only when the session's sign-in happened for this very
+// request (the sign-in post itself, or a page whose step ticket says so),
+// which satisfies prompt=login and max_age. A prompt=none
 // request that would need a page gets login_required or
 // consent_required.
 func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, sess *BrowserSession, fresh bool) (AuthorizeStep, error) {
@@ -279,6 +283,17 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 			return 0, redirectErr("login_required", "the user is not signed in")
 		}
 		return StepLogin, nil
+	}
+	// The account as it is now: a session of a deleted or locked user
+	// signs nobody in, and the sign-in page says why.
+	switch u, err := s.store.UserByID(ctx, sess.UserID); {
+	case errors.Is(err, ErrNotFound) || (err == nil && u.Locked):
+		if req.PromptNone {
+			return 0, redirectErr("login_required", "the user must sign in again")
+		}
+		return StepLogin, nil
+	case err != nil:
+		return 0, err
 	}
 	if !fresh {
 		tooOld := req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second

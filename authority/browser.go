@@ -56,8 +56,10 @@ type BrowserStore interface {
 	BrowserSessionByHash(ctx context.Context, tokenHash string) (BrowserSession, error)
 	// TouchBrowserSession records that the session was used at at.
 	TouchBrowserSession(ctx context.Context, id string, at time.Time) error
-	// ReauthBrowserSession records a fresh sign-in in a live session.
-	ReauthBrowserSession(ctx context.Context, id string, authTime time.Time, amr []string) error
+	// ReauthBrowserSession records a fresh sign-in in a live session and
+	// the hash of its new cookie, so the old cookie stops working;
+	// ErrNotFound when the session has ended.
+	ReauthBrowserSession(ctx context.Context, id, tokenHash string, authTime time.Time, amr []string) error
 	// EndBrowserSession revokes the session id and, in the same
 	// transaction, the refresh tokens issued through it. It returns the
 	// user of the session; ErrNotFound if it was unknown or already ended.
@@ -100,8 +102,8 @@ const sessionCookieBytes = 32
 //
 // current is the browser's live session, if any. When it belongs to the
 // same user (a sign-in again for prompt=login or max_age) it is kept with
-// a new auth_time, so its sid stays the same for every client, and the
-// cookie value returned is empty. A session of another user is ended.
+// a new auth_time, so its sid stays the same for every client, under a
+// new cookie value. A session of another user is ended.
 func (s *Service) SignIn(ctx context.Context, email, password string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
 	u, err := s.checkCredentials(ctx, email, password, meta)
 	if err != nil {
@@ -135,18 +137,26 @@ func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, met
 
 // startBrowserSession signs u in on the hosted pages with amr: current
 // (a live session of the same user) is re-authenticated, any other ended
-// and replaced.
+// and replaced. Either way the cookie is new (the value a sign-in
+// replaces stops working, so a cookie planted or seen before the sign-in
+// is worth nothing after it); a re-authenticated session keeps its id.
 func (s *Service) startBrowserSession(ctx context.Context, u User, amr []string, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
 	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
 	if current != nil && current.UserID == u.ID {
 		at := s.now().UTC().Truncate(time.Second)
-		if err := s.store.ReauthBrowserSession(ctx, current.ID, at, amr); err != nil {
+		cookie := newSecretN(sessionCookieBytes)
+		err := s.store.ReauthBrowserSession(ctx, current.ID, HashToken(cookie), at, amr)
+		if err == nil {
+			sess := *current
+			sess.TokenHash, sess.AuthTime, sess.AMR = HashToken(cookie), at, amr
+			s.audit(ctx, Event{Type: EventSessionLogin, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in again on the hosted page; session " + sess.ID})
+			return sess, u, cookie, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
 			return BrowserSession{}, User{}, "", err
 		}
-		sess := *current
-		sess.AuthTime, sess.AMR = at, amr
-		s.audit(ctx, Event{Type: EventSessionLogin, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "signed in again on the hosted page; session " + sess.ID})
-		return sess, u, "", nil
+		// The session ended meanwhile: open a new one.
+		current = nil
 	}
 	if current != nil {
 		if err := s.EndBrowserSession(ctx, current.ID, meta); err != nil {

@@ -48,6 +48,10 @@ type Client struct {
 	// RequireMFA clients get codes only for browser sessions signed in
 	// with a second factor.
 	RequireMFA bool
+	// PKCEOptional confidential clients may leave PKCE out of their
+	// authorization requests; every other client must send it (OAuth
+	// 2.1).
+	PKCEOptional bool
 }
 
 // HasGrant reports whether the client may use grant.
@@ -70,6 +74,9 @@ type NewClient struct {
 	Public     bool
 	FirstParty bool
 	RequireMFA bool
+	// PKCEOptional lets a confidential client leave PKCE out; a public
+	// client may not.
+	PKCEOptional bool
 }
 
 // Limits on client fields.

@@ -46,6 +46,8 @@ const (
 	EventRefreshLogout = "refresh.logout"
 	// EventTokenRevoke: a client revoked a token (RFC 7009).
 	EventTokenRevoke = "token.revoke"
+	// EventTokenInspected: an administrator inspected a token (POST /admin/tokens/inspect, the console's inspector); the detail names its jti, sub and client_id, never the token.
+	EventTokenInspected = "token.inspected"
 	// EventClientCreated: an OAuth client was registered.
 	EventClientCreated = "client.created"
 	// EventClientDeleted: an OAuth client was deleted.
@@ -131,6 +133,7 @@ var AuditEventTypes = []string{
 	EventRefreshRetry,
 	EventRefreshLogout,
 	EventTokenRevoke,
+	EventTokenInspected,
 	EventClientCreated,
 	EventClientDeleted,
 	EventClientSecretRotated,

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,43 @@ type Inspection struct {
 // first. audience, when set, is the audience checked; otherwise the
 // configured default or any client's audience will do. The token itself is
 // never logged nor stored.
-func (s *Service) Inspect(ctx context.Context, raw, audience string) (Inspection, error) {
+//
+// Every inspection is audited (EventTokenInspected) with meta's actor
+// and what the token names (its jti, sub and client_id, as sent, since
+// an inspected token need not verify), never the token itself.
+func (s *Service) Inspect(ctx context.Context, raw, audience string, meta Meta) (Inspection, error) {
+	in, err := s.inspect(ctx, raw, audience)
+	detail := "token inspected: " + inspectedNames(in.Claims)
+	if err != nil {
+		detail = "token inspection refused: " + err.Error()
+	} else if !in.Valid {
+		detail += " (does not verify)"
+	}
+	s.audit(ctx, Event{Type: EventTokenInspected, Actor: meta.Actor, IP: meta.IP, Detail: detail})
+	return in, err
+}
+
+// inspectedNames describes what an inspected token's claims name, each
+// value quoted and cut short: the claims are whatever was sent.
+func inspectedNames(claims map[string]any) string {
+	var parts []string
+	for _, k := range []string{"jti", "sub", "client_id"} {
+		v, ok := claims[k].(string)
+		if !ok {
+			continue
+		}
+		if len(v) > 64 {
+			v = v[:64] + "…"
+		}
+		parts = append(parts, k+" "+strconv.QuoteToASCII(v))
+	}
+	if len(parts) == 0 {
+		return "no jti, sub or client_id"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *Service) inspect(ctx context.Context, raw, audience string) (Inspection, error) {
 	raw = strings.TrimSpace(raw)
 	in := Inspection{Problems: []InspectionProblem{}}
 	add := func(code, format string, args ...any) {

@@ -20,7 +20,7 @@ func TestInspectAgreesWithVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.Inspect(ctx, tok, "")
+	in, err := s.Inspect(ctx, tok, "", Meta{})
 	if err != nil || !in.Valid || len(in.Problems) != 0 || in.KeyState != "active" {
 		t.Fatalf("good token: %+v %v", in, err)
 	}
@@ -34,7 +34,7 @@ func TestInspectAgreesWithVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = s.Inspect(ctx, tok, "")
+	in, err = s.Inspect(ctx, tok, "", Meta{})
 	if err != nil || in.Valid || len(in.Problems) != 1 || in.Problems[0].Code != ProblemWrongIssuer {
 		t.Fatalf("other issuer: %+v %v", in, err)
 	}

@@ -23,8 +23,13 @@ const (
 )
 
 // validateClientFlow checks and fills in the browser-flow fields of a new
-// client: its redirect URIs, post-logout redirect URIs and grant types.
+// client: its redirect URIs, post-logout redirect URIs, grant types and
+// whether it may leave PKCE out.
 func validateClientFlow(c *Client, in NewClient) error {
+	if in.PKCEOptional && in.Public {
+		return invalid("pkceOptional", "a public client must always use PKCE")
+	}
+	c.PKCEOptional = in.PKCEOptional
 	var err error
 	if c.RedirectURIs, err = validateRedirectURIs("redirectUris", in.RedirectURIs); err != nil {
 		return err

@@ -69,13 +69,22 @@ func (d *DB) TouchBrowserSession(ctx context.Context, id string, at time.Time) e
 	return d.wrap(err)
 }
 
-// ReauthBrowserSession records a fresh sign-in in a live session.
-func (d *DB) ReauthBrowserSession(ctx context.Context, id string, authTime time.Time, amr []string) error {
+// ReauthBrowserSession records a fresh sign-in in a live session and
+// replaces its cookie's hash; ErrNotFound when the session has ended.
+func (d *DB) ReauthBrowserSession(ctx context.Context, id, tokenHash string, authTime time.Time, amr []string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET auth_time = ?, amr = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL`),
-		ms(authTime), strings.Join(amr, " "), ms(authTime), id)
-	return d.wrap(err)
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET token_hash = ?, auth_time = ?, amr = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL`),
+		tokenHash, ms(authTime), strings.Join(amr, " "), ms(authTime), id)
+	if err != nil {
+		return d.wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return d.wrap(err)
+	} else if n == 0 {
+		return authority.ErrNotFound
+	}
+	return nil
 }
 
 // EndBrowserSession revokes a live session and the refresh tokens issued

@@ -27,9 +27,10 @@ type clientRow struct {
 	Public                 bool   `db:"public"`
 	FirstParty             bool   `db:"first_party"`
 	RequireMFA             bool   `db:"require_mfa"`
+	PKCEOptional           bool   `db:"pkce_optional"`
 }
 
-const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at, redirect_uris, post_logout_redirect_uris, grant_types, public, first_party, require_mfa`
+const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at, redirect_uris, post_logout_redirect_uris, grant_types, public, first_party, require_mfa, pkce_optional`
 
 // fields splits a space-separated column, never returning nil.
 func fields(s string) []string {
@@ -43,16 +44,17 @@ func (r clientRow) client() authority.Client {
 	return authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: fields(r.Scopes), Audience: r.Audience,
 		TokenTTL: time.Duration(r.TokenTTL) * time.Millisecond, CreatedAt: fromMS(r.CreatedAt),
 		RedirectURIs: fields(r.RedirectURIs), PostLogoutRedirectURIs: fields(r.PostLogoutRedirectURIs),
-		GrantTypes: fields(r.GrantTypes), Public: r.Public, FirstParty: r.FirstParty, RequireMFA: r.RequireMFA}
+		GrantTypes: fields(r.GrantTypes), Public: r.Public, FirstParty: r.FirstParty, RequireMFA: r.RequireMFA,
+		PKCEOptional: r.PKCEOptional}
 }
 
 // CreateClient stores a client (its secret's hash only).
 func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt),
-		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty, c.RequireMFA)
+		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty, c.RequireMFA, c.PKCEOptional)
 	return d.wrap(err)
 }
 

@@ -46,6 +46,8 @@ func TestConformance(t *testing.T) {
 		{"ClientSecretReplaced", testClientSecretReplaced},
 		{"AuditTimeRange", testAuditTimeRange},
 		{"ClientPutCreatesOrReplaces", testClientPut},
+		{"ClientPKCEOptional", testClientPKCEOptional},
+		{"BrowserSessionReauthReplacesCookie", testBrowserSessionReauthReplacesCookie},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -68,12 +68,7 @@ func (p *Pages) authorizeStep(w http.ResponseWriter, r *http.Request, authz stri
 		}
 		p.render(w, r, http.StatusOK, "login", view{Authz: authz, ClientName: client.Name, Email: email}, target)
 	case authority.StepConsent:
-		p.hooks.Authorize("consent_page")
-		scopes := make([]scopeView, 0, len(req.Scopes))
-		for _, sc := range req.Scopes {
-			scopes = append(scopes, scopeView{Name: sc, Description: authority.ScopeDescription(sc)})
-		}
-		p.render(w, r, http.StatusOK, "consent", view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes}, target)
+		p.renderConsent(w, r, authz, req, client, *sess, u, fresh)
 	default:
 		p.issueCode(w, r, req, *sess)
 	}
@@ -97,7 +92,31 @@ func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, req authority.
 	p.redirect(w, r, req.RedirectURI, v)
 }
 
-// handleConsent records the user's answer on the consent page.
+// renderConsent shows the consent page, bound by its step ticket to this
+// request, session and sign-in.
+func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz string, req authority.AuthorizeRequest, client authority.Client, sess authority.BrowserSession, u authority.User, fresh bool) {
+	ticket, err := p.auth.StepTicket(authority.StepConsent, authz, sess, fresh)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	p.hooks.Authorize("consent_page")
+	scopes := make([]scopeView, 0, len(req.Scopes))
+	for _, sc := range req.Scopes {
+		scopes = append(scopes, scopeView{Name: sc, Description: authority.ScopeDescription(sc)})
+	}
+	p.render(w, r, http.StatusOK, "consent", view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes,
+		Hidden: []hiddenField{{stepField, ticket}}}, formOrigin(req.RedirectURI))
+}
+
+// stepField is the form field of a page's step ticket.
+const stepField = "step"
+
+// handleConsent records the user's answer on the consent page. Allowing
+// decides the whole request again (authority.ConsentStep): a code is
+// issued only for a post of this very consent page, in the session and
+// sign-in it was shown for; otherwise the user signs in again or is asked
+// again.
 func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if err := parsePost(w, r); err != nil {
 		p.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "invalid_request")
@@ -125,11 +144,21 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostFormValue("consent") {
 	case "allow":
-		if err := p.auth.GrantConsent(r.Context(), u.ID, client, req, p.meta(r)); err != nil {
-			p.renderFailure(w, r, err)
-			return
+		step, err := p.auth.ConsentStep(r.Context(), r.PostFormValue(stepField), authz, req, client, sess)
+		switch {
+		case err != nil:
+			p.renderAuthorizeError(w, r, err)
+		case step == authority.StepLogin:
+			p.authorizeStep(w, r, authz, req, client, &sess, u, false)
+		case step == authority.StepConsent:
+			p.renderConsent(w, r, authz, req, client, sess, u, false)
+		default:
+			if err := p.auth.GrantConsent(r.Context(), u.ID, client, req, p.meta(r)); err != nil {
+				p.renderFailure(w, r, err)
+				return
+			}
+			p.issueCode(w, r, req, sess)
 		}
-		p.issueCode(w, r, req, sess)
 	case "deny":
 		p.auth.DenyConsent(r.Context(), u.ID, client, req, p.meta(r))
 		p.renderAuthorizeError(w, r, &authority.AuthorizeError{Code: "access_denied", Description: "the user denied the request",

@@ -222,6 +222,10 @@ func (c *console) startSignIn(w http.ResponseWriter, r *http.Request, back strin
 		"state":                 {flow.State},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
+		// An administrator with a second factor signs in with it, even
+		// in a browser session that began with the password alone; one
+		// without goes on (acr_values asks, it does not demand).
+		"acr_values": {authority.ACRMFA},
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, strings.TrimRight(c.p.cfg.Issuer, "/")+"/oauth2/authorize?"+q.Encode(), http.StatusSeeOther)

@@ -34,6 +34,7 @@ type clientRow struct {
 	Public                 bool      `json:"public"`
 	FirstParty             bool      `json:"firstParty"`
 	RequireMFA             bool      `json:"requireMfa"`
+	PKCEOptional           bool      `json:"pkceOptional"`
 }
 
 // Builtin reports whether the client is the console's own.
@@ -43,7 +44,7 @@ func (c clientRow) Builtin() bool { return c.ClientID == authority.ConsoleClient
 type clientForm struct {
 	Name, Scopes, Audience, TokenTTL, RedirectURIs, PostLogoutRedirectURIs string
 	Grants                                                                 map[string]bool
-	Public, FirstParty, RequireMFA                                         bool
+	Public, FirstParty, RequireMFA, PKCEOptional                           bool
 }
 
 var clientNotices = map[string]string{
@@ -81,10 +82,11 @@ func (c *console) handleCreateClient(w http.ResponseWriter, r consoleRequest) {
 	f := clientForm{Name: r.PostFormValue("name"), Scopes: r.PostFormValue("scopes"), Audience: r.PostFormValue("audience"),
 		TokenTTL: strings.TrimSpace(r.PostFormValue("token_ttl")), RedirectURIs: r.PostFormValue("redirect_uris"),
 		PostLogoutRedirectURIs: r.PostFormValue("post_logout_redirect_uris"), Grants: map[string]bool{},
-		Public: r.PostFormValue("public") == "on", FirstParty: r.PostFormValue("first_party") == "on", RequireMFA: r.PostFormValue("require_mfa") == "on"}
+		Public: r.PostFormValue("public") == "on", FirstParty: r.PostFormValue("first_party") == "on", RequireMFA: r.PostFormValue("require_mfa") == "on",
+		PKCEOptional: r.PostFormValue("pkce_optional") == "on"}
 	body := map[string]any{"name": f.Name, "scopes": lines(f.Scopes), "audience": strings.TrimSpace(f.Audience),
 		"redirectUris": lines(f.RedirectURIs), "postLogoutRedirectUris": lines(f.PostLogoutRedirectURIs),
-		"public": f.Public, "firstParty": f.FirstParty, "requireMfa": f.RequireMFA}
+		"public": f.Public, "firstParty": f.FirstParty, "requireMfa": f.RequireMFA, "pkceOptional": f.PKCEOptional}
 	var grants []string
 	for _, g := range r.PostForm["grant_types"] {
 		f.Grants[g] = true

@@ -10,9 +10,11 @@ import (
 )
 
 // handleLogout is RP-Initiated Logout 1.0 (GET or POST): id_token_hint,
-// post_logout_redirect_uri, state, client_id. With a valid hint and a
-// post-logout URI registered for its client it signs out at once and
-// redirects there with state. Otherwise it asks for confirmation; the
+// post_logout_redirect_uri, state, client_id. With a valid hint naming
+// the browser session's user (or with no session) and a post-logout URI
+// registered for its client it signs out at once and redirects there
+// with state. Otherwise (a hint for another user included) it asks for
+// confirmation; the
 // confirmation form (CSRF-protected, as is the account page's sign-out)
 // signs out and then redirects to a registered URI or shows that the user
 // is signed out. Signing out ends the browser session and revokes the
@@ -71,12 +73,15 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 		p.refuseCSRF(w, r)
 		return
 	}
-	if !confirmed && !(hint != nil && postURI != "") {
-		_, u, err := p.session(r)
-		if err != nil && !noSession(err) {
-			p.renderFailure(w, r, err)
-			return
-		}
+	_, u, err := p.session(r)
+	if err != nil && !noSession(err) {
+		p.renderFailure(w, r, err)
+		return
+	}
+	// A hint naming another user than the browser's signs nobody out at
+	// once: the client may not know who is signed in here.
+	hintMatches := hint != nil && (u.ID == "" || u.ID == hint.Subject)
+	if !confirmed && !(hintMatches && postURI != "") {
 		var hidden []hiddenField
 		for _, k := range []string{"post_logout_redirect_uri", "state", "client_id"} {
 			if v := q.Get(k); v != "" {

@@ -49,8 +49,8 @@ func (p *Pages) authzView(w http.ResponseWriter, r *http.Request, authz string) 
 	return v, formOrigin(req.RedirectURI), true
 }
 
-// signedIn ends a successful sign-in: it sets the session cookie (cookie
-// is empty when the request's own session was kept), then goes on with
+// signedIn ends a successful sign-in: it sets the session cookie (a new
+// value at every sign-in, even one that keeps the session), then goes on with
 // the authorization request the sign-in was for, or to the account page.
 func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, cookie, authz string) {
 	if cookie != "" {

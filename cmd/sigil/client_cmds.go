@@ -22,8 +22,8 @@ func runClients(ctx context.Context, e env) error {
 	var name, scopes, audience string
 	var ttl time.Duration
 	var redirects, postLogout, grants listFlag
-	var public, firstParty bool
-	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N [--audience A] [--scopes \"a b\"] [--token-ttl D] [--redirect-uri URL]... [--post-logout-redirect-uri URL]... [--grant-type G]... [--public] [--first-party] | list | delete ID", func(fs *flag.FlagSet) {
+	var public, firstParty, pkceOptional bool
+	fs, load := newFlagsWith(e, "clients "+sub, "clients create --name N [--audience A] [--scopes \"a b\"] [--token-ttl D] [--redirect-uri URL]... [--post-logout-redirect-uri URL]... [--grant-type G]... [--public] [--first-party] [--pkce-optional] | list | delete ID", func(fs *flag.FlagSet) {
 		if sub != "create" {
 			return
 		}
@@ -38,6 +38,7 @@ func runClients(ctx context.Context, e env) error {
 		fs.Var(&grants, "grant-type", "authorization_code, refresh_token or client_credentials (repeatable; default client_credentials, or authorization_code and refresh_token with redirect URIs)")
 		fs.BoolVar(&public, "public", false, "a public client: no secret, PKCE required (SPAs, mobile and desktop apps)")
 		fs.BoolVar(&firstParty, "first-party", false, "a first-party client: users are never asked for consent")
+		fs.BoolVar(&pkceOptional, "pkce-optional", false, "a confidential client that may leave PKCE out of its authorization requests (default: PKCE required, OAuth 2.1)")
 	})
 	if err := fs.Parse(e.args); err != nil {
 		return err
@@ -51,7 +52,7 @@ func runClients(ctx context.Context, e env) error {
 	switch sub {
 	case "create":
 		c, secret, err := a.auth.CreateClient(ctx, authority.NewClient{Name: name, Scopes: strings.Fields(scopes), Audience: audience, TokenTTL: ttl,
-			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Public: public, FirstParty: firstParty}, meta)
+			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Public: public, FirstParty: firstParty, PKCEOptional: pkceOptional}, meta)
 		if err != nil {
 			var ve *authority.ValidationError
 			if errors.As(err, &ve) {
@@ -107,6 +108,8 @@ func cliFlag(field string) string {
 		return "grant-type"
 	case "firstParty":
 		return "first-party"
+	case "pkceOptional":
+		return "pkce-optional"
 	}
 	return field
 }
@@ -118,6 +121,9 @@ func clientKind(c authority.Client) string {
 	}
 	if c.FirstParty {
 		kind += ",first-party"
+	}
+	if c.PKCEOptional {
+		kind += ",pkce-optional"
 	}
 	return kind
 }

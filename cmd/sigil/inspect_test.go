@@ -134,3 +134,42 @@ func TestTokenInspectorExplainsFailures(t *testing.T) {
 		}
 	})
 }
+
+// Every use of the token inspector is audited as token.inspected, with
+// the administrator as actor and the token's jti and sub, never the token
+// itself; a refused inspection too. On both stores.
+func TestTokenInspectionIsAudited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		s := startServer(t, adminEnv(dbURL, nil))
+		admin := s.login(t, adminEmail, adminPassword)
+		user := s.signupLogin(t, "inspected@example.com", "user-password")
+		in := s.inspect(t, admin.Token, user.Token, "")
+		if st, _, _ := s.postJSON(t, "/admin/tokens/inspect", map[string]string{"token": ""}, bearer(admin.Token)...); st != http.StatusUnprocessableEntity {
+			t.Fatalf("empty token: %d", st)
+		}
+
+		st, _, body := s.get(t, "/admin/audit?type=token.inspected", bearer(admin.Token)...)
+		if st != http.StatusOK {
+			t.Fatalf("audit: %d %s", st, body)
+		}
+		var p auditPage
+		decode(t, body, &p)
+		if len(p.Events) != 2 {
+			t.Fatalf("%d token.inspected events, want 2: %+v", len(p.Events), p.Events)
+		}
+		refused, inspected := p.Events[0], p.Events[1] // newest first
+		jti, sub := in.Claims["jti"].(string), in.Claims["sub"].(string)
+		if inspected.Actor != admin.UserID || !strings.Contains(inspected.Detail, jti) || !strings.Contains(inspected.Detail, sub) {
+			t.Errorf("inspection event %+v: want actor %s and the token's jti %s and sub %s", inspected, admin.UserID, jti, sub)
+		}
+		if refused.Actor != admin.UserID || refused.Detail == "" {
+			t.Errorf("refused inspection event %+v", refused)
+		}
+		parts := strings.Split(user.Token, ".")
+		for _, e := range p.Events {
+			if strings.Contains(e.Detail, parts[1]) || strings.Contains(e.Detail, parts[2]) {
+				t.Errorf("the audit event holds the token: %+v", e)
+			}
+		}
+	})
+}

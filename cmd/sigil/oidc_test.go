@@ -346,7 +346,7 @@ func TestConsent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		f := newOIDCFixture(t, dbURL, nil)
 		b := f.signedIn(t)
-		p := b.get(f.authorizeURL(f.confID, nil))
+		p := b.get(f.authorizeURL(f.confID, withPKCE(nil)))
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, `name="consent" value="allow"`) || !strings.Contains(p.Body, `name="consent" value="deny"`) {
 			t.Fatalf("consent page: %d\n%.400s", p.Status, p.Body)
 		}
@@ -354,22 +354,22 @@ func TestConsent(t *testing.T) {
 		form.Set("consent", "deny")
 		f.wantRedirectError(t, "consent denied", b.post(f.iss+"/consent", form), "access_denied")
 		// prompt=none still needs consent.
-		f.wantRedirectError(t, "prompt=none without consent", b.get(f.authorizeURL(f.confID, url.Values{"prompt": {"none"}})), "consent_required")
+		f.wantRedirectError(t, "prompt=none without consent", b.get(f.authorizeURL(f.confID, withPKCE(url.Values{"prompt": {"none"}}))), "consent_required")
 
-		p = b.get(f.authorizeURL(f.confID, nil))
+		p = b.get(f.authorizeURL(f.confID, withPKCE(nil)))
 		form = hidden(p)
 		form.Set("consent", "allow")
 		p = b.post(f.iss+"/consent", form)
 		if p.Status != http.StatusSeeOther || p.Location().Query().Get("code") == "" {
 			t.Fatalf("consent allowed: %d %s", p.Status, p.Header.Get("Location"))
 		}
-		if p := b.get(f.authorizeURL(f.confID, nil)); p.Status != http.StatusFound || p.Location().Query().Get("code") == "" {
+		if p := b.get(f.authorizeURL(f.confID, withPKCE(nil))); p.Status != http.StatusFound || p.Location().Query().Get("code") == "" {
 			t.Errorf("remembered consent: %d", p.Status)
 		}
-		if p := b.get(f.authorizeURL(f.confID, url.Values{"scope": {"openid email profile"}})); p.Status != http.StatusOK || !strings.Contains(p.Body, "profile") {
+		if p := b.get(f.authorizeURL(f.confID, withPKCE(url.Values{"scope": {"openid email profile"}}))); p.Status != http.StatusOK || !strings.Contains(p.Body, "profile") {
 			t.Errorf("a new scope must ask again: %d", p.Status)
 		}
-		if p := b.get(f.authorizeURL(f.confID, url.Values{"prompt": {"consent"}})); p.Status != http.StatusOK || !strings.Contains(p.Body, `value="allow"`) {
+		if p := b.get(f.authorizeURL(f.confID, withPKCE(url.Values{"prompt": {"consent"}}))); p.Status != http.StatusOK || !strings.Contains(p.Body, `value="allow"`) {
 			t.Errorf("prompt=consent must ask again: %d", p.Status)
 		}
 		// A consent post without its CSRF token changes nothing.
@@ -391,7 +391,7 @@ func TestConsent(t *testing.T) {
 		if p := b.post(f.iss+"/account/consents/revoke", revoke); p.Status != http.StatusSeeOther {
 			t.Errorf("revoke consent: %d", p.Status)
 		}
-		if p := b.get(f.authorizeURL(f.confID, nil)); p.Status != http.StatusOK || !strings.Contains(p.Body, `value="allow"`) {
+		if p := b.get(f.authorizeURL(f.confID, withPKCE(nil))); p.Status != http.StatusOK || !strings.Contains(p.Body, `value="allow"`) {
 			t.Errorf("after revoking, consent must be asked again: %d", p.Status)
 		}
 	})
@@ -450,7 +450,7 @@ func TestHostedPagesCSRFAndHeaders(t *testing.T) {
 		f := newOIDCFixture(t, dbURL, nil)
 		b := newBrowserless(t, f.iss)
 		login := b.get(f.iss + "/login")
-		for _, p := range []page{login, b.get(f.iss + "/signup"), b.get(f.authorizeURL(f.confID, nil)), b.get(f.iss + "/oauth2/logout"),
+		for _, p := range []page{login, b.get(f.iss + "/signup"), b.get(f.authorizeURL(f.confID, withPKCE(nil))), b.get(f.iss + "/oauth2/logout"),
 			b.get(f.authorizeURL("nobody", nil))} {
 			csp := p.Header.Get("Content-Security-Policy")
 			if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") ||
