@@ -286,7 +286,8 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 	}
 	// The account as it is now: a session of a deleted or locked user
 	// signs nobody in, and the sign-in page says why.
-	switch u, err := s.store.UserByID(ctx, sess.UserID); {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	switch {
 	case errors.Is(err, ErrNotFound) || (err == nil && u.Locked):
 		if req.PromptNone {
 			return 0, redirectErr("login_required", "the user must sign in again")
@@ -321,21 +322,15 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 			return StepLogin, nil
 		}
 	}
-	if len(s.cfg.MFARequiredRoles) > 0 && !slices.Contains(sess.AMR, "mfa") {
+	if !s.mfaSatisfied(u, sess.AMR) {
 		// A role that needs a second factor, granted after this
 		// session's password-only sign-in: the code would be refused at
 		// the token endpoint, so sign in again (with the factor, or its
 		// enrolment) first.
-		u, err := s.store.UserByID(ctx, sess.UserID)
-		if err != nil {
-			return 0, err
+		if req.PromptNone {
+			return 0, redirectErr("login_required", "the user's roles require a sign-in with a second factor")
 		}
-		if !s.mfaSatisfied(u, sess.AMR) {
-			if req.PromptNone {
-				return 0, redirectErr("login_required", "the user's roles require a sign-in with a second factor")
-			}
-			return StepLogin, nil
-		}
+		return StepLogin, nil
 	}
 	need, err := s.needsConsent(ctx, sess.UserID, c, req)
 	if err != nil {
