@@ -219,11 +219,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, met
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return err
 	}
-	fams, n, err := s.store.RevokeUserSessions(ctx, u.ID, "", now)
+	n, err := s.endUserSessions(ctx, u.ID, "", now)
 	if err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	if err := s.store.ResetLoginThrottle(ctx, u.Email); err != nil {

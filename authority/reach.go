@@ -1,0 +1,45 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// endUserSessions ends every session of the user but except (a browser
+// session or a refresh-token family the request came from; empty for
+// none) and denies every access token issued in them: those of its
+// refresh-token families, and those that authorization codes issued,
+// with or without a refresh token. Every path that must end "all of a
+// user's tokens" goes through here (lock, delete, password change or
+// reset, role removal, sign out everywhere), so that none misses a kind
+// of token. It returns how many sessions ended.
+func (s *Service) endUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error) {
+	fams, n, err := s.store.RevokeUserSessions(ctx, userID, except, at)
+	if err != nil {
+		return 0, err
+	}
+	return n, s.denyFamilies(ctx, fams)
+}
+
+// checkCodeHolder re-checks, at code exchange, what the code was issued
+// for: a code issued before its user was locked, or before its browser
+// session ended (signed out, sign out everywhere, a password change or
+// reset elsewhere), issues nothing.
+func (s *Service) checkCodeHolder(ctx context.Context, u User, ac AuthCode) error {
+	if u.Locked {
+		return fmt.Errorf("%w: the account is locked", ErrInvalidGrant)
+	}
+	sess, err := s.store.BrowserSessionByID(ctx, ac.SessionID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: the browser session the code was issued in has ended", ErrInvalidGrant)
+	}
+	if err != nil {
+		return err
+	}
+	if !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) || sess.UserID != u.ID {
+		return fmt.Errorf("%w: the browser session the code was issued in has ended", ErrInvalidGrant)
+	}
+	return nil
+}
