@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// ErrNotAdmin refuses an administrator's token whose user no longer has
+// the admin role.
+var ErrNotAdmin = errors.New("the account no longer has the admin role")
+
 // endUserSessions ends every session of the user but except (a browser
 // session or a refresh-token family the request came from; empty for
 // none) and denies every access token issued in them: those of its
@@ -21,6 +25,29 @@ func (s *Service) endUserSessions(ctx context.Context, userID, except string, at
 		return 0, err
 	}
 	return n, s.denyFamilies(ctx, fams)
+}
+
+// CheckAdmin re-reads the account a verified administrator's token names,
+// so that a token keeps no power its user has lost since it was issued:
+// ErrInvalidToken when the account is gone or locked, ErrNotAdmin when it
+// no longer has the admin role. The admin API and the console ask on
+// every request, ahead of the deny list that ends such tokens within a
+// second.
+func (s *Service) CheckAdmin(ctx context.Context, userID string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: the account no longer exists", ErrInvalidToken)
+	}
+	if err != nil {
+		return err
+	}
+	if u.Locked {
+		return fmt.Errorf("%w: the account is locked", ErrInvalidToken)
+	}
+	if !u.Admin {
+		return ErrNotAdmin
+	}
+	return nil
 }
 
 // checkCodeHolder re-checks, at code exchange, what the code was issued
