@@ -89,6 +89,9 @@ type AccountStore interface {
 	// ChangeEmail replaces the user's email by a verified new one;
 	// ErrEmailTaken if another account has it.
 	ChangeEmail(ctx context.Context, userID, email string, at time.Time) error
+	// CancelAccountTokens spends every live mailed token of the user
+	// and returns how many.
+	CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error)
 	// SetPasswordHash replaces the user's password hash.
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
 	// UserSessions returns the user's live refresh-token families.

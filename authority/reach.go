@@ -70,3 +70,19 @@ func (s *Service) checkCodeHolder(ctx context.Context, u User, ac AuthCode) erro
 	}
 	return nil
 }
+
+// cancelAccountLinks spends every pending mailed link of the user (email
+// verification, email change, password reset) ahead of a password
+// change or reset: a link mailed before it must not act on the account
+// after it, as an email change would take the account away from an owner
+// who changed the password because someone else had it.
+func (s *Service) cancelAccountLinks(ctx context.Context, userID string, at time.Time) error {
+	n, err := s.store.CancelAccountTokens(ctx, userID, at)
+	if err != nil {
+		return fmt.Errorf("cancel pending links: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("pending account links cancelled by a password change", "user_id", userID, "links", n)
+	}
+	return nil
+}

@@ -59,6 +59,9 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 		return err
 	}
 	now := s.now().UTC()
+	if err := s.cancelAccountLinks(ctx, u.ID, now); err != nil {
+		return err
+	}
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return err
 	}

@@ -55,6 +55,20 @@ func (d *DB) UseAccountToken(ctx context.Context, hash string, at time.Time) err
 	return d.execOne(ctx, `UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, ms(at), hash, ms(at))
 }
 
+// CancelAccountTokens spends every live mailed token of the user (email
+// verification, email change, password reset) and returns how many.
+func (d *DB) CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`),
+		ms(at), userID, ms(at))
+	if err != nil {
+		return 0, d.wrap(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // execOne runs an update that must change one row, else
 // authority.ErrNotFound.
 func (d *DB) execOne(ctx context.Context, query string, args ...any) error {

@@ -14,7 +14,7 @@ import (
 
 // The reach of ending sessions, on every backend: the families of the
 // access tokens that codes issued come back with the sessions ended, and
-// a browser session can be read by its id.
+// a password change can cancel every pending mailed link.
 func TestReachConformance(t *testing.T) {
 	cases := []struct {
 		name string
@@ -22,6 +22,7 @@ func TestReachConformance(t *testing.T) {
 	}{
 		{"RevokeUserSessionsReturnsCodeFamilies", testRevokeUserSessionsCodeFamilies},
 		{"EndBrowserSessionReturnsCodeFamilies", testEndBrowserSessionCodeFamilies},
+		{"CancelAccountTokens", testCancelAccountTokens},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -137,5 +138,47 @@ func testEndBrowserSessionCodeFamilies(t *testing.T, db *store.DB) {
 	}
 	if _, _, err := db.EndBrowserSession(ctx, "bs-a", now); !errors.Is(err, authority.ErrNotFound) {
 		t.Fatalf("ending it again: %v, want ErrNotFound", err)
+	}
+}
+
+func testCancelAccountTokens(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u, other := user("links@example.com"), user("keep@example.com")
+	for _, x := range []authority.User{u, other} {
+		if err := db.CreateUser(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := func(name, userID, kind string, exp time.Time) string {
+		h := authority.HashToken(name)
+		if err := db.CreateAccountToken(ctx, authority.AccountToken{Hash: h, Kind: kind, UserID: userID, Email: "x@example.com",
+			CreatedAt: now, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	live := []string{
+		tok("verify", u.ID, authority.TokenVerifyEmail, now.Add(time.Hour)),
+		tok("reset", u.ID, authority.TokenReset, now.Add(time.Hour)),
+		tok("change", u.ID, authority.TokenEmailChange, now.Add(time.Hour)),
+	}
+	tok("expired", u.ID, authority.TokenReset, now.Add(-time.Minute))
+	kept := tok("other", other.ID, authority.TokenReset, now.Add(time.Hour))
+
+	n, err := db.CancelAccountTokens(ctx, u.ID, now)
+	if err != nil || n != 3 {
+		t.Fatalf("CancelAccountTokens = %d, %v; want 3 live links", n, err)
+	}
+	for _, h := range live {
+		if got, err := db.AccountTokenByHash(ctx, h); err != nil || got.UsedAt.IsZero() {
+			t.Fatalf("link %+v, %v: not cancelled", got, err)
+		}
+		if err := db.UseAccountToken(ctx, h, now); !errors.Is(err, authority.ErrNotFound) {
+			t.Fatalf("a cancelled link was spent: %v", err)
+		}
+	}
+	if err := db.UseAccountToken(ctx, kept, now); err != nil {
+		t.Fatalf("another user's link was cancelled: %v", err)
 	}
 }
