@@ -162,22 +162,16 @@ func (c *console) session(r *http.Request) (consoleSession, bool) {
 	if s.Token == "" || time.Now().Unix() >= s.Expires {
 		return consoleSession{}, false
 	}
-	// The token may have stopped verifying before it expires (its key
-	// or its jti revoked): then the session is over, and a page shown
-	// now would only fail on its first form post.
-	// The account is read again on every page, as the admin API does
-	// on every call: a locked, deleted or demoted administrator is
-	// signed out at the next page.
+	// The token may have stopped verifying before it expires (its key or
+	// its jti revoked), or its administrator be locked, deleted or
+	// demoted (read again on every page): then the session is over.
 	if c.p.auth != nil {
 		claims, err := c.p.auth.Verify(r.Context(), s.Token, "")
-		if errors.Is(err, authority.ErrInvalidToken) {
-			return consoleSession{}, false
-		}
 		if err == nil {
 			err = c.p.auth.CheckAdmin(r.Context(), claims.Subject)
-			if errors.Is(err, authority.ErrInvalidToken) || errors.Is(err, authority.ErrNotAdmin) {
-				return consoleSession{}, false
-			}
+		}
+		if errors.Is(err, authority.ErrInvalidToken) || errors.Is(err, authority.ErrNotAdmin) {
+			return consoleSession{}, false
 		}
 	}
 	return s, true
