@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -38,11 +39,7 @@ func (s *Service) SetLocked(ctx context.Context, id string, locked bool, meta Me
 	typ := EventUserUnlocked
 	if locked {
 		typ = EventUserLocked
-		fams, _, err := s.store.RevokeUserSessions(ctx, id, "", now)
-		if err != nil {
-			return err
-		}
-		if err := s.denyFamilies(ctx, fams); err != nil {
+		if _, err := s.endUserSessions(ctx, id, "", now); err != nil {
 			return err
 		}
 	}
@@ -53,7 +50,10 @@ func (s *Service) SetLocked(ctx context.Context, id string, locked bool, meta Me
 var roleRE = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
 
 // SetRoles replaces the user's roles ("admin" among them or not). They
-// show in access tokens issued from now on.
+// show in access tokens issued from now on. Access tokens carry the roles
+// of their issue, so removing any role ends every session of the user and
+// denies every access token it holds: none keeps a role it lost. Adding
+// roles ends nothing; they show from the next token on.
 func (s *Service) SetRoles(ctx context.Context, id string, roles []string, meta Meta) error {
 	if len(roles) > 32 {
 		return invalid("roles", "must list at most 32 roles")
@@ -76,10 +76,24 @@ func (s *Service) SetRoles(ctx context.Context, id string, roles []string, meta 
 		extra = append(extra, r)
 	}
 	sort.Strings(extra)
-	if err := s.store.SetRoles(ctx, id, admin, extra, s.now().UTC()); err != nil {
+	before, err := s.store.UserByID(ctx, id)
+	if err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: EventUserRolesSet, Actor: meta.Actor, UserID: id, IP: meta.IP, Detail: "roles: " + strings.Join(append(boolRole(admin), extra...), " ")})
+	now := s.now().UTC()
+	if err := s.store.SetRoles(ctx, id, admin, extra, now); err != nil {
+		return err
+	}
+	after := append(boolRole(admin), extra...)
+	for _, r := range before.Roles() {
+		if !slices.Contains(after, r) {
+			if _, err := s.endUserSessions(ctx, id, "", now); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	s.audit(ctx, Event{Type: EventUserRolesSet, Actor: meta.Actor, UserID: id, IP: meta.IP, Detail: "roles: " + strings.Join(after, " ")})
 	return nil
 }
 

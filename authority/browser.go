@@ -60,10 +60,15 @@ type BrowserStore interface {
 	// the hash of its new cookie, so the old cookie stops working;
 	// ErrNotFound when the session has ended.
 	ReauthBrowserSession(ctx context.Context, id, tokenHash string, authTime time.Time, amr []string) error
+	// BrowserSessionByID returns ErrNotFound for no such session.
+	BrowserSessionByID(ctx context.Context, id string) (BrowserSession, error)
 	// EndBrowserSession revokes the session id and, in the same
 	// transaction, the refresh tokens issued through it. It returns the
-	// user of the session; ErrNotFound if it was unknown or already ended.
-	EndBrowserSession(ctx context.Context, id string, at time.Time) (string, error)
+	// user of the session and the families whose access tokens are to be
+	// denied (its refresh-token families and those of the code-flow
+	// access tokens issued in it); ErrNotFound if it was unknown or
+	// already ended.
+	EndBrowserSession(ctx context.Context, id string, at time.Time) (string, []string, error)
 
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	// RedeemAuthCode marks the unused code hash used at at, recording
@@ -251,17 +256,22 @@ func (s *Service) BrowserSession(ctx context.Context, cookie string) (BrowserSes
 }
 
 // EndBrowserSession signs a browser session out: the session and the
-// refresh tokens issued through it are revoked. Ending a session that is
-// unknown or already over is no error.
+// refresh tokens issued through it are revoked, and the access tokens
+// issued through it (refreshed or issued by a code, with or without a
+// refresh token) are denied. Ending a session that is unknown or already
+// over is no error.
 func (s *Service) EndBrowserSession(ctx context.Context, id string, meta Meta) error {
 	if !plainID(id) {
 		return nil
 	}
-	userID, err := s.store.EndBrowserSession(ctx, id, s.now().UTC())
+	userID, fams, err := s.store.EndBrowserSession(ctx, id, s.now().UTC())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	actor := meta.Actor

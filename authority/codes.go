@@ -86,6 +86,9 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 	if err != nil {
 		return CodeTokens{}, err
 	}
+	if err := s.checkCodeHolder(ctx, u, ac); err != nil {
+		return CodeTokens{}, err
+	}
 
 	if !s.mfaSatisfied(u, ac.AMR) {
 		return CodeTokens{}, ErrMFARequiredForRole

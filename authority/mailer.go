@@ -89,17 +89,25 @@ type AccountStore interface {
 	// ChangeEmail replaces the user's email by a verified new one;
 	// ErrEmailTaken if another account has it.
 	ChangeEmail(ctx context.Context, userID, email string, at time.Time) error
+	// CancelAccountTokens spends every live mailed token of the user
+	// and returns how many.
+	CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error)
 	// SetPasswordHash replaces the user's password hash.
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
 	// UserSessions returns the user's live refresh-token families.
 	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// RevokeUserSessions revokes every session of the user except except
-	// (may be empty) and returns the refresh-token families it revoked
-	// and how many sessions it ended.
+	// (may be empty) and returns the families whose access tokens are to
+	// be denied (the refresh-token families it revoked and those of the
+	// code-flow access tokens issued outside except that may still live)
+	// and how many sessions it ended. It marks the sessions ended before
+	// it reads the codes, so a code redeemed concurrently is either seen
+	// or finds its session ended.
 	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (families []string, n int, err error)
 	// RevokeUserSession revokes one session (browser session or family) of
-	// the user and returns the families it revoked; ErrNotFound if the user
-	// has no such live session.
+	// the user and returns the families whose access tokens are to be
+	// denied (for a browser session, those of the code-flow access tokens
+	// issued in it too); ErrNotFound if the user has no such live session.
 	RevokeUserSession(ctx context.Context, userID, id string, at time.Time) (families []string, err error)
 	// DeleteUser removes the account and every row that is about it
 	// (tokens, sessions, queued mail, login throttle); ErrNotFound for no

@@ -195,12 +195,24 @@ func (s *Service) SendReset(ctx context.Context, u User, meta Meta) error {
 }
 
 // ResetPassword spends a reset token and sets a new password; every
-// session of the user ends.
+// session of the user ends and every other pending link is cancelled. A
+// token mailed to an address the account no longer has is
+// ErrBadAccountToken, as an unknown one is.
 func (s *Service) ResetPassword(ctx context.Context, token, password string, meta Meta) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
 	rec, err := s.liveToken(ctx, token, TokenReset)
+	if err != nil {
+		return err
+	}
+	// The link resets the password of the account only while it still
+	// has the address the link was mailed to: after an email change, a
+	// link in the old mailbox is no way back into the account.
+	u, err := s.store.UserByID(ctx, rec.UserID)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Email != rec.Email) {
+		return ErrBadAccountToken
+	}
 	if err != nil {
 		return err
 	}
@@ -212,18 +224,14 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, met
 	if err := s.store.UseAccountToken(ctx, rec.Hash, now); err != nil {
 		return ErrBadAccountToken
 	}
-	u, err := s.store.UserByID(ctx, rec.UserID)
-	if err != nil {
-		return ErrBadAccountToken
+	if err := s.cancelAccountLinks(ctx, u.ID, now); err != nil {
+		return err
 	}
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return err
 	}
-	fams, n, err := s.store.RevokeUserSessions(ctx, u.ID, "", now)
+	n, err := s.endUserSessions(ctx, u.ID, "", now)
 	if err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	if err := s.store.ResetLoginThrottle(ctx, u.Email); err != nil {

@@ -59,14 +59,14 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 		return err
 	}
 	now := s.now().UTC()
+	if err := s.cancelAccountLinks(ctx, u.ID, now); err != nil {
+		return err
+	}
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return err
 	}
-	fams, n, err := s.store.RevokeUserSessions(ctx, u.ID, currentSession, now)
+	n, err := s.endUserSessions(ctx, u.ID, currentSession, now)
 	if err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventPasswordChanged, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d other session(s) revoked", n)})
@@ -114,16 +114,17 @@ func (s *Service) DeleteAccount(ctx context.Context, userID, password string, me
 // deleteUser removes the account and every row about it. The audit event
 // names the user's id only, never the email.
 func (s *Service) deleteUser(ctx context.Context, userID string, meta Meta) error {
-	// Revoked first so that their access tokens can be denied: the rows go
-	// with the account.
-	fams, _, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
-	if err != nil {
+	// Locked first, so that a code redeemed from now on is refused, then
+	// the sessions ended so that their access tokens can be denied: the
+	// rows go with the account.
+	now := s.now().UTC()
+	if err := s.store.SetLocked(ctx, userID, true, now); err != nil {
+		return err
+	}
+	if _, err := s.endUserSessions(ctx, userID, "", now); err != nil {
 		return err
 	}
 	if err := s.store.DeleteUser(ctx, userID); err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.profiles.forget(userID)
@@ -156,11 +157,8 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id string, meta Met
 
 // RevokeAllSessions ends every session of the user.
 func (s *Service) RevokeAllSessions(ctx context.Context, userID string, meta Meta) error {
-	fams, n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	n, err := s.endUserSessions(ctx, userID, "", s.now().UTC())
 	if err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: userID, UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked", n)})
@@ -174,11 +172,8 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta M
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return err
 	}
-	fams, n, err := s.store.RevokeUserSessions(ctx, userID, "", s.now().UTC())
+	n, err := s.endUserSessions(ctx, userID, "", s.now().UTC())
 	if err != nil {
-		return err
-	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})

@@ -26,7 +26,8 @@ var (
 	// API, a token for another audience, or a client's token at the
 	// admin API without ScopeAdmin (RFC 6750 insufficient_scope).
 	ErrInsufficientScope = errors.New("insufficient scope")
-	// ErrNotAdmin means the token's user does not have the admin role.
+	// ErrNotAdmin means the token's user does not have the admin role,
+	// in the token or, read again, in the account.
 	ErrNotAdmin = errors.New("the admin role is required")
 	// ErrNotUser means the token names a client (client_credentials),
 	// where a user's token is needed.
@@ -101,6 +102,10 @@ func (s *Service) AuthorizeAPI(ctx context.Context, c *Claims, access APIAccess)
 		if !rest && !c.HasScope(ScopeAdmin) {
 			return fmt.Errorf("%w: a client's token needs the scope %s for the admin API", ErrInsufficientScope, ScopeAdmin)
 		}
+		// The token's roles are those of its issue: a locked, deleted
+		// or demoted administrator is refused at once, ahead of the
+		// deny list.
+		return s.CheckAdmin(ctx, c.Subject)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +53,20 @@ func (d *DB) AccountTokenByHash(ctx context.Context, hash string) (authority.Acc
 // authority.ErrNotFound.
 func (d *DB) UseAccountToken(ctx context.Context, hash string, at time.Time) error {
 	return d.execOne(ctx, `UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, ms(at), hash, ms(at))
+}
+
+// CancelAccountTokens spends every live mailed token of the user (email
+// verification, email change, password reset) and returns how many.
+func (d *DB) CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`),
+		ms(at), userID, ms(at))
+	if err != nil {
+		return 0, d.wrap(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // execOne runs an update that must change one row, else
@@ -148,8 +163,10 @@ func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 // RevokeUserSessions ends every session of the user but except (a browser
 // session id or a refresh-token family id; the refresh tokens issued
 // through an excepted browser session live on too) and returns the
-// refresh-token families it revoked (so that their access tokens can be
-// denied) and how many sessions it ended.
+// families whose access tokens are to be denied (the refresh-token
+// families it revoked, and those of the access tokens that codes issued
+// outside except and that may still live, refresh token or not) and how
+// many sessions it ended.
 func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) ([]string, int, error) {
 	// Without an exception, nothing is spared.
 	spare, spareArgs := "", []any{}
@@ -180,6 +197,20 @@ func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at t
 		}
 		browser, _ := res.RowsAffected()
 		n = live + browser
+		// Read after the sessions are marked ended: a code redeemed from
+		// now on finds its session ended (or its user locked) and issues
+		// nothing, and one redeemed before is seen here.
+		codeSpare := ""
+		if except != "" {
+			codeSpare = ` AND family_id <> ? AND session_id <> ?`
+		}
+		var codes []string
+		if err := tx.SelectContext(ctx, &codes, tx.Rebind(`SELECT DISTINCT family_id FROM authorization_codes
+			WHERE user_id = ? AND used_at IS NOT NULL AND access_exp > ? AND family_id <> ''`+codeSpare),
+			append([]any{userID, ms(at)}, spareArgs...)...); err != nil {
+			return err
+		}
+		families = mergeFamilies(families, codes)
 		return nil
 	})
 	if err != nil {
@@ -188,9 +219,31 @@ func (d *DB) RevokeUserSessions(ctx context.Context, userID, except string, at t
 	return families, int(n), nil
 }
 
+// codeFamiliesOfSession returns the families of the access tokens that
+// codes issued in the browser session id and that may still live: each
+// code-flow access token carries its family as sid, with or without a
+// refresh token.
+func codeFamiliesOfSession(ctx context.Context, tx *sqlx.Tx, id string, at time.Time) ([]string, error) {
+	var out []string
+	err := tx.SelectContext(ctx, &out, tx.Rebind(`SELECT DISTINCT family_id FROM authorization_codes
+		WHERE session_id = ? AND used_at IS NOT NULL AND access_exp > ? AND family_id <> ''`), id, ms(at))
+	return out, err
+}
+
+// mergeFamilies appends to a the families of b it lacks.
+func mergeFamilies(a, b []string) []string {
+	for _, f := range b {
+		if !slices.Contains(a, f) {
+			a = append(a, f)
+		}
+	}
+	return a
+}
+
 // RevokeUserSession ends one session of the user: a browser session (with
-// the refresh tokens issued through it) or a refresh-token family. It
-// returns the refresh-token families it revoked, or
+// the refresh tokens and the code-flow access tokens issued through it)
+// or a refresh-token family. It returns the families whose access tokens
+// are to be denied, or
 // authority.ErrNotFound if the user has no such live session.
 func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.Time) ([]string, error) {
 	var families []string
@@ -205,7 +258,11 @@ func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.T
 				WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id); err != nil {
+				return err
+			}
+			codes, err := codeFamiliesOfSession(ctx, tx, id, at)
+			families = mergeFamilies(families, codes)
 			return err
 		}
 		families = []string{id}

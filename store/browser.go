@@ -87,11 +87,32 @@ func (d *DB) ReauthBrowserSession(ctx context.Context, id, tokenHash string, aut
 	return nil
 }
 
+// BrowserSessionByID returns the session named id, or
+// authority.ErrNotFound.
+func (d *DB) BrowserSessionByID(ctx context.Context, id string) (authority.BrowserSession, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var r browserSessionRow
+	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authority.BrowserSession{}, authority.ErrNotFound
+	}
+	if err != nil {
+		return authority.BrowserSession{}, d.wrap(err)
+	}
+	return r.session(), nil
+}
+
 // EndBrowserSession revokes a live session and the refresh tokens issued
-// through it, in one transaction, and returns the session's user.
-func (d *DB) EndBrowserSession(ctx context.Context, id string, at time.Time) (string, error) {
+// through it, in one transaction, and returns the session's user and the
+// families whose access tokens are to be denied: the refresh-token
+// families it revoked and those of the code-flow access tokens issued in
+// the session that may still live.
+func (d *DB) EndBrowserSession(ctx context.Context, id string, at time.Time) (string, []string, error) {
 	var userID string
+	var families []string
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		families = nil
 		err := tx.GetContext(ctx, &userID, tx.Rebind(`SELECT user_id FROM browser_sessions WHERE id = ? AND revoked_at IS NULL`), id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return authority.ErrNotFound
@@ -102,10 +123,21 @@ func (d *DB) EndBrowserSession(ctx context.Context, id string, at time.Time) (st
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE id = ?`), ms(at), id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id)
+		if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
+			WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id); err != nil {
+			return err
+		}
+		codes, err := codeFamiliesOfSession(ctx, tx, id, at)
+		families = mergeFamilies(families, codes)
 		return err
 	})
-	return userID, err
+	if err != nil {
+		return "", nil, err
+	}
+	return userID, families, nil
 }
 
 type authCodeRow struct {

@@ -68,7 +68,7 @@ func testBrowserSessionReauthReplacesCookie(t *testing.T, db *store.DB) {
 	if err != nil || got.ID != "s1" || !got.AuthTime.Equal(now) || len(got.AMR) != 3 {
 		t.Fatalf("the new hash: %+v, %v", got, err)
 	}
-	if _, err := db.EndBrowserSession(ctx, "s1", now); err != nil {
+	if _, _, err := db.EndBrowserSession(ctx, "s1", now); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ReauthBrowserSession(ctx, "s1", "newer", now, []string{"pwd"}); !errors.Is(err, authority.ErrNotFound) {

@@ -151,8 +151,8 @@ func (c *console) page(h func(w http.ResponseWriter, r consoleRequest)) http.Han
 	}
 }
 
-// session returns the request's console session when its cookie opens
-// and its token has not expired.
+// session returns the request's console session when its cookie opens,
+// its token still verifies and its administrator is still one.
 func (c *console) session(r *http.Request) (consoleSession, bool) {
 	var s consoleSession
 	ck, err := r.Cookie(c.sessionCookie())
@@ -162,11 +162,15 @@ func (c *console) session(r *http.Request) (consoleSession, bool) {
 	if s.Token == "" || time.Now().Unix() >= s.Expires {
 		return consoleSession{}, false
 	}
-	// The token may have stopped verifying before it expires (its key
-	// or its jti revoked): then the session is over, and a page shown
-	// now would only fail on its first form post.
+	// The token may have stopped verifying before it expires (its key or
+	// its jti revoked), or its administrator be locked, deleted or
+	// demoted (read again on every page): then the session is over.
 	if c.p.auth != nil {
-		if _, err := c.p.auth.Verify(r.Context(), s.Token, ""); errors.Is(err, authority.ErrInvalidToken) {
+		claims, err := c.p.auth.Verify(r.Context(), s.Token, "")
+		if err == nil {
+			err = c.p.auth.CheckAdmin(r.Context(), claims.Subject)
+		}
+		if errors.Is(err, authority.ErrInvalidToken) || errors.Is(err, authority.ErrNotAdmin) {
 			return consoleSession{}, false
 		}
 	}
