@@ -1,11 +1,3 @@
-// Package keys generates, seals and publishes Sigil's signing keys.
-//
-// A signing key is kept as a Record: the public half as a JWK, the private
-// half sealed under a key-encryption key (see Sealer). The Ring holds an
-// immutable Snapshot of the published keys and the active signer, swapped
-// atomically when the key set changes, and the Manager drives the key
-// lifecycle (pending → active → retired → removed, or revoked) through a
-// Store that runs every change as one locked transaction.
 package keys
 
 import (
