@@ -81,3 +81,28 @@ func testClientPut(t *testing.T, db *store.DB) {
 		t.Fatalf("count %d %v", n, err)
 	}
 }
+
+func testAuditPaging(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		typ := "login.failure"
+		if i%2 == 0 {
+			typ = "login.success"
+		}
+		if err := db.RecordEvent(ctx, authority.Event{Type: typ, UserID: "u1", IP: "127.0.0.1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := db.ListEvents(ctx, store.AuditQuery{Limit: 2})
+	if err != nil || len(page) != 2 || page[0].ID <= page[1].ID {
+		t.Fatalf("first page = %+v, %v", page, err)
+	}
+	next, _ := db.ListEvents(ctx, store.AuditQuery{Limit: 10, Before: page[1].ID})
+	if len(next) != 3 || next[0].ID >= page[1].ID {
+		t.Fatalf("second page = %+v", next)
+	}
+	succ, _ := db.ListEvents(ctx, store.AuditQuery{Type: "login.success"})
+	if len(succ) != 3 {
+		t.Fatalf("filtered = %d events, want 3", len(succ))
+	}
+}

@@ -233,3 +233,19 @@ func testImportAllOrNothing(t *testing.T, db *store.DB) {
 		t.Fatalf("%d users, want 3", n)
 	}
 }
+
+func testRefreshStored(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	u := user("r@example.com")
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rt := authority.RefreshToken{Hash: authority.HashToken("secret-token"), FamilyID: "f1", UserID: u.ID, ClientID: "sigil", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateRefreshToken(ctx, rt); err == nil {
+		t.Fatal("the same token hash was stored twice")
+	}
+}
