@@ -18,7 +18,8 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
-	// Field names the request field at fault, for 422 answers.
+	// Field names the request field at fault: 422 answers, and the 400
+	// of a missing password (adding a second factor).
 	Field string `json:"field,omitempty"`
 	// RequestID lets an operator find the request in the logs.
 	RequestID string `json:"requestId,omitempty"`

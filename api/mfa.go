@@ -76,21 +76,40 @@ func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 	s.writeTokens(w, pair)
 }
 
-// mfaUser returns the user a second-factor endpoint acts for: the subject
-// of a user's access token or, when enrolAllowed, of an enrolment token
-// from an mfa-enrollment-required answer.
-func (s *Server) mfaUser(r *http.Request, enrolAllowed bool) (string, error) {
+// bearerToken returns the request's Bearer token.
+func bearerToken(r *http.Request) (string, error) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	tok = strings.TrimSpace(tok)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return "", errUnauthenticated
 	}
-	if enrolAllowed && !strings.Contains(tok, ".") {
+	return tok, nil
+}
+
+// isEnrolmentToken tells an enrolment token (the mfaToken of an
+// mfa-enrollment-required answer) from an access token, a JWT.
+func isEnrolmentToken(tok string) bool { return !strings.Contains(tok, ".") }
+
+// enrolmentTokenProblem makes a refused enrolment token a refused Bearer
+// token.
+func enrolmentTokenProblem(err error) error {
+	if errors.Is(err, authority.ErrInvalidMFAToken) {
+		return authority.ErrInvalidToken
+	}
+	return err
+}
+
+// mfaUser returns the user a second-factor endpoint acts for: the subject
+// of a user's access token or, when enrolAllowed, of an enrolment token
+// from an mfa-enrollment-required answer.
+func (s *Server) mfaUser(r *http.Request, enrolAllowed bool) (string, error) {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return "", err
+	}
+	if enrolAllowed && isEnrolmentToken(tok) {
 		id, err := s.auth.EnrollmentUser(r.Context(), tok)
-		if errors.Is(err, authority.ErrInvalidMFAToken) {
-			return "", authority.ErrInvalidToken
-		}
-		return id, err
+		return id, enrolmentTokenProblem(err)
 	}
 	c, err := s.bearer(r)
 	if err != nil {
@@ -129,13 +148,61 @@ type totpEnrolResponse struct {
 	OTPAuthURI string `json:"otpauthUri"`
 }
 
+// errPasswordRequired answers a request to add a second factor with an
+// access token and no password.
+var errPasswordRequired = &Problem{Type: problemBase + "invalid-request", Title: "Invalid request", Status: http.StatusBadRequest,
+	Detail: "password is required: adding a second factor needs the account's password", Field: "password"}
+
+// factorAdder is who asks to add a second factor, and their proof: the
+// enrolment token of a sign-in held back until a factor is enrolled
+// (made right after its password was checked), or a user's access token
+// with the password again, so that a session or token alone adds none.
+type factorAdder struct {
+	enrolToken string
+	userID     string
+	password   string
+}
+
+// addingFactor reads the caller and the body {"password"} (optional with
+// an enrolment token, which needs none) of a request that adds a second
+// factor.
+func (s *Server) addingFactor(r *http.Request) (factorAdder, error) {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return factorAdder{}, err
+	}
+	var a factorAdder
+	if isEnrolmentToken(tok) {
+		a.enrolToken = tok
+	} else if a.userID, err = s.mfaUser(r, false); err != nil {
+		return factorAdder{}, err
+	}
+	var req passwordRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return factorAdder{}, err
+		}
+	}
+	if a.enrolToken == "" && req.Password == "" {
+		return factorAdder{}, errPasswordRequired
+	}
+	a.password = req.Password
+	return a, nil
+}
+
 func (s *Server) handleEnrollTOTP(w http.ResponseWriter, r *http.Request) {
-	uid, err := s.mfaUser(r, true)
+	a, err := s.addingFactor(r)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
-	e, err := s.auth.EnrollTOTP(r.Context(), uid, s.meta(r))
+	var e authority.TOTPEnrolment
+	if a.enrolToken != "" {
+		e, err = s.auth.EnrollForSignIn(r.Context(), a.enrolToken, s.meta(r))
+		err = enrolmentTokenProblem(err)
+	} else {
+		e, err = s.auth.EnrollTOTP(r.Context(), a.userID, a.password, s.meta(r))
+	}
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

@@ -80,12 +80,19 @@ func credentialJSON(c authority.WebAuthnCredential) webauthnCredentialJSON {
 }
 
 func (s *Server) handleWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Request) {
-	uid, err := s.mfaUser(r, true)
+	a, err := s.addingFactor(r)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
-	id, creation, err := s.auth.BeginWebAuthnRegistration(r.Context(), uid)
+	var id string
+	var creation *protocol.CredentialCreation
+	if a.enrolToken != "" {
+		id, creation, err = s.auth.BeginWebAuthnRegistrationForSignIn(r.Context(), a.enrolToken)
+		err = enrolmentTokenProblem(err)
+	} else {
+		id, creation, err = s.auth.BeginWebAuthnRegistration(r.Context(), a.userID, a.password, s.meta(r))
+	}
 	if err != nil {
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnprocessableEntity))
 		return

@@ -16,6 +16,9 @@ type Mail struct {
 	Email   string // the address the message is about
 	Link    string
 	Expires time.Duration // how long Link works
+	// Factor names the second factor a notice of MailFactorAdded or
+	// MailFactorRemoved is about.
+	Factor string
 }
 
 // Mailer queues mail. It must not wait on a mail server: a request that

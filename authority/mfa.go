@@ -111,16 +111,26 @@ func matchTOTP(secret, code string, now time.Time, lastStep int64) (int64, bool)
 	return 0, false
 }
 
-// EnrollTOTP starts (or restarts) a TOTP enrolment for the user: a fresh
-// secret, sealed at rest, which counts only once ConfirmTOTP sees a code
-// from it.
-func (s *Service) EnrollTOTP(ctx context.Context, userID string, meta Meta) (TOTPEnrolment, error) {
-	if s.cfg.Sealer == nil {
+// EnrollTOTP starts (or restarts) a TOTP enrolment for the user after
+// checking the user's password: a fresh secret, sealed at rest, which
+// counts only once ConfirmTOTP sees a code from it. The password keeps
+// whoever holds a session or an access token alone from adding a second
+// factor (which would then keep the user out, or sign in as them).
+func (s *Service) EnrollTOTP(ctx context.Context, userID, password string, meta Meta) (TOTPEnrolment, error) {
+	if s.cfg.Sealer == nil { // before the password: no attempt spent for nothing
 		return TOTPEnrolment{}, ErrMFAUnavailable
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.checkFactorPassword(ctx, userID, password, "enrol an authenticator app", meta)
 	if err != nil {
 		return TOTPEnrolment{}, err
+	}
+	return s.enrollTOTP(ctx, u, meta)
+}
+
+// enrollTOTP starts the enrolment of u, whose password was checked.
+func (s *Service) enrollTOTP(ctx context.Context, u User, meta Meta) (TOTPEnrolment, error) {
+	if s.cfg.Sealer == nil {
+		return TOTPEnrolment{}, ErrMFAUnavailable
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.issuerLabel(), AccountName: u.Email, Period: TOTPPeriod,
 		SecretSize: 20, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: rand.Reader})
@@ -179,6 +189,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string, meta Met
 	}
 	s.codeSucceeded(ctx, a, userID)
 	s.audit(ctx, Event{Type: EventMFATOTPConfirm, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator enrolled; recovery codes issued"})
+	s.notifyFactor(ctx, userID, MailFactorAdded, factorTOTP)
 	return codes, nil
 }
 
@@ -192,6 +203,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, code string, meta Meta
 		return err
 	}
 	s.audit(ctx, Event{Type: EventMFATOTPRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "TOTP authenticator and recovery codes removed"})
+	s.notifyFactor(ctx, userID, MailFactorRemoved, factorTOTPRemoved)
 	return nil
 }
 
@@ -206,6 +218,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID, code stri
 		return nil, err
 	}
 	s.audit(ctx, Event{Type: EventMFARecoveryRegenerate, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "recovery codes replaced"})
+	s.notifyFactor(ctx, userID, MailFactorAdded, factorRecoveryCodes)
 	return codes, nil
 }
 

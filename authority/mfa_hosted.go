@@ -2,7 +2,10 @@ package authority
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,10 +18,31 @@ import (
 // endpoints: showing a pending enrolment again (after a wrong first code)
 // and enrolling during a sign-in that SIGIL_MFA_REQUIRED_ROLES held back.
 
+// Ref names the enrolment without showing its secret. The enrolment page
+// carries it in its form, and PendingTOTP shows the secret again only
+// against it: a session alone must not read the secret of an enrolment
+// the user started and left, and confirm it without the password.
+func (e TOTPEnrolment) Ref() string {
+	sum := sha256.Sum256([]byte("sigil pending TOTP enrolment\x00" + e.Secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // PendingTOTP returns the user's pending TOTP enrolment (secret and
-// otpauth:// URI) so that the page can show it again; ErrNoTOTP when there
-// is none or it is already confirmed.
-func (s *Service) PendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
+// otpauth:// URI) so that the page that showed it (ref, from its Ref) can
+// show it again; ErrNoTOTP when there is none, it is already confirmed,
+// or ref is not its own.
+func (s *Service) PendingTOTP(ctx context.Context, userID, ref string) (TOTPEnrolment, error) {
+	e, err := s.pendingTOTP(ctx, userID)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(e.Ref()), []byte(ref)) != 1 {
+		return TOTPEnrolment{}, ErrNoTOTP
+	}
+	return e, nil
+}
+
+func (s *Service) pendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
 	t, err := s.store.TOTPByUser(ctx, userID)
 	if errors.Is(err, ErrNotFound) || (err == nil && !t.ConfirmedAt.IsZero()) {
 		return TOTPEnrolment{}, ErrNoTOTP
@@ -48,21 +72,28 @@ func (s *Service) PendingTOTP(ctx context.Context, userID string) (TOTPEnrolment
 
 // EnrollForSignIn starts a TOTP enrolment for the user of an enrolment
 // token (from an MFAEnrollmentRequiredError), replacing a pending one.
+// The password is not asked again: the token was made when it was
+// checked, lives MFAEnrollTokenTTL and serves that sign-in only.
 func (s *Service) EnrollForSignIn(ctx context.Context, enrollToken string, meta Meta) (TOTPEnrolment, error) {
 	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	return s.EnrollTOTP(ctx, t.UserID, meta)
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return s.enrollTOTP(ctx, u, meta)
 }
 
-// PendingForSignIn is PendingTOTP for the user of an enrolment token.
+// PendingForSignIn is PendingTOTP for the user of an enrolment token,
+// which is proof enough.
 func (s *Service) PendingForSignIn(ctx context.Context, enrollToken string) (TOTPEnrolment, error) {
 	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	return s.PendingTOTP(ctx, t.UserID)
+	return s.pendingTOTP(ctx, t.UserID)
 }
 
 // CompleteEnrolledSignIn confirms the TOTP enrolment of a sign-in held

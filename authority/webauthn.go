@@ -188,11 +188,35 @@ func (s *Service) takeCeremony(ctx context.Context, id, purpose string) (webauth
 }
 
 // BeginWebAuthnRegistration starts registering a passkey or security key
-// for the user: it returns the ceremony id and the options for
-// navigator.credentials.create. Credentials the user already has are
-// excluded; a discoverable credential is preferred (so that it can sign
-// in without a password) but not required.
-func (s *Service) BeginWebAuthnRegistration(ctx context.Context, userID string) (string, *protocol.CredentialCreation, error) {
+// for the user after checking the user's password: it returns the
+// ceremony id and the options for navigator.credentials.create.
+// Credentials the user already has are excluded; a discoverable
+// credential is preferred (so that it can sign in without a password) but
+// not required. The password keeps whoever holds a session or an access
+// token alone from adding a passkey, which signs in by itself and counts
+// as two factors.
+func (s *Service) BeginWebAuthnRegistration(ctx context.Context, userID, password string, meta Meta) (string, *protocol.CredentialCreation, error) {
+	if _, err := s.relyingParty(); err != nil {
+		return "", nil, err
+	}
+	if _, err := s.checkFactorPassword(ctx, userID, password, "add a passkey", meta); err != nil {
+		return "", nil, err
+	}
+	return s.beginWebAuthnRegistration(ctx, userID)
+}
+
+// BeginWebAuthnRegistrationForSignIn is BeginWebAuthnRegistration for the
+// user of an enrolment token (from an MFAEnrollmentRequiredError), whose
+// password was checked when the token was made.
+func (s *Service) BeginWebAuthnRegistrationForSignIn(ctx context.Context, enrollToken string) (string, *protocol.CredentialCreation, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.beginWebAuthnRegistration(ctx, t.UserID)
+}
+
+func (s *Service) beginWebAuthnRegistration(ctx context.Context, userID string) (string, *protocol.CredentialCreation, error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return "", nil, err
@@ -261,6 +285,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, userID, ceremo
 	}
 	s.audit(ctx, Event{Type: EventMFAWebAuthnRegister, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP,
 		Detail: "passkey or security key registered: " + c.ID})
+	s.notifyFactor(ctx, userID, MailFactorAdded, factorPasskey("a", c.Name))
 	return c, nil
 }
 
@@ -306,16 +331,22 @@ func (s *Service) RenameWebAuthnCredential(ctx context.Context, userID, id, name
 // current code: a second factor must not be taken off an account by
 // whoever holds one of its sessions or access tokens alone.
 func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id, password string, meta Meta) error {
-	if _, err := s.checkPassword(ctx, userID, password, meta); err != nil {
-		if errors.Is(err, ErrInvalidCredentials) {
-			s.audit(ctx, Event{Type: EventMFAFailure, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "wrong password to remove credential " + id})
-		}
+	if _, err := s.checkFactorPassword(ctx, userID, password, "remove credential "+id, meta); err != nil {
+		return err
+	}
+	// Read first, for the notice's name.
+	c, err := s.store.WebAuthnCredentialByID(ctx, id)
+	if err == nil && c.UserID != userID {
+		err = ErrNotFound
+	}
+	if err != nil {
 		return err
 	}
 	if err := s.store.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventMFAWebAuthnRemove, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "credential " + id})
+	s.notifyFactor(ctx, userID, MailFactorRemoved, factorPasskey("the", c.Name))
 	return nil
 }
 

@@ -77,7 +77,7 @@ func (o *Outbox) Wake() <-chan struct{} { return o.wake }
 
 // Queue renders m and stores it for the sender.
 func (o *Outbox) Queue(ctx context.Context, m authority.Mail) error {
-	msg, err := o.templates.Render(m.Kind, m.To, Data{Product: o.product, Name: m.Name, Email: m.Email, Link: m.Link, Expires: humanDuration(m.Expires)})
+	msg, err := o.templates.Render(m.Kind, m.To, Data{Product: o.product, Name: m.Name, Email: m.Email, Link: m.Link, Expires: humanDuration(m.Expires), Factor: m.Factor})
 	if err != nil {
 		return err
 	}

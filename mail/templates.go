@@ -16,7 +16,8 @@ var embedded embed.FS
 
 // Kinds of mail the authority sends; each has NAME.txt (first line
 // "Subject: …") and NAME.html in the templates.
-var Kinds = []string{"verify-email", "reset-password", "password-changed", "email-change", "email-change-notice", "signup-attempt", "mfa-reset"}
+var Kinds = []string{"verify-email", "reset-password", "password-changed", "email-change", "email-change-notice", "signup-attempt", "mfa-reset",
+	"factor-added", "factor-removed"}
 
 // actions label the button of each kind's HTML part.
 var actions = map[string]string{
@@ -33,6 +34,8 @@ type Data struct {
 	Email   string
 	Link    string
 	Expires string
+	// Factor names the second factor of factor-added and factor-removed.
+	Factor string
 	// Set for the HTML part: the subject, the text body's paragraphs
 	// (without greeting and link) and the button label.
 	Subject    string

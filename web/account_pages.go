@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -58,7 +57,7 @@ func (p *Pages) limited(w http.ResponseWriter, r *http.Request, page string, v v
 	if ok {
 		return false
 	}
-	secs := max(1, int((wait+time.Second-1)/time.Second))
+	secs := retrySeconds(wait)
 	v.Alert = "Too many requests from your network. Try again in " + humanSeconds(secs) + "."
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	p.render(w, r, http.StatusTooManyRequests, page, v)

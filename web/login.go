@@ -87,10 +87,16 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // refuseThrottled re-shows the sign-in form with a 429 and Retry-After.
 func (p *Pages) refuseThrottled(w http.ResponseWriter, r *http.Request, v view, wait time.Duration, why, target string) {
-	secs := max(1, int((wait+time.Second-1)/time.Second))
+	secs := retrySeconds(wait)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	v.Alert = fmt.Sprintf("%s Try again in %s.", why, humanSeconds(secs))
 	p.render(w, r, http.StatusTooManyRequests, "login", v, target)
+}
+
+// retrySeconds rounds a wait up to whole seconds, at least one, for
+// Retry-After.
+func retrySeconds(wait time.Duration) int {
+	return max(1, int((wait+time.Second-1)/time.Second))
 }
 
 func humanSeconds(s int) string {
@@ -128,7 +134,7 @@ func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
 	v.Email, v.Name = r.PostFormValue("email"), r.PostFormValue("name")
 	if p.hooks.Limiter != nil {
 		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
-			secs := max(1, int((wait+time.Second-1)/time.Second))
+			secs := retrySeconds(wait)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			v.Alert = "Too many requests from your network. Try again in " + humanSeconds(secs) + "."
 			p.render(w, r, http.StatusTooManyRequests, "signup", v, target)

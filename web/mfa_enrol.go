@@ -40,15 +40,17 @@ func qrDataURL(uri string) (template.URL, error) {
 }
 
 // renderEnrol shows the enrolment page of e: the QR code, the secret as
-// text, and the form of the first code posting to action. hidden carries
-// the sign-in's mfa_token and authz when the enrolment is part of one.
+// text, and the form of the first code posting to action, which carries
+// the enrolment's Ref (so that a wrong first code shows the same page
+// again) and, when the enrolment is part of a sign-in, its mfa_token
+// (v.Hidden) and authz.
 func (p *Pages) renderEnrol(w http.ResponseWriter, r *http.Request, status int, e authority.TOTPEnrolment, action string, v view, target string) {
 	qr, err := qrDataURL(e.URI)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
 	}
-	v.Data = map[string]any{"QR": qr, "Secret": e.Secret, "URI": template.URL(e.URI), "Action": action}
+	v.Data = map[string]any{"QR": qr, "Secret": e.Secret, "URI": template.URL(e.URI), "Action": action, "Ref": e.Ref()}
 	p.render(w, r, status, "enroll_totp", v, target)
 }
 
@@ -58,16 +60,19 @@ func (p *Pages) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, code
 	p.render(w, r, http.StatusOK, "recovery_codes", v, target)
 }
 
-// handleEnrolTOTP starts an enrolment from the account page.
+// handleEnrolTOTP starts an enrolment from the account page, with the
+// user's password (a session alone adds no second factor).
 func (p *Pages) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) {
 	sess, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}
-	e, err := p.auth.EnrollTOTP(r.Context(), u.ID, p.meta(r))
+	e, err := p.auth.EnrollTOTP(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
 	switch {
 	case err == nil:
 		p.renderEnrol(w, r, http.StatusOK, e, "/account/mfa/totp/confirm", view{}, "")
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; no authenticator was enrolled.", "")
 	case errors.Is(err, authority.ErrTOTPEnrolled):
 		p.renderAccount(w, r, sess, u, http.StatusConflict, "An authenticator is already enrolled. Remove it first to enrol another.", "")
 	case errors.Is(err, authority.ErrMFAUnavailable):
@@ -93,9 +98,9 @@ func (p *Pages) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	var ve *authority.ValidationError
 	switch {
 	case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
-		e, perr := p.auth.PendingTOTP(r.Context(), u.ID)
+		e, perr := p.auth.PendingTOTP(r.Context(), u.ID, r.PostFormValue("enrolment"))
 		if perr != nil {
-			p.renderAccount(w, r, sess, u, http.StatusConflict, "The enrolment is no longer pending. Start again.", "")
+			p.renderAccount(w, r, sess, u, http.StatusConflict, "That code is not right. Start the enrolment again.", "")
 			return
 		}
 		p.renderEnrol(w, r, http.StatusUnprocessableEntity, e, "/account/mfa/totp/confirm",

@@ -190,7 +190,7 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, status int, 
 func (p *Pages) renderFailure(w http.ResponseWriter, r *http.Request, err error) {
 	var te *authority.ThrottledError
 	if errors.As(err, &te) {
-		secs := max(1, int((te.RetryAfter+time.Second-1)/time.Second))
+		secs := retrySeconds(te.RetryAfter)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		p.renderError(w, r, http.StatusTooManyRequests, "Too many attempts",
 			"Too many wrong passwords for this account. Please wait "+humanSeconds(secs)+" and try again.", "temporarily_unavailable")

@@ -50,7 +50,14 @@ func writeCeremony(w http.ResponseWriter, status int, v any) {
 }
 
 func ceremonyError(w http.ResponseWriter, err error) {
+	var te *authority.ThrottledError
 	switch {
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": "The password is not right; no passkey was added."})
+	case errors.As(err, &te):
+		secs := retrySeconds(te.RetryAfter)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeCeremony(w, http.StatusTooManyRequests, map[string]string{"error": "Too many attempts: too many wrong passwords for this account. Please wait " + humanSeconds(secs) + " and try again."})
 	case errors.Is(err, authority.ErrWebAuthnUnavailable):
 		writeCeremony(w, http.StatusServiceUnavailable, map[string]string{"error": "Passkeys are not available on this server."})
 	case errors.Is(err, authority.ErrInvalidMFAToken):
@@ -91,7 +98,7 @@ func (p *Pages) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reques
 		ceremonyError(w, err)
 		return
 	}
-	id, creation, err := p.auth.BeginWebAuthnRegistration(r.Context(), u.ID)
+	id, creation, err := p.auth.BeginWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
 	if err != nil {
 		ceremonyError(w, err)
 		return

@@ -50,7 +50,7 @@ func TestACRValuesAskForASecondFactor(t *testing.T) {
 			t.Errorf("without a second factor: acr %v", idc["acr"])
 		}
 
-		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, userPassword, clock)
 		_, challenge := pkce()
 		pk := url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "acr_values": {"urn:sigil:acr:mfa"}}
 		login := b.get(f.authorizeURL(f.pubID, pk))

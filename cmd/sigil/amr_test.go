@@ -39,7 +39,7 @@ func TestRefreshedTokensKeepTheSignInAMR(t *testing.T) {
 			}
 		}
 
-		secret, _ := enrolTOTP(t, s, pwd.Token, clock)
+		secret, _ := enrolTOTP(t, s, pwd.Token, "a long enough password", clock)
 		clock.Add(30 * time.Second)
 		mfa := loginNeedsMFA(t, s, "pat@example.com", "a long enough password", "urn:sigil:problem:mfa-required")
 		st, typ, withCode := loginMFA(t, s, mfa.MFAToken, totpCode(t, secret, clock.Now()))
@@ -54,7 +54,7 @@ func TestRefreshedTokensKeepTheSignInAMR(t *testing.T) {
 		}
 
 		key := newSoftKey(t, env["SIGIL_ISSUER"], "localhost")
-		registerSoftKey(t, s, withCode.Token, key, "Laptop")
+		registerSoftKey(t, s, withCode.Token, "a long enough password", key, "Laptop")
 		a := beginAssertion(t, s, "")
 		st, typ, passkey := finishAssertion(t, s, a.CeremonyID, "", key.get(a.PublicKey.Challenge.String()))
 		if st != http.StatusOK {
@@ -77,8 +77,8 @@ func TestAdminFactorResetMailsTheUser(t *testing.T) {
 	admin := s.adminToken(t)
 	email := uniqueEmail("reset-factors")
 	u := s.signupLogin(t, email, "a long enough password")
-	registerSoftKey(t, s, u.Token, newSoftKey(t, env["SIGIL_ISSUER"], "localhost"), "Laptop")
-	enrolTOTP(t, s, u.Token, clock)
+	registerSoftKey(t, s, u.Token, "a long enough password", newSoftKey(t, env["SIGIL_ISSUER"], "localhost"), "Laptop")
+	enrolTOTP(t, s, u.Token, "a long enough password", clock)
 
 	st, _, b := doJSON(t, s, "DELETE", "/admin/users/"+u.UserID+"/mfa", "", admin)
 	if st != http.StatusNoContent {

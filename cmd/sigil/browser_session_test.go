@@ -70,7 +70,7 @@ func TestSessionCookieReplacedAtEverySignIn(t *testing.T) {
 		wantSession(t, f.iss, second, true, "the cookie of signing in again")
 
 		// Step-up to a second factor.
-		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, userPassword, clock)
 		login = b.get(f.authorizeURL(f.pubID, withPKCE(url.Values{"acr_values": {"urn:sigil:acr:mfa"}})))
 		step := b.signIn(login, userEmail, userPassword)
 		if !strings.Contains(step.Body, `name="mfa_token"`) {

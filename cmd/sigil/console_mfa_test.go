@@ -24,7 +24,7 @@ func TestConsoleAsksAdminForSecondFactor(t *testing.T) {
 		if p := b.signIn(b.get(iss+"/login"), adminEmail, adminPassword); p.Status != http.StatusSeeOther {
 			t.Fatalf("sign in: %d\n%.300s", p.Status, p.Body)
 		}
-		secret, _ := enrolTOTP(t, s, s.login(t, adminEmail, adminPassword).Token, clock)
+		secret, _ := enrolTOTP(t, s, s.login(t, adminEmail, adminPassword).Token, adminPassword, clock)
 
 		start := b.get(iss + "/console/")
 		authz := start.Location()

@@ -45,8 +45,10 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/password", valid: `{"currentPassword":"x","newPassword":"password123"}`, field: "currentPassword", admin: true},
 	{path: "/auth/email", valid: `{"email":"h@example.com","password":"x"}`, field: "email", admin: true},
 	{path: "/auth/login/mfa", valid: `{"mfaToken":"x","code":"123456"}`, field: "mfaToken"},
+	{path: "/auth/mfa/totp", valid: `{"password":"x"}`, field: "password", user: true},
 	{path: "/auth/mfa/totp/confirm", valid: `{"code":"123456"}`, field: "code", user: true},
 	{path: "/auth/mfa/recovery-codes", valid: `{"code":"123456"}`, field: "code", user: true},
+	{path: "/auth/mfa/webauthn/register/begin", valid: `{"password":"x"}`, field: "password", user: true},
 	{path: "/auth/mfa/webauthn/register/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId", user: true},
 	{path: "/auth/login/webauthn/begin", valid: `{"mfaToken":"x"}`, field: "mfaToken", emptyOK: true},
 	{path: "/auth/login/webauthn/finish", valid: `{"ceremonyId":"x","credential":{"id":"x"}}`, field: "ceremonyId"},
@@ -81,7 +83,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			before[tb] = countRows(t, dbURL, tb)
 		}
 		// A well-formed wrong password sent by the signed-in user (to
-		// delete the account, remove a passkey) is a guess and counts
+		// delete the account, add or remove a second factor) is a guess and counts
 		// toward that user's lockout; no other throttle row may appear.
 		const othersThrottle = "email <> 'taken@example.com'"
 		throttledBefore := countRowsWhere(t, dbURL, "login_throttle", othersThrottle)
@@ -201,6 +203,10 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			{"webauthn finish: no credential", "/auth/login/webauthn/finish", `{"ceremonyId":"x"}`, 422, "credential", false},
 			{"webauthn finish: unknown ceremony", "/auth/login/webauthn/finish", `{"ceremonyId":"' OR 1=1 --","credential":{"id":"x"}}`, 400, "", false},
 			{"webauthn begin: unknown mfaToken", "/auth/login/webauthn/begin", `{"mfaToken":"' OR 1=1 --"}`, 401, "", false},
+			{"totp enrol: no password", "/auth/mfa/totp", `{}`, 400, "password", true},
+			{"totp enrol: empty password", "/auth/mfa/totp", `{"password":""}`, 400, "password", true},
+			{"passkey register: no password", "/auth/mfa/webauthn/register/begin", `{}`, 400, "password", true},
+			{"passkey register: huge password", "/auth/mfa/webauthn/register/begin", `{"password":"` + huge + `"}`, 401, "", true},
 		}
 		for _, c := range domain {
 			var hdr []string

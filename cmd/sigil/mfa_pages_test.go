@@ -21,7 +21,7 @@ func TestHostedSignInAsksForTheSecondFactor(t *testing.T) {
 		clock := newTestClock()
 		env := browserEnv(t, dbURL, nil)
 		f := newOIDCFixtureEnv(t, env, startServerClock(t, env, clock.Now))
-		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, userPassword, clock)
 
 		b := newBrowserless(t, f.iss)
 		step := b.signIn(b.get(f.iss+"/login"), userEmail, userPassword)
@@ -124,7 +124,7 @@ func TestClientRequiringMFA(t *testing.T) {
 		b := f.signedIn(t) // password only: the user has no second factor yet
 		f.wantRedirectError(t, "no second factor", b.get(f.authorizeURL(strictID, pk)), "access_denied")
 
-		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, clock)
+		secret, _ := enrolTOTP(t, f.s, f.s.login(t, userEmail, userPassword).Token, userPassword, clock)
 		// The password-only session is not enough for this client...
 		login := b.get(f.authorizeURL(strictID, pk))
 		if login.Status != http.StatusOK || !strings.Contains(login.Body, `name="password"`) {

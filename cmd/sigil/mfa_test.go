@@ -85,11 +85,12 @@ type enrolment struct {
 	OTPAuthURI string `json:"otpauthUri"`
 }
 
-// enrolTOTP enrols a TOTP authenticator with auth as Bearer token and
-// returns its secret and the recovery codes.
-func enrolTOTP(t *testing.T, s *server, auth string, clock *testClock) (string, []string) {
+// enrolTOTP enrols a TOTP authenticator with auth as Bearer token and the
+// user's password (none with an enrolment token) and returns its secret
+// and the recovery codes.
+func enrolTOTP(t *testing.T, s *server, auth, password string, clock *testClock) (string, []string) {
 	t.Helper()
-	st, _, b := s.postJSON(t, "/auth/mfa/totp", map[string]any{}, bearer(auth)...)
+	st, _, b := s.postJSON(t, "/auth/mfa/totp", passwordBody(password), bearer(auth)...)
 	if st != http.StatusOK {
 		t.Fatalf("enrol: %d %s", st, b)
 	}
@@ -123,7 +124,7 @@ func TestTOTPLoginOverHTTP(t *testing.T) {
 		user := s.signupLogin(t, email, pw)
 
 		// A wrong first code leaves the enrolment pending.
-		st, _, b := s.postJSON(t, "/auth/mfa/totp", map[string]any{}, bearer(user.Token)...)
+		st, _, b := s.postJSON(t, "/auth/mfa/totp", passwordBody(pw), bearer(user.Token)...)
 		if st != http.StatusOK {
 			t.Fatalf("enrol: %d %s", st, b)
 		}
@@ -134,14 +135,14 @@ func TestTOTPLoginOverHTTP(t *testing.T) {
 			t.Fatalf("confirm with a wrong code: %d %s", st, b)
 		}
 		loginNeedsNothing(t, s, email, pw)
-		secret, recovery := enrolTOTP(t, s, user.Token, clock)
+		secret, recovery := enrolTOTP(t, s, user.Token, pw, clock)
 		if n := countRowsWhere(t, dbURL, "mfa_totp", "sealed_secret LIKE '%"+secret+"%'"); n != 0 {
 			t.Fatal("the TOTP secret is stored in clear")
 		}
 		if n := countRowsWhere(t, dbURL, "mfa_recovery_codes", "code_hash LIKE '%"+strings.ReplaceAll(recovery[0], "-", "")+"%'"); n != 0 {
 			t.Fatal("a recovery code is stored in clear")
 		}
-		if st, _, _ := s.postJSON(t, "/auth/mfa/totp", map[string]any{}, bearer(user.Token)...); st != http.StatusConflict {
+		if st, _, _ := s.postJSON(t, "/auth/mfa/totp", passwordBody(pw), bearer(user.Token)...); st != http.StatusConflict {
 			t.Fatalf("a second enrolment: %d, want 409", st)
 		}
 
@@ -238,7 +239,7 @@ func TestTOTPLoginOverHTTP(t *testing.T) {
 
 		// An administrator resets a user's factors.
 		clock.Add(30 * time.Second)
-		enrolTOTP(t, s, s.login(t, email, pw).Token, clock)
+		enrolTOTP(t, s, s.login(t, email, pw).Token, pw, clock)
 		loginNeedsMFA(t, s, email, pw, "urn:sigil:problem:mfa-required")
 		if st, _, _ := doJSON(t, s, http.MethodDelete, "/admin/users/"+user.UserID+"/mfa", "", toks.Token); st != 403 {
 			t.Fatalf("reset by a non-admin: %d", st)
@@ -267,7 +268,8 @@ func TestMFARequiredRolesForceEnrolment(t *testing.T) {
 		if st, _, _ := s.get(t, "/auth/me", bearer(a.MFAToken)...); st != 401 {
 			t.Fatalf("/auth/me with an enrolment token: %d", st)
 		}
-		secret, _ := enrolTOTP(t, s, a.MFAToken, clock)
+		// Right after the password, the enrolment token is proof enough.
+		secret, _ := enrolTOTP(t, s, a.MFAToken, "", clock)
 		a = loginNeedsMFA(t, s, adminEmail, adminPassword, "urn:sigil:problem:mfa-required")
 		clock.Add(30 * time.Second)
 		st, _, toks := loginMFA(t, s, a.MFAToken, totpCode(t, secret, clock.Now()))
@@ -286,6 +288,15 @@ func loginNeedsNothing(t *testing.T, s *server, email, password string) {
 	if st, _, b := s.postJSON(t, "/auth/login", map[string]string{"email": email, "password": password}); st != 200 {
 		t.Fatalf("login of %s: %d %s, want 200", email, st, b)
 	}
+}
+
+// passwordBody is the body {"password"} of a request that adds a second
+// factor, {} for none.
+func passwordBody(password string) map[string]string {
+	if password == "" {
+		return map[string]string{}
+	}
+	return map[string]string{"password": password}
 }
 
 func doJSON(t *testing.T, s *server, method, path, body, tok string) (int, http.Header, []byte) {

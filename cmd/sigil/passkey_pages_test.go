@@ -43,7 +43,8 @@ func signOutInBrowser(t *testing.T, tab context.Context, iss string) {
 }
 
 // A person adds a passkey on the account page with Chromium's virtual
-// authenticator, signs in with it and no password, renames it, signs in
+// authenticator (a wrong password first adds nothing), signs in with it
+// and no password, renames it, signs in
 // with the password and the passkey as second factor, removes it (the
 // same authenticator is then refused), and a second authenticator that
 // never registered signs no one in. On both stores.
@@ -66,7 +67,28 @@ func TestPasskeyPagesInBrowser(t *testing.T) {
 			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 			chromedp.Click(`form[action="/login"] button[type=submit]`),
 			chromedp.WaitVisible(`button[name=add-passkey]`),
+		)
+		// Adding one needs the password: a wrong one adds nothing.
+		if f := passwordFieldOf(t, tab, "add-passkey"); f.Type != "password" {
+			t.Fatalf("the add-passkey form has no password field: %+v", f)
+		}
+		runBrowser(t, tab,
 			chromedp.SendKeys(`#passkey_name`, "Phone"),
+			chromedp.SendKeys(`#passkey_password`, "not the password"),
+			chromedp.Click(`button[name=add-passkey]`),
+			chromedp.WaitVisible(`#passkey-error`),
+			chromedp.Text(`#passkey-error`, &text),
+		)
+		screenshot(t, tab, "add-passkey-wrong-password")
+		if !strings.Contains(text, "password is not right") {
+			t.Errorf("alert after a wrong password: %q", text)
+		}
+		if n := countRowsWhere(t, dbURL, "webauthn_credentials", "user_id = '"+u.UserID+"'"); n != 0 {
+			t.Fatalf("a wrong password added %d passkey(s)", n)
+		}
+		runBrowser(t, tab,
+			chromedp.Evaluate(`document.querySelector("#passkey_password").value = ""`, nil),
+			chromedp.SendKeys(`#passkey_password`, "a long enough password"),
 			chromedp.Click(`button[name=add-passkey]`),
 			chromedp.WaitVisible(`//div[contains(@class,"notice") and contains(., "passkey is added")]`, chromedp.BySearch),
 			chromedp.Text(`ul.passkeys`, &text),

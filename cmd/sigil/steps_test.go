@@ -120,7 +120,7 @@ func TestEveryHostedStepReDecides(t *testing.T) {
 		// A second factor enrolled since this password-only sign-in:
 		// requireMfa and acr_values=mfa send it back to sign in.
 		user := f.s.login(t, userEmail, userPassword)
-		secret, _ := enrolTOTP(t, f.s, user.Token, clock)
+		secret, _ := enrolTOTP(t, f.s, user.Token, userPassword, clock)
 		for _, tc := range []struct {
 			name   string
 			client string

@@ -70,6 +70,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 			chromedp.Click(`form[action="/login"] button[type=submit]`),
 			chromedp.WaitVisible(`button[name=enroll-totp]`),
+			chromedp.SendKeys(`#enroll_password`, "a long enough password"),
 			chromedp.Click(`button[name=enroll-totp]`),
 			chromedp.WaitVisible(`img.qr`),
 			chromedp.Text(`code.secret`, &secret),

@@ -142,11 +142,11 @@ type assertionAnswer struct {
 	PublicKey  protocol.PublicKeyCredentialRequestOptions `json:"publicKey"`
 }
 
-// registerSoftKey registers k for the user of tok over REST and returns
-// the stored credential's JSON.
-func registerSoftKey(t *testing.T, s *server, tok string, k *softKey, name string) map[string]any {
+// registerSoftKey registers k for the user of tok, with the user's
+// password, over REST and returns the stored credential's JSON.
+func registerSoftKey(t *testing.T, s *server, tok, password string, k *softKey, name string) map[string]any {
 	t.Helper()
-	st, _, b := s.postJSON(t, "/auth/mfa/webauthn/register/begin", map[string]any{}, bearer(tok)...)
+	st, _, b := s.postJSON(t, "/auth/mfa/webauthn/register/begin", passwordBody(password), bearer(tok)...)
 	if st != http.StatusOK {
 		t.Fatalf("register begin: %d %s", st, b)
 	}
@@ -219,12 +219,12 @@ func TestWebAuthnCeremoniesOverHTTP(t *testing.T) {
 		user := s.signupLogin(t, "kim@example.com", "a long enough password")
 		key := newSoftKey(t, iss, "localhost")
 
-		cred := registerSoftKey(t, s, user.Token, key, "Laptop")
+		cred := registerSoftKey(t, s, user.Token, "a long enough password", key, "Laptop")
 		if cred["id"] != key.credentialID() || cred["name"] != "Laptop" {
 			t.Fatalf("registered %v", cred)
 		}
 		// The same authenticator cannot register twice: its id is excluded.
-		st, _, b := s.postJSON(t, "/auth/mfa/webauthn/register/begin", map[string]any{}, bearer(user.Token)...)
+		st, _, b := s.postJSON(t, "/auth/mfa/webauthn/register/begin", passwordBody("a long enough password"), bearer(user.Token)...)
 		var again creationAnswer
 		decode(t, b, &again)
 		if st != http.StatusOK || len(again.PublicKey.CredentialExcludeList) != 1 {

@@ -1,10 +1,11 @@
 // Passkeys on the hosted pages. Each form with data-passkey runs a
 // WebAuthn ceremony before it is posted: it asks the server for the
-// options (data-begin, with the form's CSRF token and mfa_token), calls
-// navigator.credentials, puts the ceremony id and the answer into the
-// form's hidden fields and submits it. Without this script, or without
-// WebAuthn in the browser, those forms stay hidden and the pages work as
-// before with passwords and codes.
+// options (data-begin, with the form's CSRF token, mfa_token and password:
+// adding a passkey needs the password, which goes to that step only),
+// calls navigator.credentials, puts the ceremony id and the answer into
+// the form's hidden fields and submits it. Without this script, or
+// without WebAuthn in the browser, those forms stay hidden and the pages
+// work as before with passwords and codes.
 "use strict";
 (function () {
   if (!window.PublicKeyCredential || !navigator.credentials) {
@@ -87,7 +88,7 @@
   }
   function run(form, submitter) {
     var body = new URLSearchParams();
-    ["csrf_token", "mfa_token"].forEach(function (name) {
+    ["csrf_token", "mfa_token", "password"].forEach(function (name) {
       var f = form.elements.namedItem(name);
       if (f && f.value) {
         body.set(name, f.value);
@@ -119,6 +120,10 @@
         throw new Error("No passkey was chosen.");
       }
       form.elements.namedItem("credential").value = JSON.stringify(credentialJSON(cred));
+      var password = form.elements.namedItem("password");
+      if (password) {
+        password.disabled = true; // checked by the begin step; not sent again
+      }
       form.submit();
     }).catch(function (err) {
       if (submitter) {
