@@ -119,7 +119,7 @@ func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authorit
 		t.Fatal(err)
 	}
 	km := keys.NewManager(nil, nil, ring, keys.Policy{Alg: alg}, nil, nil)
-	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, km, st, nil, nil), auth
+	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, nil, km, st, nil, nil), auth
 }
 
 // UserFactors reports no second factor: the fake's users have none.

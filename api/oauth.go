@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // oauthError is an RFC 6749 §5.2 error answer. /oauth2/* never answers
@@ -278,8 +279,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			err = oauthInvalidRequest("code and redirect_uri are required")
 			break
 		}
-		var t authority.CodeTokens
-		t, err = s.auth.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), s.meta(r))
+		var t oidc.CodeTokens
+		t, err = s.oidc.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), s.meta(r))
 		ans = tokenAnswer{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, Scope: t.Scope, RefreshToken: t.RefreshToken, IDToken: t.IDToken}
 	default:
 		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: authorization_code, client_credentials, refresh_token"}

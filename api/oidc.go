@@ -15,7 +15,7 @@ import (
 // /oauth2/logout) and the admin console (/console/) to the router. Call it
 // before serving.
 func (s *Server) MountPages(cfg web.Config) error {
-	p, err := web.New(cfg, s.auth, web.Hooks{
+	p, err := web.New(cfg, s.auth, s.oidc, web.Hooks{
 		ClientIP:    s.clientIP,
 		Limiter:     s,
 		Authorize:   func(outcome string) { s.metrics.Authorize.WithLabelValues(outcome).Inc() },
@@ -73,7 +73,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	c, err := s.auth.VerifyAnyAudience(r.Context(), tok)
 	var info map[string]any
 	if err == nil {
-		info, err = s.auth.UserInfo(r.Context(), c)
+		info, err = s.oidc.UserInfo(r.Context(), c)
 	}
 	switch {
 	case err == nil:

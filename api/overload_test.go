@@ -179,7 +179,7 @@ func busyServer(t *testing.T, hold time.Duration, log *slog.Logger) (st *memStor
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth,
+	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth, nil,
 		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, log)
 	ts = httptest.NewServer(srv.Handler())
 	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {

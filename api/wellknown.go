@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // jwksPath is where the key set is published.
@@ -147,10 +148,10 @@ func (s *Server) discoveryDoc() []byte {
 			EndSessionEndpoint:                iss + "/oauth2/logout",
 			ResponseModesSupported:            []string{"query"},
 			CodeChallengeMethods:              []string{"S256"},
-			ScopesSupported:                   []string{authority.ScopeOpenID, authority.ScopeProfile, authority.ScopeEmail, authority.ScopeOfflineAccess, authority.ScopeRoles},
+			ScopesSupported:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, authority.ScopeEmail, oidc.ScopeOfflineAccess, authority.ScopeRoles},
 			PromptValuesSupported:             []string{"none", "login", "consent"},
 			AuthorizationResponseIss:          true,
-			ACRValuesSupported:                authority.ACRValuesSupported,
+			ACRValuesSupported:                oidc.ACRValuesSupported,
 		}
 		s.discoveryBytes, _ = json.Marshal(d)
 	})
@@ -159,7 +160,7 @@ func (s *Server) discoveryDoc() []byte {
 
 // claimsSupported lists the claims of ID tokens and access tokens.
 func claimsSupported() []string {
-	out := append([]string{}, authority.IDTokenClaims...)
+	out := append([]string{}, oidc.IDTokenClaims...)
 	for _, c := range []string{"nbf", "jti", "client_id", "scope", "roles"} {
 		if !slices.Contains(out, c) {
 			out = append(out, c)

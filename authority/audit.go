@@ -25,10 +25,10 @@ type EventLog interface {
 
 // Events returns audit events matching q, newest first.
 func (s *Service) Events(ctx context.Context, q EventQuery) ([]Event, error) {
-	if q.Type != "" && !plainID(q.Type) {
+	if q.Type != "" && !PlainID(q.Type) {
 		return nil, invalid("type", "is not an event type")
 	}
-	if q.UserID != "" && !plainID(q.UserID) {
+	if q.UserID != "" && !PlainID(q.UserID) {
 		return nil, invalid("userId", "is not a user id")
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {

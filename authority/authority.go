@@ -164,7 +164,6 @@ type Store interface {
 	ThrottleStore
 	EventLog
 	AccountStore
-	BrowserStore
 	ClientSecretStore
 	BuiltinClientStore
 	CountStore
@@ -261,8 +260,6 @@ type Service struct {
 	// wa is the WebAuthn relying party; nil when the settings do not
 	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
 	wa *webauthn.WebAuthn
-	// steps seals the tickets of hosted sign-in steps.
-	steps *keys.Sealer
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -304,9 +301,6 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.MaxHashesPerClient, cfg.HashQueueWait),
 		mailer:          discardMailer{}, wa: wa}
-	if s.steps, err = newStepSealer(cfg); err != nil {
-		return nil, err
-	}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
 	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil

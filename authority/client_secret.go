@@ -15,7 +15,7 @@ type ClientSecretStore interface {
 // is audited with the administrator who made it. ErrNotFound for no such
 // client; a ValidationError for a public client, which has no secret.
 func (s *Service) RotateClientSecret(ctx context.Context, id string, meta Meta) (string, error) {
-	if !plainID(id) {
+	if !PlainID(id) {
 		return "", ErrNotFound
 	}
 	c, err := s.store.ClientByID(ctx, id)

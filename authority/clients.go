@@ -203,7 +203,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 func (s *Service) Clients(ctx context.Context) ([]Client, error) {
 	cs, err := s.store.ListClients(ctx)
 	for i := range cs {
-		cs[i].Audience = s.clientAudience(cs[i])[0]
+		cs[i].Audience = s.ClientAudience(cs[i])[0]
 	}
 	return cs, err
 }
@@ -212,7 +212,7 @@ func (s *Service) Clients(ctx context.Context) ([]Client, error) {
 // access token issued to it on the deny list. ErrNotFound for no such
 // client.
 func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error {
-	if !plainID(id) {
+	if !PlainID(id) {
 		return ErrNotFound
 	}
 	if err := builtinClient(id); err != nil {
@@ -228,11 +228,11 @@ func (s *Service) DeleteClient(ctx context.Context, id string, meta Meta) error 
 	return nil
 }
 
-// plainID reports whether id could name a client: 1 to 128 bytes of
+// PlainID reports whether id could name a client: 1 to 128 bytes of
 // printable ASCII. Anything else (a NUL byte, which Postgres refuses in
 // text, invalid UTF-8, control characters) is no client, decided before
 // the database is asked.
-func plainID(id string) bool {
+func PlainID(id string) bool {
 	if id == "" || len(id) > 128 {
 		return false
 	}
@@ -247,7 +247,7 @@ func plainID(id string) bool {
 // AuthenticateClient checks a client's id and secret, comparing the
 // secret's hash in constant time. Unknown ids cost the same comparison.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (Client, error) {
-	if !plainID(id) || secret == "" || len(secret) > 512 {
+	if !PlainID(id) || secret == "" || len(secret) > 512 {
 		return Client{}, ErrInvalidClient
 	}
 	c, err := s.store.ClientByID(ctx, id)
@@ -273,7 +273,7 @@ func (s *Service) IsPublicClient(id string) bool { return id == s.cfg.LoginClien
 // authenticates with its id alone; ErrInvalidClient for an unknown id or a
 // confidential client.
 func (s *Service) PublicClient(ctx context.Context, id string) (Client, error) {
-	if !plainID(id) {
+	if !PlainID(id) {
 		return Client{}, ErrInvalidClient
 	}
 	c, err := s.store.ClientByID(ctx, id)
@@ -285,7 +285,7 @@ func (s *Service) PublicClient(ctx context.Context, id string) (Client, error) {
 
 // Client returns the client id; ErrNotFound for none.
 func (s *Service) Client(ctx context.Context, id string) (Client, error) {
-	if !plainID(id) {
+	if !PlainID(id) {
 		return Client{}, ErrNotFound
 	}
 	return s.store.ClientByID(ctx, id)
@@ -310,8 +310,8 @@ func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error)
 	if err != nil {
 		return ClientToken{}, err
 	}
-	ttl := s.clientTTL(c)
-	claims := s.NewAccessClaims(c.ID, c.ID, granted, s.clientAudience(c), ttl)
+	ttl := s.ClientTTL(c)
+	claims := s.NewAccessClaims(c.ID, c.ID, granted, s.ClientAudience(c), ttl)
 	tok, err := s.Sign(claims, "client_credentials")
 	if err != nil {
 		return ClientToken{}, err
@@ -319,7 +319,7 @@ func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error)
 	return ClientToken{AccessToken: tok, ExpiresIn: int(ttl / time.Second), Scope: granted}, nil
 }
 
-func (s *Service) clientTTL(c Client) time.Duration {
+func (s *Service) ClientTTL(c Client) time.Duration {
 	if c.TokenTTL <= 0 || c.TokenTTL > s.cfg.AccessTTL {
 		return s.cfg.AccessTTL
 	}
@@ -327,10 +327,10 @@ func (s *Service) clientTTL(c Client) time.Duration {
 }
 
 // newSecret returns 256 random bits, base64url.
-func newSecret() string { return newSecretN(32) }
+func newSecret() string { return RandomToken(32) }
 
-// newSecretN returns n random bytes, base64url.
-func newSecretN(n int) string {
+// RandomToken returns n random bytes, base64url.
+func RandomToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))

@@ -171,9 +171,9 @@ func (s *Service) denyFamily(ctx context.Context, family string) error {
 	return s.denyKey(ctx, denyFamilyPrefix+family)
 }
 
-// denyFamilies is denyFamily for each family, all attempted; it returns
+// DenyFamilies is denyFamily for each family, all attempted; it returns
 // the first failure.
-func (s *Service) denyFamilies(ctx context.Context, families []string) error {
+func (s *Service) DenyFamilies(ctx context.Context, families []string) error {
 	var first error
 	for _, f := range families {
 		if err := s.denyFamily(ctx, f); err != nil && first == nil {

@@ -97,37 +97,33 @@ func (s *Service) PendingForSignIn(ctx context.Context, enrollToken string) (TOT
 }
 
 // CompleteEnrolledSignIn confirms the TOTP enrolment of a sign-in held
-// back by SIGIL_MFA_REQUIRED_ROLES with its first code, spends the
-// enrolment token and opens the browser session: the password was checked
-// when the token was made, and the code proves the new authenticator, so
-// the session's amr names both factors. It returns the recovery codes
-// too, shown this once.
-func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code string, meta Meta, current *BrowserSession) (BrowserSession, User, string, []string, error) {
+// back by SIGIL_MFA_REQUIRED_ROLES with its first code and spends the
+// enrolment token: the password was checked when the token was made, and
+// the code proves the new authenticator, so the returned amr names both
+// factors. It returns the user, who may now be signed in, and the
+// recovery codes, shown this once; the caller opens the session.
+func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code string, meta Meta) (User, []string, []string, error) {
 	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
 	if err != nil {
-		return BrowserSession{}, User{}, "", nil, err
+		return User{}, nil, nil, err
 	}
 	codes, err := s.ConfirmTOTP(ctx, t.UserID, code, meta)
 	if err != nil {
-		return BrowserSession{}, User{}, "", nil, err
+		return User{}, nil, nil, err
 	}
 	if err := s.store.SpendMFAToken(ctx, t.Hash, MFATokenMaxFailures, s.now().UTC()); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return BrowserSession{}, User{}, "", nil, ErrInvalidMFAToken
+			return User{}, nil, nil, ErrInvalidMFAToken
 		}
-		return BrowserSession{}, User{}, "", nil, err
+		return User{}, nil, nil, err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
-		return BrowserSession{}, User{}, "", nil, err
+		return User{}, nil, nil, err
 	}
 	if err := s.loginAllowed(ctx, u, meta); err != nil {
-		return BrowserSession{}, User{}, "", nil, err
-	}
-	sess, u, cookie, err := s.startBrowserSession(ctx, u, withSecondFactor(t.AMR, MethodTOTP), meta, current)
-	if err != nil {
-		return BrowserSession{}, User{}, "", nil, err
+		return User{}, nil, nil, err
 	}
 	s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
-	return sess, u, cookie, codes, nil
+	return u, withSecondFactor(t.AMR, MethodTOTP), codes, nil
 }

@@ -46,7 +46,7 @@ func (s *Service) secondFactorGate(ctx context.Context, u User, amr []string, me
 }
 
 func (s *Service) newMFAToken(ctx context.Context, userID, purpose string, amr []string, ttl time.Duration) (string, error) {
-	tok := newSecretN(32)
+	tok := RandomToken(32)
 	now := s.now().UTC()
 	err := s.store.CreateMFAToken(ctx, MFAToken{Hash: HashToken(tok), UserID: userID, Purpose: purpose, AMR: amr,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)})
@@ -80,7 +80,7 @@ func (s *Service) liveMFAToken(ctx context.Context, token, purpose string) (MFAT
 // first right code spends the token and returns the tokens, whose amr
 // names both factors.
 func (s *Service) CompleteLogin(ctx context.Context, mfaToken, code string, meta Meta) (TokenPair, error) {
-	u, amr, method, err := s.passSecondFactor(ctx, mfaToken, code, meta)
+	u, amr, method, err := s.PassSecondFactor(ctx, mfaToken, code, meta)
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -93,10 +93,10 @@ func (s *Service) CompleteLogin(ctx context.Context, mfaToken, code string, meta
 	return pair, nil
 }
 
-// passSecondFactor checks code against the login token mfaToken and
+// PassSecondFactor checks code against the login token mfaToken and
 // spends the token. It returns the user, the amr of the whole sign-in and
 // the method that matched.
-func (s *Service) passSecondFactor(ctx context.Context, mfaToken, code string, meta Meta) (User, []string, string, error) {
+func (s *Service) PassSecondFactor(ctx context.Context, mfaToken, code string, meta Meta) (User, []string, string, error) {
 	t, err := s.liveMFAToken(ctx, mfaToken, MFAPurposeLogin)
 	if err != nil {
 		return User{}, nil, "", err

@@ -20,7 +20,7 @@ func (s *Service) endUserSessions(ctx context.Context, userID, except string, at
 	if err != nil {
 		return 0, err
 	}
-	return n, s.denyFamilies(ctx, fams)
+	return n, s.DenyFamilies(ctx, fams)
 }
 
 // CheckAdmin re-reads the account a verified administrator's token names,
@@ -42,27 +42,6 @@ func (s *Service) CheckAdmin(ctx context.Context, userID string) error {
 	}
 	if !u.Admin {
 		return ErrNotAdmin
-	}
-	return nil
-}
-
-// checkCodeHolder re-checks, at code exchange, what the code was issued
-// for: a code issued before its user was locked, or before its browser
-// session ended (signed out, sign out everywhere, a password change or
-// reset elsewhere), issues nothing.
-func (s *Service) checkCodeHolder(ctx context.Context, u User, ac AuthCode) error {
-	if u.Locked {
-		return fmt.Errorf("%w: the account is locked", ErrInvalidGrant)
-	}
-	sess, err := s.store.BrowserSessionByID(ctx, ac.SessionID)
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: the browser session the code was issued in has ended", ErrInvalidGrant)
-	}
-	if err != nil {
-		return err
-	}
-	if !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) || sess.UserID != u.ID {
-		return fmt.Errorf("%w: the browser session the code was issued in has ended", ErrInvalidGrant)
 	}
 	return nil
 }

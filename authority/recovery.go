@@ -114,7 +114,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 
 // liveToken returns the stored unused, unexpired token of one of kinds.
 func (s *Service) liveToken(ctx context.Context, token string, kinds ...string) (AccountToken, error) {
-	if !plausibleRefreshToken(token) { // same shape: 43 base64url characters
+	if !PlausibleToken(token) { // same shape: 43 base64url characters
 		return AccountToken{}, ErrBadAccountToken
 	}
 	rec, err := s.store.AccountTokenByHash(ctx, HashToken(token))

@@ -148,7 +148,7 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id string, meta Met
 	if err != nil {
 		return err
 	}
-	if err := s.denyFamilies(ctx, fams); err != nil {
+	if err := s.DenyFamilies(ctx, fams); err != nil {
 		return err
 	}
 	s.audit(ctx, Event{Type: EventSessionRevoked, Actor: userID, UserID: userID, IP: meta.IP, Detail: "session " + id})

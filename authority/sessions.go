@@ -63,10 +63,10 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	}
 	// A role that needs a second factor may have been granted after a
 	// sign-in without one: the family cannot carry it.
-	if !s.mfaSatisfied(u, rt.AMR) {
+	if !s.MFASatisfied(u, rt.AMR) {
 		return TokenPair{}, ErrMFARequiredForRole
 	}
-	refresh, next := s.newRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
+	refresh, next := s.NewRefreshToken(rt.FamilyID, rt.UserID, rt.ClientID, rt.Scope)
 	next.UserAgent, next.IP = rt.UserAgent, rt.IP
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
@@ -98,12 +98,12 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 			Detail: "spent refresh token retried within the grace interval; family " + rt.FamilyID})
 	}
 
-	accessScope = grantedScope(accessScope, u)
+	accessScope = GrantedScope(accessScope, u)
 	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
 	// The access token says how the user signed in when the family
 	// started: refreshing is no new authentication, and takes none away.
 	c.SessionID, c.AMR = rt.FamilyID, rt.AMR
-	setUserClaims(c, u, firstParty)
+	SetUserClaims(c, u, firstParty)
 	access, err := s.Sign(c, "refresh_token")
 	if err != nil {
 		return TokenPair{}, err
@@ -173,13 +173,13 @@ func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, t
 	if err != nil {
 		return nil, 0, false, err
 	}
-	return s.clientAudience(c), s.clientTTL(c), c.FirstParty, nil
+	return s.ClientAudience(c), s.ClientTTL(c), c.FirstParty, nil
 }
 
 // Logout revokes the family of a refresh token. An unknown, spent or
 // revoked token is no error: the answer reveals nothing about it.
 func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
-	if !plausibleRefreshToken(token) {
+	if !PlausibleToken(token) {
 		return invalid("refreshToken", "is not a refresh token")
 	}
 	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
@@ -211,10 +211,10 @@ func (s *Service) revokeFamily(ctx context.Context, rt RefreshToken, event strin
 	return nil
 }
 
-// plausibleRefreshToken reports whether tok could be a refresh token Sigil
+// PlausibleToken reports whether tok could be a refresh token Sigil
 // issued (43 base64url characters); anything else is malformed input, told
 // apart from a well-formed token that is unknown, expired or revoked.
-func plausibleRefreshToken(tok string) bool {
+func PlausibleToken(tok string) bool {
 	if len(tok) != 43 {
 		return false
 	}

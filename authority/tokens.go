@@ -125,21 +125,21 @@ func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience,
 	return &Claims{
 		Issuer: s.cfg.Issuer, Subject: subject, Audience: aud,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(ttl).Unix(),
-		ID: newTokenID(), ClientID: clientID, Scope: scope,
+		ID: NewTokenID(), ClientID: clientID, Scope: scope,
 	}
 }
 
 // issueUserTokens signs an access token for u and creates a new refresh
 // token family.
 func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string, amr []string, meta Meta) (TokenPair, error) {
-	family := newTokenID()
+	family := NewTokenID()
 	c := s.NewAccessClaims(u.ID, clientID, scope, Audience{s.cfg.Audience}, s.cfg.AccessTTL)
 	c.Email, c.Roles, c.SessionID, c.AMR = u.Email, u.Roles(), family, amr
 	access, err := s.Sign(c, "password")
 	if err != nil {
 		return TokenPair{}, err
 	}
-	refresh, rt := s.newRefreshToken(family, u.ID, clientID, scope)
+	refresh, rt := s.NewRefreshToken(family, u.ID, clientID, scope)
 	rt.UserAgent, rt.IP, rt.AMR = truncate(meta.UserAgent, 256), meta.IP, amr
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 		return TokenPair{}, err
@@ -147,9 +147,9 @@ func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID s
 	return TokenPair{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL / time.Second), RefreshToken: refresh, UserID: u.ID}, nil
 }
 
-// newRefreshToken makes an opaque refresh token of 256 random bits and the
+// NewRefreshToken makes an opaque refresh token of 256 random bits and the
 // record that stores only its hash.
-func (s *Service) newRefreshToken(family, userID, clientID, scope string) (string, RefreshToken) {
+func (s *Service) NewRefreshToken(family, userID, clientID, scope string) (string, RefreshToken) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
@@ -170,7 +170,7 @@ func HashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func newTokenID() string {
+func NewTokenID() string {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))

@@ -10,6 +10,9 @@ import (
 
 // Scopes with a meaning of Sigil's own.
 const (
+	// ScopeEmail puts the user's email in a third-party client's access
+	// token (and, with OpenID Connect, in its ID token and userinfo).
+	ScopeEmail = "email"
 	// ScopeRoles puts the user's roles in a third-party client's access
 	// token; first-party clients and REST sign-in always carry them.
 	ScopeRoles = "roles"
@@ -110,12 +113,12 @@ func (s *Service) AuthorizeAPI(ctx context.Context, c *Claims, access APIAccess)
 	return nil
 }
 
-// clientAudience is the aud of the access tokens issued to c: its
+// ClientAudience is the aud of the access tokens issued to c: its
 // registered audience, or its own id when it has none. Sigil's own
 // audience (Config.Audience) goes only to first-party clients: a
 // third-party client registered with it before that rule (when it was the
 // default) gets its own id instead.
-func (s *Service) clientAudience(c Client) Audience {
+func (s *Service) ClientAudience(c Client) Audience {
 	if c.Audience == "" || (c.Audience == s.cfg.Audience && !c.FirstParty) {
 		return Audience{c.ID}
 	}
@@ -147,9 +150,9 @@ func validateClientScopes(scopes []string, firstParty bool) error {
 	return nil
 }
 
-// grantedScope is the scope a user's token of client c may carry of
+// GrantedScope is the scope a user's token of client c may carry of
 // scope: ScopeAdmin only for a user with the admin role.
-func grantedScope(scope string, u User) string {
+func GrantedScope(scope string, u User) string {
 	if u.Admin || !strings.Contains(scope, ScopeAdmin) {
 		return scope
 	}
@@ -162,11 +165,11 @@ func grantedScope(scope string, u User) string {
 	return strings.Join(out, " ")
 }
 
-// setUserClaims puts the user's claims in an access token issued to a
+// SetUserClaims puts the user's claims in an access token issued to a
 // client: a first-party client's tokens carry email and roles, as REST
 // sign-in's do; a third-party client's carry email only with scope email
 // and roles only with scope roles.
-func setUserClaims(c *Claims, u User, firstParty bool) {
+func SetUserClaims(c *Claims, u User, firstParty bool) {
 	if firstParty || c.HasScope(ScopeEmail) {
 		c.Email = u.Email
 	}
@@ -175,9 +178,9 @@ func setUserClaims(c *Claims, u User, firstParty bool) {
 	}
 }
 
-// mfaSatisfied reports whether a sign-in that authenticated with amr is
+// MFASatisfied reports whether a sign-in that authenticated with amr is
 // enough for u's roles: a user holding a role of Config.MFARequiredRoles
 // needs a second factor in it.
-func (s *Service) mfaSatisfied(u User, amr []string) bool {
+func (s *Service) MFASatisfied(u User, amr []string) bool {
 	return !s.mfaRequiredFor(u) || slices.Contains(amr, "mfa")
 }

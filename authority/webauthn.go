@@ -154,7 +154,7 @@ func (s *Service) saveCeremony(ctx context.Context, userID, purpose string, sd *
 	if err != nil {
 		return "", err
 	}
-	id := newSecretN(32)
+	id := RandomToken(32)
 	now := s.now().UTC()
 	err = s.store.CreateWebAuthnCeremony(ctx, WebAuthnCeremony{Hash: HashToken(id), UserID: userID, Purpose: purpose,
 		SessionData: data, CreatedAt: now, ExpiresAt: now.Add(WebAuthnCeremonyTTL)})
@@ -559,15 +559,13 @@ func (s *Service) WebAuthnLogin(ctx context.Context, mfaToken, ceremonyID string
 }
 
 // WebAuthnSignIn finishes a hosted-page sign-in with a passkey or
-// security key and opens the browser session as SignIn does.
-func (s *Service) WebAuthnSignIn(ctx context.Context, mfaToken, ceremonyID string, response []byte, meta Meta, current *BrowserSession) (BrowserSession, User, string, error) {
+// security key: the user and how they authenticated, for the caller to
+// open the browser session with.
+func (s *Service) WebAuthnSignIn(ctx context.Context, mfaToken, ceremonyID string, response []byte, meta Meta) (User, []string, error) {
 	u, amr, err := s.finishWebAuthnLogin(ctx, mfaToken, ceremonyID, response, meta)
 	if err != nil {
-		return BrowserSession{}, User{}, "", err
+		return User{}, nil, err
 	}
-	sess, u, cookie, err := s.startBrowserSession(ctx, u, amr, meta, current)
-	if err == nil {
-		s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "WebAuthn on the hosted page: " + strings.Join(amr, " ")})
-	}
-	return sess, u, cookie, err
+	s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "WebAuthn on the hosted page: " + strings.Join(amr, " ")})
+	return u, amr, nil
 }

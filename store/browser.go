@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 type browserSessionRow struct {
@@ -29,14 +30,14 @@ type browserSessionRow struct {
 
 const browserSessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_used_at, expires_at, revoked_at, user_agent, ip`
 
-func (r browserSessionRow) session() authority.BrowserSession {
-	return authority.BrowserSession{ID: r.ID, TokenHash: r.TokenHash, UserID: r.UserID, AuthTime: fromMS(r.AuthTime),
+func (r browserSessionRow) session() oidc.BrowserSession {
+	return oidc.BrowserSession{ID: r.ID, TokenHash: r.TokenHash, UserID: r.UserID, AuthTime: fromMS(r.AuthTime),
 		AMR: strings.Fields(r.AMR), CreatedAt: fromMS(r.CreatedAt), LastUsedAt: fromMS(r.LastUsedAt),
 		ExpiresAt: fromMS(r.ExpiresAt), RevokedAt: fromNullMS(r.RevokedAt), UserAgent: r.UserAgent, IP: r.IP}
 }
 
 // CreateBrowserSession stores a browser session (its cookie's hash only).
-func (d *DB) CreateBrowserSession(ctx context.Context, s authority.BrowserSession) error {
+func (d *DB) CreateBrowserSession(ctx context.Context, s oidc.BrowserSession) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO browser_sessions (`+browserSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -47,16 +48,16 @@ func (d *DB) CreateBrowserSession(ctx context.Context, s authority.BrowserSessio
 
 // BrowserSessionByHash returns the session whose cookie hashes to
 // tokenHash, or authority.ErrNotFound.
-func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (authority.BrowserSession, error) {
+func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (oidc.BrowserSession, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r browserSessionRow
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE token_hash = ?`), tokenHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.BrowserSession{}, authority.ErrNotFound
+		return oidc.BrowserSession{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.BrowserSession{}, d.wrap(err)
+		return oidc.BrowserSession{}, d.wrap(err)
 	}
 	return r.session(), nil
 }
@@ -89,16 +90,16 @@ func (d *DB) ReauthBrowserSession(ctx context.Context, id, tokenHash string, aut
 
 // BrowserSessionByID returns the session named id, or
 // authority.ErrNotFound.
-func (d *DB) BrowserSessionByID(ctx context.Context, id string) (authority.BrowserSession, error) {
+func (d *DB) BrowserSessionByID(ctx context.Context, id string) (oidc.BrowserSession, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r browserSessionRow
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.BrowserSession{}, authority.ErrNotFound
+		return oidc.BrowserSession{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.BrowserSession{}, d.wrap(err)
+		return oidc.BrowserSession{}, d.wrap(err)
 	}
 	return r.session(), nil
 }
@@ -161,8 +162,8 @@ type authCodeRow struct {
 
 const authCodeColumns = `code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, family_id, access_jti, access_exp`
 
-func (r authCodeRow) code() authority.AuthCode {
-	c := authority.AuthCode{Hash: r.Hash, ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID,
+func (r authCodeRow) code() oidc.AuthCode {
+	c := oidc.AuthCode{Hash: r.Hash, ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID,
 		RedirectURI: r.RedirectURI, Scope: r.Scope, Nonce: r.Nonce, CodeChallenge: r.CodeChallenge,
 		AuthTime: fromMS(r.AuthTime), AMR: strings.Fields(r.AMR), CreatedAt: fromMS(r.CreatedAt),
 		ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromNullMS(r.UsedAt), FamilyID: r.FamilyID, AccessJTI: r.AccessJTI}
@@ -173,7 +174,7 @@ func (r authCodeRow) code() authority.AuthCode {
 }
 
 // CreateAuthCode stores an authorization code (its hash only).
-func (d *DB) CreateAuthCode(ctx context.Context, c authority.AuthCode) error {
+func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -184,8 +185,8 @@ func (d *DB) CreateAuthCode(ctx context.Context, c authority.AuthCode) error {
 
 // RedeemAuthCode spends an unused code as one compare-and-swap: of two
 // concurrent redemptions exactly one finds it unused.
-func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (authority.AuthCode, error) {
-	var out authority.AuthCode
+func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (oidc.AuthCode, error) {
+	var out oidc.AuthCode
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ? AND used_at IS NULL`),
 			ms(at), familyID, accessJTI, ms(accessExp), hash)
@@ -263,7 +264,7 @@ func (d *DB) GrantConsent(ctx context.Context, userID, clientID string, scopes [
 }
 
 // Consents lists the user's consents with their clients' names.
-func (d *DB) Consents(ctx context.Context, userID string) ([]authority.Consent, error) {
+func (d *DB) Consents(ctx context.Context, userID string) ([]oidc.Consent, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var rows []struct {
@@ -277,9 +278,9 @@ func (d *DB) Consents(ctx context.Context, userID string) ([]authority.Consent, 
 	if err != nil {
 		return nil, d.wrap(err)
 	}
-	out := make([]authority.Consent, len(rows))
+	out := make([]oidc.Consent, len(rows))
 	for i, r := range rows {
-		out[i] = authority.Consent{ClientID: r.ClientID, ClientName: r.ClientName, Scopes: strings.Fields(r.Scopes), UpdatedAt: fromMS(r.UpdatedAt)}
+		out[i] = oidc.Consent{ClientID: r.ClientID, ClientName: r.ClientName, Scopes: strings.Fields(r.Scopes), UpdatedAt: fromMS(r.UpdatedAt)}
 	}
 	return out, nil
 }
@@ -299,3 +300,6 @@ func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	}
 	return nil
 }
+
+// DB keeps the OpenID Connect flow's records.
+var _ oidc.Store = (*DB)(nil)

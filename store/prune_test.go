@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/mail"
+	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -102,8 +103,8 @@ func TestPrune(t *testing.T) {
 
 		// Authorization codes: an unused expired one goes; a used one goes
 		// once the access token it gave has expired too.
-		code := func(hash string, exp time.Time) authority.AuthCode {
-			return authority.AuthCode{Hash: hash, ClientID: "app", UserID: u.ID, SessionID: "s2", RedirectURI: "https://app/cb",
+		code := func(hash string, exp time.Time) oidc.AuthCode {
+			return oidc.AuthCode{Hash: hash, ClientID: "app", UserID: u.ID, SessionID: "s2", RedirectURI: "https://app/cb",
 				AuthTime: now.Add(-2 * time.Hour), CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: exp}
 		}
 		must(db.CreateAuthCode(ctx, code("code-expired", now.Add(-time.Minute))))
@@ -119,8 +120,8 @@ func TestPrune(t *testing.T) {
 		// goes; s2 lives; s3 expired but refresh family B, issued
 		// through it, lives, so a logout naming s3 must still find it;
 		// s4 expired and its family A expired too.
-		sess := func(id string, exp time.Time) authority.BrowserSession {
-			return authority.BrowserSession{ID: id, TokenHash: "h-" + id, UserID: u.ID, AuthTime: now.Add(-2 * time.Hour),
+		sess := func(id string, exp time.Time) oidc.BrowserSession {
+			return oidc.BrowserSession{ID: id, TokenHash: "h-" + id, UserID: u.ID, AuthTime: now.Add(-2 * time.Hour),
 				CreatedAt: now.Add(-2 * time.Hour), LastUsedAt: now.Add(-2 * time.Hour), ExpiresAt: exp}
 		}
 		must(db.CreateBrowserSession(ctx, sess("s1", past)))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -38,7 +39,7 @@ func TestReachConformance(t *testing.T) {
 // browserSession stores a live browser session of u.
 func browserSession(t *testing.T, db *store.DB, u authority.User, id string, now time.Time) {
 	t.Helper()
-	s := authority.BrowserSession{ID: id, TokenHash: authority.HashToken(id), UserID: u.ID, AuthTime: now,
+	s := oidc.BrowserSession{ID: id, TokenHash: authority.HashToken(id), UserID: u.ID, AuthTime: now,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := db.CreateBrowserSession(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func redeemedCode(t *testing.T, db *store.DB, u authority.User, session, family 
 	t.Helper()
 	ctx := context.Background()
 	hash := authority.HashToken(session + family + accessExp.String())
-	c := authority.AuthCode{Hash: hash, ClientID: "app", UserID: u.ID, SessionID: session, RedirectURI: "https://app/cb",
+	c := oidc.AuthCode{Hash: hash, ClientID: "app", UserID: u.ID, SessionID: session, RedirectURI: "https://app/cb",
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
 	if err := db.CreateAuthCode(ctx, c); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 )
 
@@ -53,7 +54,7 @@ func testBrowserSessionReauthReplacesCookie(t *testing.T, db *store.DB) {
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	s := authority.BrowserSession{ID: "s1", TokenHash: "old", UserID: u.ID, AuthTime: now.Add(-time.Hour), AMR: []string{"pwd"},
+	s := oidc.BrowserSession{ID: "s1", TokenHash: "old", UserID: u.ID, AuthTime: now.Add(-time.Hour), AMR: []string{"pwd"},
 		CreatedAt: now.Add(-time.Hour), LastUsedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour)}
 	if err := db.CreateBrowserSession(ctx, s); err != nil {
 		t.Fatal(err)

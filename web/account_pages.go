@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // The pages of account self-service: the link mailed to verify an email,
@@ -152,9 +153,9 @@ func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
 
 // accountPost checks a post from the account page and returns its
 // session; on failure it answers and returns false.
-func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (authority.BrowserSession, authority.User, bool) {
+func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (oidc.BrowserSession, authority.User, bool) {
 	if !p.postForm(w, r) {
-		return authority.BrowserSession{}, authority.User{}, false
+		return oidc.BrowserSession{}, authority.User{}, false
 	}
 	sess, u, err := p.session(r)
 	if noSession(err) {
@@ -170,8 +171,8 @@ func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (authority.B
 
 // renderAccount shows the account page with an alert (status) or the
 // notice of a finished action.
-func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, status int, alert, notice string) {
-	consents, err := p.auth.Consents(r.Context(), u.ID)
+func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess oidc.BrowserSession, u authority.User, status int, alert, notice string) {
+	consents, err := p.oidc.Consents(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return

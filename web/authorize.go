@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // handleAuthorize is the authorization endpoint (GET or POST). A request
@@ -22,13 +23,13 @@ func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		q = r.PostForm
 	}
-	req, client, err := p.auth.ParseAuthorize(r.Context(), q)
+	req, client, err := p.oidc.ParseAuthorize(r.Context(), q)
 	if err != nil {
 		p.renderAuthorizeError(w, r, err)
 		return
 	}
 	sess, u, err := p.session(r)
-	var current *authority.BrowserSession
+	var current *oidc.BrowserSession
 	switch {
 	case err == nil:
 		current = &sess
@@ -42,7 +43,7 @@ func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // continueAuthorization goes on with an authorization request carried
 // through a form (sign-in, sign-up) once the user is signed in.
-func (p *Pages) continueAuthorization(w http.ResponseWriter, r *http.Request, authz string, sess authority.BrowserSession, u authority.User, fresh bool) {
+func (p *Pages) continueAuthorization(w http.ResponseWriter, r *http.Request, authz string, sess oidc.BrowserSession, u authority.User, fresh bool) {
 	req, client, err := p.parseAuthz(r, authz)
 	if err != nil {
 		p.renderAuthorizeError(w, r, err)
@@ -52,22 +53,22 @@ func (p *Pages) continueAuthorization(w http.ResponseWriter, r *http.Request, au
 }
 
 // authorizeStep shows the page the request needs next, or issues the code.
-func (p *Pages) authorizeStep(w http.ResponseWriter, r *http.Request, authz string, req authority.AuthorizeRequest, client authority.Client, sess *authority.BrowserSession, u authority.User, fresh bool) {
-	step, err := p.auth.NextStep(r.Context(), req, client, sess, fresh)
+func (p *Pages) authorizeStep(w http.ResponseWriter, r *http.Request, authz string, req oidc.AuthorizeRequest, client authority.Client, sess *oidc.BrowserSession, u authority.User, fresh bool) {
+	step, err := p.oidc.NextStep(r.Context(), req, client, sess, fresh)
 	if err != nil {
 		p.renderAuthorizeError(w, r, err)
 		return
 	}
 	target := formOrigin(req.RedirectURI)
 	switch step {
-	case authority.StepLogin:
+	case oidc.StepLogin:
 		p.hooks.Authorize("login_page")
 		email := req.LoginHint
 		if sess != nil && email == "" {
 			email = u.Email
 		}
 		p.render(w, r, http.StatusOK, "login", view{Authz: authz, ClientName: client.Name, Email: email}, target)
-	case authority.StepConsent:
+	case oidc.StepConsent:
 		p.renderConsent(w, r, authz, req, client, *sess, u, fresh)
 	default:
 		p.issueCode(w, r, req, *sess)
@@ -78,8 +79,8 @@ type scopeView struct{ Name, Description string }
 
 // issueCode creates the code and sends the browser back to the client
 // with code, state and iss (RFC 9207).
-func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, req authority.AuthorizeRequest, sess authority.BrowserSession) {
-	code, err := p.auth.IssueCode(r.Context(), req, sess)
+func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, req oidc.AuthorizeRequest, sess oidc.BrowserSession) {
+	code, err := p.oidc.IssueCode(r.Context(), req, sess)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
@@ -94,8 +95,8 @@ func (p *Pages) issueCode(w http.ResponseWriter, r *http.Request, req authority.
 
 // renderConsent shows the consent page, bound by its step ticket to this
 // request, session and sign-in.
-func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz string, req authority.AuthorizeRequest, client authority.Client, sess authority.BrowserSession, u authority.User, fresh bool) {
-	ticket, err := p.auth.StepTicket(authority.StepConsent, authz, sess, fresh)
+func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz string, req oidc.AuthorizeRequest, client authority.Client, sess oidc.BrowserSession, u authority.User, fresh bool) {
+	ticket, err := p.oidc.StepTicket(oidc.StepConsent, authz, sess, fresh)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
@@ -103,7 +104,7 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 	p.hooks.Authorize("consent_page")
 	scopes := make([]scopeView, 0, len(req.Scopes))
 	for _, sc := range req.Scopes {
-		scopes = append(scopes, scopeView{Name: sc, Description: authority.ScopeDescription(sc)})
+		scopes = append(scopes, scopeView{Name: sc, Description: oidc.ScopeDescription(sc)})
 	}
 	p.render(w, r, http.StatusOK, "consent", view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes,
 		Hidden: []hiddenField{{stepField, ticket}}}, formOrigin(req.RedirectURI))
@@ -113,7 +114,7 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 const stepField = "step"
 
 // handleConsent records the user's answer on the consent page. Allowing
-// decides the whole request again (authority.ConsentStep): a code is
+// decides the whole request again (oidc.Service.ConsentStep): a code is
 // issued only for a post of this very consent page, in the session and
 // sign-in it was shown for; otherwise the user signs in again or is asked
 // again.
@@ -144,24 +145,24 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostFormValue("consent") {
 	case "allow":
-		step, err := p.auth.ConsentStep(r.Context(), r.PostFormValue(stepField), authz, req, client, sess)
+		step, err := p.oidc.ConsentStep(r.Context(), r.PostFormValue(stepField), authz, req, client, sess)
 		switch {
 		case err != nil:
 			p.renderAuthorizeError(w, r, err)
-		case step == authority.StepLogin:
+		case step == oidc.StepLogin:
 			p.authorizeStep(w, r, authz, req, client, &sess, u, false)
-		case step == authority.StepConsent:
+		case step == oidc.StepConsent:
 			p.renderConsent(w, r, authz, req, client, sess, u, false)
 		default:
-			if err := p.auth.GrantConsent(r.Context(), u.ID, client, req, p.meta(r)); err != nil {
+			if err := p.oidc.GrantConsent(r.Context(), u.ID, client, req, p.meta(r)); err != nil {
 				p.renderFailure(w, r, err)
 				return
 			}
 			p.issueCode(w, r, req, sess)
 		}
 	case "deny":
-		p.auth.DenyConsent(r.Context(), u.ID, client, req, p.meta(r))
-		p.renderAuthorizeError(w, r, &authority.AuthorizeError{Code: "access_denied", Description: "the user denied the request",
+		p.oidc.DenyConsent(r.Context(), u.ID, client, req, p.meta(r))
+		p.renderAuthorizeError(w, r, &oidc.AuthorizeError{Code: "access_denied", Description: "the user denied the request",
 			Redirect: true, RedirectURI: req.RedirectURI, State: req.State})
 	default:
 		p.renderError(w, r, http.StatusBadRequest, "Bad request", "Choose Allow or Deny.", "invalid_request")
@@ -169,12 +170,12 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseAuthz validates an authorization request carried through a form.
-func (p *Pages) parseAuthz(r *http.Request, authz string) (authority.AuthorizeRequest, authority.Client, error) {
+func (p *Pages) parseAuthz(r *http.Request, authz string) (oidc.AuthorizeRequest, authority.Client, error) {
 	q, err := url.ParseQuery(authz)
 	if err != nil || len(authz) > 16<<10 {
-		return authority.AuthorizeRequest{}, authority.Client{}, &authority.AuthorizeError{Code: "invalid_request", Description: "the authorization request is malformed"}
+		return oidc.AuthorizeRequest{}, authority.Client{}, &oidc.AuthorizeError{Code: "invalid_request", Description: "the authorization request is malformed"}
 	}
-	return p.auth.ParseAuthorize(r.Context(), q)
+	return p.oidc.ParseAuthorize(r.Context(), q)
 }
 
 // canonicalAuthz is the query string of an authorization request, as the
@@ -194,7 +195,7 @@ func canonicalAuthz(q url.Values) string {
 // client with error, error_description, state and iss when the redirect
 // URI is trusted; an error page otherwise.
 func (p *Pages) renderAuthorizeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *authority.AuthorizeError
+	var ae *oidc.AuthorizeError
 	if !errors.As(err, &ae) {
 		p.hooks.Authorize("server_error")
 		p.renderFailure(w, r, err)
@@ -212,7 +213,7 @@ func (p *Pages) renderAuthorizeError(w http.ResponseWriter, r *http.Request, err
 	p.redirect(w, r, ae.RedirectURI, v)
 }
 
-func describeInvalid(ae *authority.AuthorizeError) string {
+func describeInvalid(ae *oidc.AuthorizeError) string {
 	d := ae.Description
 	if d == "" {
 		return "The application sent a request that cannot be completed."

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // startSignIn sends the browser to the authorization endpoint as the
@@ -37,7 +38,7 @@ func (c *console) startSignIn(w http.ResponseWriter, r *http.Request, back strin
 		// An administrator with a second factor signs in with it, even
 		// in a browser session that began with the password alone; one
 		// without goes on (acr_values asks, it does not demand).
-		"acr_values": {authority.ACRMFA},
+		"acr_values": {oidc.ACRMFA},
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, strings.TrimRight(c.p.cfg.Issuer, "/")+"/oauth2/authorize?"+q.Encode(), http.StatusSeeOther)

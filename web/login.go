@@ -58,7 +58,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	current := p.currentSession(r)
-	sess, u, cookie, err := p.auth.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), p.meta(r), current)
+	sess, u, cookie, err := p.oidc.SignIn(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), p.meta(r), current)
 	p.hooks.LoginResult(err)
 	if err != nil {
 		if p.renderSecondFactor(w, r, v, err, target) {
@@ -142,7 +142,7 @@ func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	in := authority.Signup{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Name: r.PostFormValue("name")}
-	sess, u, cookie, err := p.auth.SignUpBrowser(r.Context(), in, p.meta(r))
+	sess, u, cookie, err := p.oidc.SignUpBrowser(r.Context(), in, p.meta(r))
 	if err != nil {
 		var ve *authority.ValidationError
 		switch {
@@ -224,7 +224,7 @@ func (p *Pages) handleRevokeConsent(w http.ResponseWriter, r *http.Request) {
 		p.renderFailure(w, r, err)
 		return
 	}
-	err = p.auth.RevokeConsent(r.Context(), u.ID, r.PostFormValue("client_id"), p.meta(r))
+	err = p.oidc.RevokeConsent(r.Context(), u.ID, r.PostFormValue("client_id"), p.meta(r))
 	if err != nil && !errors.Is(err, authority.ErrNotFound) {
 		p.renderFailure(w, r, err)
 		return

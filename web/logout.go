@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // handleLogout is RP-Initiated Logout 1.0 (GET or POST): id_token_hint,
@@ -35,9 +36,9 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	postURI, state, clientID := q.Get("post_logout_redirect_uri"), q.Get("state"), q.Get("client_id")
-	var hint *authority.IDClaims
+	var hint *oidc.IDClaims
 	if raw := q.Get("id_token_hint"); raw != "" {
-		ic, err := p.auth.ParseIDTokenHint(raw)
+		ic, err := p.oidc.ParseIDTokenHint(raw)
 		if err != nil {
 			if errors.Is(err, authority.ErrInvalidToken) {
 				p.renderError(w, r, http.StatusBadRequest, "Invalid sign-out request", "The id_token_hint is not an ID token issued here.", "invalid_request")
@@ -111,19 +112,19 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // endSessions ends the browser's session and, when the hint names another
 // session of the same user (or the browser has none), that one too.
-func (p *Pages) endSessions(w http.ResponseWriter, r *http.Request, hint *authority.IDClaims) error {
+func (p *Pages) endSessions(w http.ResponseWriter, r *http.Request, hint *oidc.IDClaims) error {
 	sess, u, err := p.session(r)
 	if err != nil && !noSession(err) {
 		return err
 	}
 	meta := p.meta(r)
 	if err == nil {
-		if err := p.auth.EndBrowserSession(r.Context(), sess.ID, meta); err != nil {
+		if err := p.oidc.EndBrowserSession(r.Context(), sess.ID, meta); err != nil {
 			return err
 		}
 	}
 	if hint != nil && hint.SID != "" && hint.SID != sess.ID && (u.ID == "" || u.ID == hint.Subject) {
-		if err := p.auth.EndBrowserSession(r.Context(), hint.SID, meta); err != nil {
+		if err := p.oidc.EndBrowserSession(r.Context(), hint.SID, meta); err != nil {
 			return err
 		}
 	}

@@ -38,7 +38,7 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	current := p.currentSession(r)
 	mfaToken := r.PostFormValue("mfa_token")
-	sess, u, cookie, err := p.auth.CompleteSignIn(r.Context(), mfaToken, r.PostFormValue("code"), p.meta(r), current)
+	sess, u, cookie, err := p.oidc.CompleteSignIn(r.Context(), mfaToken, r.PostFormValue("code"), p.meta(r), current)
 	if err != nil {
 		var te *authority.ThrottledError
 		var ve *authority.ValidationError

@@ -10,6 +10,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // The hosted pages of TOTP: enrolment from the account page (the QR code
@@ -143,7 +144,7 @@ func (p *Pages) handleRegenerateCodes(w http.ResponseWriter, r *http.Request) {
 	p.refuseFactorChange(w, r, sess, u, err, "No new recovery codes were made")
 }
 
-func (p *Pages) refuseFactorChange(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, err error, what string) {
+func (p *Pages) refuseFactorChange(w http.ResponseWriter, r *http.Request, sess oidc.BrowserSession, u authority.User, err error, what string) {
 	var te *authority.ThrottledError
 	var ve *authority.ValidationError
 	switch {
@@ -186,7 +187,12 @@ func (p *Pages) handleForcedEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	current := p.currentSession(r)
 	token := r.PostFormValue("mfa_token")
-	sess, _, cookie, codes, err := p.auth.CompleteEnrolledSignIn(r.Context(), token, r.PostFormValue("code"), p.meta(r), current)
+	u, amr, codes, err := p.auth.CompleteEnrolledSignIn(r.Context(), token, r.PostFormValue("code"), p.meta(r))
+	var sess oidc.BrowserSession
+	var cookie string
+	if err == nil {
+		sess, _, cookie, err = p.oidc.StartSession(r.Context(), u, amr, p.meta(r), current)
+	}
 	if err != nil {
 		var te *authority.ThrottledError
 		var ve *authority.ValidationError

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // Config holds the hosted pages' settings.
@@ -52,6 +53,7 @@ type Hooks struct {
 type Pages struct {
 	cfg    Config
 	auth   *authority.Service
+	oidc   *oidc.Service
 	log    *slog.Logger
 	hooks  Hooks
 	tmpl   *templates
@@ -61,7 +63,7 @@ type Pages struct {
 // New loads the templates (embedded, overridden from cfg.TemplateDir) and
 // returns the pages. A template that does not parse is an error here, at
 // start, rather than on first use.
-func New(cfg Config, auth *authority.Service, hooks Hooks, log *slog.Logger) (*Pages, error) {
+func New(cfg Config, auth *authority.Service, flow *oidc.Service, hooks Hooks, log *slog.Logger) (*Pages, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -85,7 +87,7 @@ func New(cfg Config, auth *authority.Service, hooks Hooks, log *slog.Logger) (*P
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{cfg: cfg, auth: auth, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
+	return &Pages{cfg: cfg, auth: auth, oidc: flow, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
 }
 
 // Register adds the pages' routes to r.
@@ -132,8 +134,8 @@ type view struct {
 	ClientName string
 	Scopes     []scopeView
 	User       authority.User
-	Session    authority.BrowserSession
-	Consents   []authority.Consent
+	Session    oidc.BrowserSession
+	Consents   []oidc.Consent
 	Hidden     []hiddenField
 	Error      errorView
 	Scripts    []string

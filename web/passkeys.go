@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // The hosted pages of passkeys: adding, renaming and removing them on the
@@ -229,7 +230,12 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	current := p.currentSession(r)
-	sess, u, cookie, err := p.auth.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r), current)
+	u, amr, err := p.auth.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r))
+	var sess oidc.BrowserSession
+	var cookie string
+	if err == nil {
+		sess, u, cookie, err = p.oidc.StartSession(r.Context(), u, amr, p.meta(r), current)
+	}
 	p.hooks.LoginResult(err)
 	if err != nil {
 		var te *authority.ThrottledError

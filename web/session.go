@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 func (p *Pages) sessionCookieName() string {
@@ -17,14 +18,14 @@ func (p *Pages) sessionCookieName() string {
 // setSession gives the browser its session cookie: HttpOnly, SameSite=Lax
 // (so it travels on the top-level navigation back from a client), Secure
 // when the issuer is https, for the session's lifetime.
-func (p *Pages) setSession(w http.ResponseWriter, sess authority.BrowserSession, value string) {
+func (p *Pages) setSession(w http.ResponseWriter, sess oidc.BrowserSession, value string) {
 	http.SetCookie(w, &http.Cookie{Name: p.sessionCookieName(), Value: value, Path: "/", HttpOnly: true,
 		Secure: p.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
 }
 
 // currentSession is the request's live browser session, nil if none: a
 // sign-in keeps it (and its sid) when it is the same user's.
-func (p *Pages) currentSession(r *http.Request) *authority.BrowserSession {
+func (p *Pages) currentSession(r *http.Request) *oidc.BrowserSession {
 	if cs, _, err := p.session(r); err == nil {
 		return &cs
 	}
@@ -52,7 +53,7 @@ func (p *Pages) authzView(w http.ResponseWriter, r *http.Request, authz string) 
 // signedIn ends a successful sign-in: it sets the session cookie (a new
 // value at every sign-in, even one that keeps the session), then goes on with
 // the authorization request the sign-in was for, or to the account page.
-func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, sess authority.BrowserSession, u authority.User, cookie, authz string) {
+func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, sess oidc.BrowserSession, u authority.User, cookie, authz string) {
 	if cookie != "" {
 		p.setSession(w, sess, cookie)
 	}
@@ -69,14 +70,14 @@ func (p *Pages) clearSession(w http.ResponseWriter) {
 }
 
 // session returns the request's live browser session and its user;
-// authority.ErrNoSession when there is none.
-func (p *Pages) session(r *http.Request) (authority.BrowserSession, authority.User, error) {
+// oidc.ErrNoSession when there is none.
+func (p *Pages) session(r *http.Request) (oidc.BrowserSession, authority.User, error) {
 	c, err := r.Cookie(p.sessionCookieName())
 	if err != nil {
-		return authority.BrowserSession{}, authority.User{}, authority.ErrNoSession
+		return oidc.BrowserSession{}, authority.User{}, oidc.ErrNoSession
 	}
-	return p.auth.BrowserSession(r.Context(), c.Value)
+	return p.oidc.BrowserSession(r.Context(), c.Value)
 }
 
 // noSession reports whether err only means there is no session.
-func noSession(err error) bool { return errors.Is(err, authority.ErrNoSession) }
+func noSession(err error) bool { return errors.Is(err, oidc.ErrNoSession) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigil-auth/sigil/api"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/web"
 )
@@ -72,9 +73,13 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
+	flow, err := oidc.New(a.auth, a.db, a.keys.Ring())
+	if err != nil {
+		return fmt.Errorf("openid connect: %w", err)
+	}
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
-		a.auth, a.keys, a.db, metrics, log)
+		a.auth, flow, a.keys, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
 	}

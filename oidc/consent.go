@@ -1,7 +1,8 @@
-package authority
+package oidc
 
 import (
 	"context"
+	"github.com/sigil-auth/sigil/authority"
 	"slices"
 	"strings"
 )
@@ -10,7 +11,7 @@ import (
 // what req asks for: never for a first-party client; for a third-party
 // client when prompt=consent says so or the request asks for a scope the
 // user has not granted it yet.
-func (s *Service) needsConsent(ctx context.Context, userID string, c Client, req AuthorizeRequest) (bool, error) {
+func (s *Service) needsConsent(ctx context.Context, userID string, c authority.Client, req AuthorizeRequest) (bool, error) {
 	if c.FirstParty {
 		return false, nil
 	}
@@ -34,18 +35,18 @@ func (s *Service) needsConsent(ctx context.Context, userID string, c Client, req
 
 // GrantConsent remembers that the user allowed client the request's
 // scopes, until they take it back.
-func (s *Service) GrantConsent(ctx context.Context, userID string, c Client, req AuthorizeRequest, meta Meta) error {
+func (s *Service) GrantConsent(ctx context.Context, userID string, c authority.Client, req AuthorizeRequest, meta authority.Meta) error {
 	if err := s.store.GrantConsent(ctx, userID, c.ID, req.Scopes, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: EventConsentGrant, Actor: userID, UserID: userID, IP: meta.IP,
+	s.audit(ctx, authority.Event{Type: authority.EventConsentGrant, Actor: userID, UserID: userID, IP: meta.IP,
 		Detail: "client " + c.ID + " allowed scopes: " + strings.Join(req.Scopes, " ")})
 	return nil
 }
 
 // DenyConsent records that the user refused client's request.
-func (s *Service) DenyConsent(ctx context.Context, userID string, c Client, req AuthorizeRequest, meta Meta) {
-	s.audit(ctx, Event{Type: EventConsentDeny, Actor: userID, UserID: userID, IP: meta.IP,
+func (s *Service) DenyConsent(ctx context.Context, userID string, c authority.Client, req AuthorizeRequest, meta authority.Meta) {
+	s.audit(ctx, authority.Event{Type: authority.EventConsentDeny, Actor: userID, UserID: userID, IP: meta.IP,
 		Detail: "client " + c.ID + " denied scopes: " + strings.Join(req.Scopes, " ")})
 }
 
@@ -57,13 +58,13 @@ func ScopeDescription(scope string) string {
 		return "Know who you are (your account ID)"
 	case ScopeProfile:
 		return "See your name"
-	case ScopeEmail:
+	case authority.ScopeEmail:
 		return "See your email address"
 	case ScopeOfflineAccess:
 		return "Stay signed in and act for you while you are away"
-	case ScopeRoles:
+	case authority.ScopeRoles:
 		return "See the roles you hold"
-	case ScopeAdmin:
+	case authority.ScopeAdmin:
 		return "Administer Sigil with your administrator rights"
 	}
 	return "Use the \u201c" + scope + "\u201d permission"
@@ -77,13 +78,13 @@ func (s *Service) Consents(ctx context.Context, userID string) ([]Consent, error
 // RevokeConsent takes back the user's consent for a client: its next
 // request shows the consent page again. Tokens already issued stay valid
 // until they expire or are revoked. ErrNotFound if there was none.
-func (s *Service) RevokeConsent(ctx context.Context, userID, clientID string, meta Meta) error {
-	if !plainID(clientID) {
-		return ErrNotFound
+func (s *Service) RevokeConsent(ctx context.Context, userID, clientID string, meta authority.Meta) error {
+	if !authority.PlainID(clientID) {
+		return authority.ErrNotFound
 	}
 	if err := s.store.DeleteConsent(ctx, userID, clientID); err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: EventConsentRevoke, Actor: userID, UserID: userID, IP: meta.IP, Detail: "consent for client " + clientID + " revoked"})
+	s.audit(ctx, authority.Event{Type: authority.EventConsentRevoke, Actor: userID, UserID: userID, IP: meta.IP, Detail: "consent for client " + clientID + " revoked"})
 	return nil
 }

@@ -1,4 +1,4 @@
-package authority
+package oidc
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/sigil-auth/sigil/authority"
 	"time"
 )
 
@@ -17,10 +18,10 @@ const CodeTTL = 60 * time.Second
 // redirect URI, PKCE challenge, nonce, scope and browser session. The code
 // (256 random bits) is returned this once; only its hash is stored.
 func (s *Service) IssueCode(ctx context.Context, req AuthorizeRequest, sess BrowserSession) (string, error) {
-	code := newSecretN(32)
+	code := authority.RandomToken(32)
 	now := s.now().UTC()
 	ac := AuthCode{
-		Hash: HashToken(code), ClientID: req.ClientID, UserID: sess.UserID, SessionID: sess.ID,
+		Hash: authority.HashToken(code), ClientID: req.ClientID, UserID: sess.UserID, SessionID: sess.ID,
 		RedirectURI: req.RedirectURI, Scope: req.Scope(), Nonce: req.Nonce, CodeChallenge: req.CodeChallenge,
 		AuthTime: sess.AuthTime, AMR: sess.AMR, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	}
@@ -47,41 +48,41 @@ type CodeTokens struct {
 // to c for redirectURI, and verifier must match its PKCE challenge. A
 // code presented a second time is refused, and the tokens its first
 // redemption issued are revoked (RFC 6749 §4.1.2).
-func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI, verifier string, meta Meta) (CodeTokens, error) {
-	if !plausibleRefreshToken(code) {
-		return CodeTokens{}, fmt.Errorf("%w: malformed authorization code", ErrInvalidGrant)
+func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, redirectURI, verifier string, meta authority.Meta) (CodeTokens, error) {
+	if !authority.PlausibleToken(code) {
+		return CodeTokens{}, fmt.Errorf("%w: malformed authorization code", authority.ErrInvalidGrant)
 	}
-	if !c.HasGrant(GrantAuthorizationCode) {
-		return CodeTokens{}, fmt.Errorf("%w: the client may not use the authorization code grant", ErrUnauthorizedClient)
+	if !c.HasGrant(authority.GrantAuthorizationCode) {
+		return CodeTokens{}, fmt.Errorf("%w: the client may not use the authorization code grant", authority.ErrUnauthorizedClient)
 	}
 	now := s.now()
-	ttl := s.clientTTL(c)
-	family, jti := newTokenID(), newTokenID()
+	ttl := s.core.ClientTTL(c)
+	family, jti := authority.NewTokenID(), authority.NewTokenID()
 	accessExp := now.Add(ttl)
-	ac, err := s.store.RedeemAuthCode(ctx, HashToken(code), now.UTC(), family, jti, accessExp)
+	ac, err := s.store.RedeemAuthCode(ctx, authority.HashToken(code), now.UTC(), family, jti, accessExp)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return CodeTokens{}, fmt.Errorf("%w: unknown authorization code", ErrInvalidGrant)
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, authority.ErrNotFound):
+		return CodeTokens{}, fmt.Errorf("%w: unknown authorization code", authority.ErrInvalidGrant)
+	case errors.Is(err, authority.ErrConflict):
 		s.codeReplayed(ctx, ac, meta)
-		return CodeTokens{}, fmt.Errorf("%w: the authorization code was already used; the tokens issued for it are revoked", ErrInvalidGrant)
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code was already used; the tokens issued for it are revoked", authority.ErrInvalidGrant)
 	case err != nil:
 		return CodeTokens{}, err
 	}
 	switch {
 	case ac.ClientID != c.ID:
-		return CodeTokens{}, fmt.Errorf("%w: the authorization code was issued to another client", ErrInvalidGrant)
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code was issued to another client", authority.ErrInvalidGrant)
 	case !now.Before(ac.ExpiresAt):
-		return CodeTokens{}, fmt.Errorf("%w: the authorization code has expired", ErrInvalidGrant)
+		return CodeTokens{}, fmt.Errorf("%w: the authorization code has expired", authority.ErrInvalidGrant)
 	case ac.RedirectURI != redirectURI:
-		return CodeTokens{}, fmt.Errorf("%w: redirect_uri differs from the authorization request's", ErrInvalidGrant)
+		return CodeTokens{}, fmt.Errorf("%w: redirect_uri differs from the authorization request's", authority.ErrInvalidGrant)
 	}
 	if err := checkVerifier(ac.CodeChallenge, verifier); err != nil {
 		return CodeTokens{}, err
 	}
 	u, err := s.store.UserByID(ctx, ac.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return CodeTokens{}, fmt.Errorf("%w: the user no longer exists", ErrInvalidGrant)
+	if errors.Is(err, authority.ErrNotFound) {
+		return CodeTokens{}, fmt.Errorf("%w: the user no longer exists", authority.ErrInvalidGrant)
 	}
 	if err != nil {
 		return CodeTokens{}, err
@@ -90,23 +91,23 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 		return CodeTokens{}, err
 	}
 
-	if !s.mfaSatisfied(u, ac.AMR) {
-		return CodeTokens{}, ErrMFARequiredForRole
+	if !s.core.MFASatisfied(u, ac.AMR) {
+		return CodeTokens{}, authority.ErrMFARequiredForRole
 	}
-	scope := grantedScope(ac.Scope, u)
-	claims := &Claims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.clientAudience(c),
+	scope := authority.GrantedScope(ac.Scope, u)
+	claims := &authority.Claims{
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.core.ClientAudience(c),
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
 		ID: jti, ClientID: c.ID, Scope: scope, AMR: ac.AMR,
 		SessionID: family,
 	}
-	setUserClaims(claims, u, c.FirstParty)
-	access, err := s.Sign(claims, GrantAuthorizationCode)
+	authority.SetUserClaims(claims, u, c.FirstParty)
+	access, err := s.core.Sign(claims, authority.GrantAuthorizationCode)
 	if err != nil {
 		return CodeTokens{}, err
 	}
 	out := CodeTokens{AccessToken: access, ExpiresIn: int(ttl / time.Second), Scope: scope}
-	scopes, _ := ParseScope(scope)
+	scopes, _ := authority.ParseScope(scope)
 	req := AuthorizeRequest{ClientID: c.ID, Scopes: scopes, Nonce: ac.Nonce}
 	if req.HasScope(ScopeOpenID) {
 		sess := BrowserSession{ID: ac.SessionID, AuthTime: ac.AuthTime, AMR: ac.AMR}
@@ -114,21 +115,21 @@ func (s *Service) ExchangeCode(ctx context.Context, c Client, code, redirectURI,
 			return CodeTokens{}, err
 		}
 	}
-	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(GrantRefreshToken) {
-		refresh, rt := s.newRefreshToken(family, u.ID, c.ID, scope)
+	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(authority.GrantRefreshToken) {
+		refresh, rt := s.core.NewRefreshToken(family, u.ID, c.ID, scope)
 		rt.SessionID, rt.AMR = ac.SessionID, ac.AMR
 		if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 			return CodeTokens{}, err
 		}
 		out.RefreshToken = refresh
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
+	s.core.RememberProfile(u)
 	return out, nil
 }
 
 // codeReplayed revokes what the first redemption of a replayed code issued:
 // its refresh-token family and its access token.
-func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
+func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta authority.Meta) {
 	ctx = context.WithoutCancel(ctx)
 	now := s.now().UTC()
 	if ac.FamilyID != "" {
@@ -137,14 +138,12 @@ func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
 		}
 	}
 	if ac.AccessJTI != "" && ac.AccessExp.After(now) {
-		if err := s.store.DenyAccessToken(ctx, ac.AccessJTI, ac.AccessExp, now); err != nil {
+		if err := s.core.DenyAccessToken(ctx, ac.AccessJTI, ac.AccessExp); err != nil {
 			s.log.Warn("deny the access token of a replayed code", "err", err)
-		} else {
-			s.deny.add(ac.AccessJTI, ac.AccessExp)
 		}
 	}
 	s.log.Warn("authorization code replayed: its tokens are revoked", "client_id", ac.ClientID, "user_id", ac.UserID)
-	s.audit(ctx, Event{Type: EventCodeReplay, UserID: ac.UserID, IP: meta.IP,
+	s.audit(ctx, authority.Event{Type: authority.EventCodeReplay, UserID: ac.UserID, IP: meta.IP,
 		Detail: "authorization code of client " + ac.ClientID + " presented again; its tokens are revoked"})
 }
 
@@ -154,16 +153,16 @@ func (s *Service) codeReplayed(ctx context.Context, ac AuthCode, meta Meta) {
 func checkVerifier(challenge, verifier string) error {
 	if challenge == "" {
 		if verifier != "" {
-			return fmt.Errorf("%w: code_verifier sent for a code issued without code_challenge", ErrInvalidGrant)
+			return fmt.Errorf("%w: code_verifier sent for a code issued without code_challenge", authority.ErrInvalidGrant)
 		}
 		return nil
 	}
 	if !validVerifier(verifier) {
-		return fmt.Errorf("%w: code_verifier is missing or malformed (43 to 128 unreserved characters)", ErrInvalidGrant)
+		return fmt.Errorf("%w: code_verifier is missing or malformed (43 to 128 unreserved characters)", authority.ErrInvalidGrant)
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) != 1 {
-		return fmt.Errorf("%w: code_verifier does not match code_challenge", ErrInvalidGrant)
+		return fmt.Errorf("%w: code_verifier does not match code_challenge", authority.ErrInvalidGrant)
 	}
 	return nil
 }
@@ -179,4 +178,25 @@ func validVerifier(v string) bool {
 		}
 	}
 	return true
+}
+
+// checkCodeHolder re-checks, at code exchange, what the code was issued
+// for: a code issued before its user was locked, or before its browser
+// session ended (signed out, sign out everywhere, a password change or
+// reset elsewhere), issues nothing.
+func (s *Service) checkCodeHolder(ctx context.Context, u authority.User, ac AuthCode) error {
+	if u.Locked {
+		return fmt.Errorf("%w: the account is locked", authority.ErrInvalidGrant)
+	}
+	sess, err := s.store.BrowserSessionByID(ctx, ac.SessionID)
+	if errors.Is(err, authority.ErrNotFound) {
+		return fmt.Errorf("%w: the browser session the code was issued in has ended", authority.ErrInvalidGrant)
+	}
+	if err != nil {
+		return err
+	}
+	if !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) || sess.UserID != u.ID {
+		return fmt.Errorf("%w: the browser session the code was issued in has ended", authority.ErrInvalidGrant)
+	}
+	return nil
 }

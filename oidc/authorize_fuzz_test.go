@@ -1,6 +1,7 @@
-package authority
+package oidc
 
 import (
+	"github.com/sigil-auth/sigil/authority"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func FuzzParseAuthorize(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c := Client{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}, GrantTypes: []string{GrantAuthorizationCode},
+		c := authority.Client{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}, GrantTypes: []string{authority.GrantAuthorizationCode},
 			Scopes: []string{"read"}, Public: public}
 		req, aerr := ParseAuthorizeParams(q, c)
 		if aerr != nil {

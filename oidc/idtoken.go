@@ -1,4 +1,4 @@
-package authority
+package oidc
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sigil-auth/sigil/authority"
 	"hash"
 	"strings"
 	"time"
@@ -19,16 +20,16 @@ import (
 
 // IDClaims are the claims of an OpenID Connect ID token.
 type IDClaims struct {
-	Issuer   string   `json:"iss"`
-	Subject  string   `json:"sub"`
-	Audience Audience `json:"aud"`
-	Expiry   int64    `json:"exp"`
-	IssuedAt int64    `json:"iat"`
-	AuthTime int64    `json:"auth_time"`
-	Nonce    string   `json:"nonce,omitempty"`
-	SID      string   `json:"sid,omitempty"`
-	AtHash   string   `json:"at_hash,omitempty"`
-	AMR      []string `json:"amr,omitempty"`
+	Issuer   string             `json:"iss"`
+	Subject  string             `json:"sub"`
+	Audience authority.Audience `json:"aud"`
+	Expiry   int64              `json:"exp"`
+	IssuedAt int64              `json:"iat"`
+	AuthTime int64              `json:"auth_time"`
+	Nonce    string             `json:"nonce,omitempty"`
+	SID      string             `json:"sid,omitempty"`
+	AtHash   string             `json:"at_hash,omitempty"`
+	AMR      []string           `json:"amr,omitempty"`
 	// ACR is the authentication context class of the sign-in
 	// (ACRPassword or ACRMFA).
 	ACR string `json:"acr,omitempty"`
@@ -46,21 +47,21 @@ var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "no
 // signIDToken signs the ID token of a code redemption: typ JWT, lifetime
 // the access-token TTL (so that key retention covers it), at_hash of the
 // access token issued with it.
-func (s *Service) signIDToken(u User, c Client, req AuthorizeRequest, sess BrowserSession, accessToken string, now time.Time) (string, error) {
+func (s *Service) signIDToken(u authority.User, c authority.Client, req AuthorizeRequest, sess BrowserSession, accessToken string, now time.Time) (string, error) {
 	snap := s.ring.Load()
 	if snap == nil || snap.Active() == nil {
-		return "", fmt.Errorf("%w: no signing key loaded", ErrUnavailable)
+		return "", fmt.Errorf("%w: no signing key loaded", authority.ErrUnavailable)
 	}
 	signer := snap.Active()
 	ic := IDClaims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: Audience{c.ID},
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: authority.Audience{c.ID},
 		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), AuthTime: sess.AuthTime.Unix(),
 		Nonce: req.Nonce, SID: sess.ID, AMR: sess.AMR, ACR: acrOf(sess.AMR),
 	}
 	if accessToken != "" {
 		ic.AtHash = atHash(signer.Alg, accessToken)
 	}
-	if req.HasScope(ScopeEmail) {
+	if req.HasScope(authority.ScopeEmail) {
 		verified := u.EmailVerified
 		ic.Email, ic.EmailVerified = u.Email, &verified
 	}
@@ -96,15 +97,15 @@ func atHash(alg keys.Alg, token string) string {
 // one is ErrInvalidToken.
 func (s *Service) ParseIDTokenHint(raw string) (IDClaims, error) {
 	if len(raw) > 16<<10 {
-		return IDClaims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
+		return IDClaims{}, fmt.Errorf("%w: too long", authority.ErrInvalidToken)
 	}
-	jws, err := jose.ParseSignedCompact(raw, signatureAlgs)
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.EdDSA, jose.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
-		return IDClaims{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
+		return IDClaims{}, fmt.Errorf("%w: malformed", authority.ErrInvalidToken)
 	}
 	h := jws.Signatures[0].Protected
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "JWT" || h.KeyID == "" {
-		return IDClaims{}, fmt.Errorf("%w: not an ID token", ErrInvalidToken)
+		return IDClaims{}, fmt.Errorf("%w: not an ID token", authority.ErrInvalidToken)
 	}
 	key, err := s.publishedKey(h.KeyID, h.Algorithm)
 	if err != nil {
@@ -112,11 +113,11 @@ func (s *Service) ParseIDTokenHint(raw string) (IDClaims, error) {
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {
-		return IDClaims{}, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+		return IDClaims{}, fmt.Errorf("%w: bad signature", authority.ErrInvalidToken)
 	}
 	var ic IDClaims
 	if err := json.Unmarshal(payload, &ic); err != nil || ic.Issuer != s.cfg.Issuer || ic.Subject == "" || len(ic.Audience) == 0 {
-		return IDClaims{}, fmt.Errorf("%w: not an ID token of this issuer", ErrInvalidToken)
+		return IDClaims{}, fmt.Errorf("%w: not an ID token of this issuer", authority.ErrInvalidToken)
 	}
 	return ic, nil
 }
@@ -125,7 +126,7 @@ func (s *Service) ParseIDTokenHint(raw string) (IDClaims, error) {
 // and the claims its scopes allow, read fresh from the account. A token
 // issued without the openid scope, or whose user is gone, is
 // ErrInvalidToken.
-func (s *Service) UserInfo(ctx context.Context, c *Claims) (map[string]any, error) {
+func (s *Service) UserInfo(ctx context.Context, c *authority.Claims) (map[string]any, error) {
 	scopes := strings.Fields(c.Scope)
 	has := func(sc string) bool {
 		for _, x := range scopes {
@@ -136,21 +137,35 @@ func (s *Service) UserInfo(ctx context.Context, c *Claims) (map[string]any, erro
 		return false
 	}
 	if !has(ScopeOpenID) || !c.ForUser() {
-		return nil, fmt.Errorf("%w: the access token was not issued with the openid scope", ErrInvalidToken)
+		return nil, fmt.Errorf("%w: the access token was not issued with the openid scope", authority.ErrInvalidToken)
 	}
 	u, err := s.store.UserByID(ctx, c.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: the user no longer exists", ErrInvalidToken)
+	if errors.Is(err, authority.ErrNotFound) {
+		return nil, fmt.Errorf("%w: the user no longer exists", authority.ErrInvalidToken)
 	}
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]any{"sub": u.ID}
-	if has(ScopeEmail) {
+	if has(authority.ScopeEmail) {
 		out["email"], out["email_verified"] = u.Email, u.EmailVerified
 	}
 	if has(ScopeProfile) {
 		out["name"] = u.Name
 	}
 	return out, nil
+}
+
+// publishedKey returns the published, non-revoked key named kid, provided
+// alg is that key's own algorithm: a token never chooses how it is checked.
+func (s *Service) publishedKey(kid, alg string) (*jose.JSONWebKey, error) {
+	snap := s.ring.Load()
+	if snap == nil {
+		return nil, fmt.Errorf("%w: no keys loaded", authority.ErrUnavailable)
+	}
+	key, ok := snap.Key(kid)
+	if !ok || alg != key.Algorithm {
+		return nil, fmt.Errorf("%w: unknown or revoked kid, or alg not the key's", authority.ErrInvalidToken)
+	}
+	return key, nil
 }

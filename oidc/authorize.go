@@ -1,36 +1,38 @@
-package authority
+package oidc
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sigil-auth/sigil/authority"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // OpenID Connect scopes, allowed to every client with the
-// authorization_code grant.
+// authorization_code grant (with authority.ScopeEmail and
+// authority.ScopeRoles, which the core's tokens honour too).
 const (
 	ScopeOpenID        = "openid"
 	ScopeProfile       = "profile"
-	ScopeEmail         = "email"
 	ScopeOfflineAccess = "offline_access"
 )
 
 // oidcScopes are the scopes every authorization_code client may ask for
 // (ScopeRoles too: a third-party client's token carries the user's roles
 // only with it, and the consent page names it).
-var oidcScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess, ScopeRoles}
+var oidcScopes = []string{ScopeOpenID, ScopeProfile, authority.ScopeEmail, ScopeOfflineAccess, authority.ScopeRoles}
 
 // Limits on authorization request parameters.
 const (
 	MaxStateBytes     = 2048
 	MaxNonceBytes     = 512
-	MaxLoginHintBytes = MaxEmailBytes
+	MaxLoginHintBytes = authority.MaxEmailBytes
 )
 
 // AuthorizeRequest is a validated authorization request (OpenID Connect
@@ -102,17 +104,17 @@ func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
 // its redirect URI (errors that must never redirect), then every other
 // parameter (errors that go back to the client). Errors are
 // *AuthorizeError, or ErrUnavailable when the database does not answer.
-func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeRequest, Client, error) {
+func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeRequest, authority.Client, error) {
 	clientID, _, aerr := clientAndRedirect(q)
 	if aerr != nil {
-		return AuthorizeRequest{}, Client{}, aerr
+		return AuthorizeRequest{}, authority.Client{}, aerr
 	}
-	c, err := s.Client(ctx, clientID)
-	if errors.Is(err, ErrNotFound) {
-		return AuthorizeRequest{}, Client{}, &AuthorizeError{Code: "invalid_client", Description: "unknown client_id"}
+	c, err := s.core.Client(ctx, clientID)
+	if errors.Is(err, authority.ErrNotFound) {
+		return AuthorizeRequest{}, authority.Client{}, &AuthorizeError{Code: "invalid_client", Description: "unknown client_id"}
 	}
 	if err != nil {
-		return AuthorizeRequest{}, Client{}, err
+		return AuthorizeRequest{}, authority.Client{}, err
 	}
 	req, aerr := ParseAuthorizeParams(q, c)
 	if aerr != nil {
@@ -140,7 +142,7 @@ func clientAndRedirect(q url.Values) (string, string, *AuthorizeError) {
 
 // ParseAuthorizeParams validates an authorization request for client c.
 // It is pure: everything it needs is in q and c.
-func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeError) {
+func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *AuthorizeError) {
 	clientID, redirectURI, aerr := clientAndRedirect(q)
 	if aerr != nil {
 		return AuthorizeRequest{}, aerr
@@ -176,14 +178,14 @@ func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeE
 		return fail("unsupported_response_type", "only response_type=code is supported")
 	case q.Has("response_mode") && q.Get("response_mode") != "query":
 		return fail("invalid_request", "only response_mode=query is supported")
-	case !c.HasGrant(GrantAuthorizationCode):
+	case !c.HasGrant(authority.GrantAuthorizationCode):
 		return fail("unauthorized_client", "the client may not use the authorization code flow")
 	}
 	req := AuthorizeRequest{ClientID: c.ID, RedirectURI: redirectURI, State: state, MaxAge: -1}
 
-	scopes, err := ParseScope(q.Get("scope"))
+	scopes, err := authority.ParseScope(q.Get("scope"))
 	if err != nil {
-		return fail("invalid_scope", strings.TrimPrefix(err.Error(), ErrInvalidScope.Error()+": "))
+		return fail("invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": "))
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(oidcScopes, sc) && !slices.Contains(c.Scopes, sc) {
@@ -252,7 +254,7 @@ func ParseAuthorizeParams(q url.Values, c Client) (AuthorizeRequest, *AuthorizeE
 
 // validChallenge reports whether s could be an S256 code challenge: 43
 // base64url characters (RFC 7636 §4.2).
-func validChallenge(s string) bool { return len(s) == 43 && plausibleRefreshToken(s) }
+func validChallenge(s string) bool { return len(s) == 43 && authority.PlausibleToken(s) }
 
 // AuthorizeStep is what an authorization request needs next.
 type AuthorizeStep int
@@ -274,7 +276,7 @@ const (
 // which satisfies prompt=login and max_age. A prompt=none
 // request that would need a page gets login_required or
 // consent_required.
-func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, sess *BrowserSession, fresh bool) (AuthorizeStep, error) {
+func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c authority.Client, sess *BrowserSession, fresh bool) (AuthorizeStep, error) {
 	redirectErr := func(code, desc string) error {
 		return &AuthorizeError{Code: code, Description: desc, Redirect: true, RedirectURI: req.RedirectURI, State: req.State}
 	}
@@ -288,7 +290,7 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 	// signs nobody in, and the sign-in page says why.
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	switch {
-	case errors.Is(err, ErrNotFound) || (err == nil && u.Locked):
+	case errors.Is(err, authority.ErrNotFound) || (err == nil && u.Locked):
 		if req.PromptNone {
 			return 0, redirectErr("login_required", "the user must sign in again")
 		}
@@ -322,7 +324,7 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 			return StepLogin, nil
 		}
 	}
-	if !s.mfaSatisfied(u, sess.AMR) {
+	if !s.core.MFASatisfied(u, sess.AMR) {
 		// A role that needs a second factor, granted after this
 		// session's password-only sign-in: the code would be refused at
 		// the token endpoint, so sign in again (with the factor, or its
@@ -343,4 +345,10 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c Client, 
 		return StepConsent, nil
 	}
 	return StepIssue, nil
+}
+
+// invisible reports whether r is a control or format character, which a
+// login hint (shown on the sign-in page) may not carry.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
 }

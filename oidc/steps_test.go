@@ -1,8 +1,9 @@
-package authority
+package oidc
 
 import (
 	"context"
 	"errors"
+	"github.com/sigil-auth/sigil/authority"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ func TestNextStepRechecksTheAccount(t *testing.T) {
 	st := newMemStore()
 	s := newTestService(t, st, keys.EdDSA, nil)
 	ctx := context.Background()
-	st.users["u1"] = User{ID: "u1", Email: "a@example.com"}
-	c := Client{ID: "app", FirstParty: true}
+	st.users["u1"] = authority.User{ID: "u1", Email: "a@example.com"}
+	c := authority.Client{ID: "app", FirstParty: true}
 	sess := &BrowserSession{ID: "s1", UserID: "u1", AuthTime: time.Now()}
 	req := AuthorizeRequest{ClientID: "app", RedirectURI: "https://app.example/cb", MaxAge: -1}
 
@@ -52,8 +53,8 @@ func TestConsentStepTicket(t *testing.T) {
 	now := time.Now()
 	s.now = func() time.Time { return now }
 	ctx := context.Background()
-	st.users["u1"] = User{ID: "u1", Email: "a@example.com"}
-	c := Client{ID: "app", FirstParty: true}
+	st.users["u1"] = authority.User{ID: "u1", Email: "a@example.com"}
+	c := authority.Client{ID: "app", FirstParty: true}
 	sess := BrowserSession{ID: "s1", UserID: "u1", AuthTime: now.Add(-time.Hour).Truncate(time.Second)}
 	plain := AuthorizeRequest{ClientID: "app", RedirectURI: "https://app.example/cb", MaxAge: -1}
 	login := plain

@@ -1,4 +1,4 @@
-package authority
+package oidc
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/sigil-auth/sigil/authority"
 	"time"
 
 	"github.com/sigil-auth/sigil/keys"
@@ -55,7 +56,7 @@ func (st AuthorizeStep) String() string {
 // newStepSealer returns the sealer of step tickets: the key-encryption
 // keys, so that every instance opens what another sealed, or without them
 // (tests, TOTP off) a key of this process alone.
-func newStepSealer(cfg Config) (*keys.Sealer, error) {
+func newStepSealer(cfg authority.Config) (*keys.Sealer, error) {
 	if cfg.Sealer != nil {
 		return cfg.Sealer, nil
 	}
@@ -123,7 +124,7 @@ func (s *Service) openStepTicket(ticket string, step AuthorizeStep, authz string
 // StepLogin when the user must sign in (again); StepConsent when the
 // ticket is not this page's (another step's, request's or session's, or
 // expired) and the consent page must be shown anew, issuing nothing.
-func (s *Service) ConsentStep(ctx context.Context, ticket, authz string, req AuthorizeRequest, c Client, sess BrowserSession) (AuthorizeStep, error) {
+func (s *Service) ConsentStep(ctx context.Context, ticket, authz string, req AuthorizeRequest, c authority.Client, sess BrowserSession) (AuthorizeStep, error) {
 	fresh, terr := s.openStepTicket(ticket, StepConsent, authz, sess)
 	step, err := s.NextStep(ctx, req, c, &sess, fresh)
 	if err != nil {
