@@ -254,15 +254,7 @@ func (d *DB) RevokeUserSession(ctx context.Context, userID, id string, at time.T
 			return err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
-				WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id); err != nil {
-				return err
-			}
-			codes, err := codeFamiliesOfSession(ctx, tx, id, at)
-			families = mergeFamilies(families, codes)
+			families, err = endSessionTokens(ctx, tx, id, at)
 			return err
 		}
 		families = []string{id}

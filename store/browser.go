@@ -49,10 +49,16 @@ func (d *DB) CreateBrowserSession(ctx context.Context, s oidc.BrowserSession) er
 // BrowserSessionByHash returns the session whose cookie hashes to
 // tokenHash, or authority.ErrNotFound.
 func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (oidc.BrowserSession, error) {
+	return d.browserSession(ctx, `SELECT `+browserSessionColumns+` FROM browser_sessions WHERE token_hash = ?`, tokenHash)
+}
+
+// browserSession reads the one session query selects, or
+// authority.ErrNotFound.
+func (d *DB) browserSession(ctx context.Context, query string, arg string) (oidc.BrowserSession, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r browserSessionRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE token_hash = ?`), tokenHash)
+	err := d.db.GetContext(ctx, &r, d.db.Rebind(query), arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return oidc.BrowserSession{}, authority.ErrNotFound
 	}
@@ -91,17 +97,7 @@ func (d *DB) ReauthBrowserSession(ctx context.Context, id, tokenHash string, aut
 // BrowserSessionByID returns the session named id, or
 // authority.ErrNotFound.
 func (d *DB) BrowserSessionByID(ctx context.Context, id string) (oidc.BrowserSession, error) {
-	ctx, cancel := d.timeout(ctx)
-	defer cancel()
-	var r browserSessionRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+browserSessionColumns+` FROM browser_sessions WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return oidc.BrowserSession{}, authority.ErrNotFound
-	}
-	if err != nil {
-		return oidc.BrowserSession{}, d.wrap(err)
-	}
-	return r.session(), nil
+	return d.browserSession(ctx, `SELECT `+browserSessionColumns+` FROM browser_sessions WHERE id = ?`, id)
 }
 
 // EndBrowserSession revokes a live session and the refresh tokens issued
@@ -124,15 +120,7 @@ func (d *DB) EndBrowserSession(ctx context.Context, id string, at time.Time) (st
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE browser_sessions SET revoked_at = ? WHERE id = ?`), ms(at), id); err != nil {
 			return err
 		}
-		if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
-			WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id); err != nil {
-			return err
-		}
-		codes, err := codeFamiliesOfSession(ctx, tx, id, at)
-		families = mergeFamilies(families, codes)
+		families, err = endSessionTokens(ctx, tx, id, at)
 		return err
 	})
 	if err != nil {
@@ -303,3 +291,20 @@ func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
 
 // DB keeps the OpenID Connect flow's records.
 var _ oidc.Store = (*DB)(nil)
+
+// endSessionTokens revokes the refresh tokens issued through the browser
+// session id, in tx, and returns the families whose access tokens are to
+// be denied: those it revoked and those of the code-flow access tokens
+// issued in the session.
+func endSessionTokens(ctx context.Context, tx *sqlx.Tx, id string, at time.Time) ([]string, error) {
+	var families []string
+	if err := tx.SelectContext(ctx, &families, tx.Rebind(`SELECT DISTINCT family_id FROM refresh_tokens
+		WHERE session_id = ? AND revoked_at IS NULL AND expires_at > ?`), id, ms(at)); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`), ms(at), id); err != nil {
+		return nil, err
+	}
+	codes, err := codeFamiliesOfSession(ctx, tx, id, at)
+	return mergeFamilies(families, codes), err
+}
