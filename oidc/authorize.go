@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sigil-auth/sigil/authority"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // OpenID Connect scopes, allowed to every client with the

@@ -1,11 +1,12 @@
 package oidc
 
 import (
-	"github.com/sigil-auth/sigil/authority"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // FuzzParseAuthorize feeds arbitrary query strings to the authorization

@@ -7,8 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/sigil-auth/sigil/authority"
 	"time"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // CodeTTL is how long an authorization code may be redeemed.

@@ -2,9 +2,10 @@ package oidc
 
 import (
 	"context"
-	"github.com/sigil-auth/sigil/authority"
 	"slices"
 	"strings"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // needsConsent reports whether the user must be asked before client gets

@@ -3,11 +3,12 @@ package oidc
 import (
 	"context"
 	"errors"
-	"github.com/sigil-auth/sigil/authority"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // BrowserSession is a sign-in on the hosted pages: the cookie that gives

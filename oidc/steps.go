@@ -6,9 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/sigil-auth/sigil/authority"
 	"time"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 )
 

@@ -3,10 +3,10 @@ package oidc
 import (
 	"context"
 	"errors"
-	"github.com/sigil-auth/sigil/authority"
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 )
 
