@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"testing"
 
@@ -31,5 +32,31 @@ func TestBannerNamesBrowserPagesAndMail(t *testing.T) {
 	out = smtp.stdout.String()
 	if !strings.Contains(out, "SMTP server smtp://127.0.0.1:2525") || strings.Contains(out, "secret") || strings.Contains(out, "written to the log") {
 		t.Errorf("banner with SIGIL_SMTP_URL:\n%s", out)
+	}
+}
+
+// On an issuer whose host is an IP address (the default,
+// http://127.0.0.1:8080) passkeys cannot work: start-up says so in one
+// plain INFO line that tells how to get them, not a WARN that reads like
+// a failure. A host name gets no such line.
+func TestPasskeysOffOnIPIssuerIsOneInfoLine(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	s := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{
+		"SIGIL_ADDR": addr, "SIGIL_ISSUER": "http://" + addr, "SIGIL_LOG_LEVEL": "info",
+	}))
+	var lines []string
+	for _, l := range strings.Split(s.stderr.String(), "\n") {
+		if strings.Contains(l, "WebAuthn") || strings.Contains(l, "passkey") || strings.Contains(l, "RPID") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=INFO") || !strings.Contains(lines[0], "SIGIL_ISSUER=http://localhost:"+port) {
+		t.Errorf("want one INFO line naming SIGIL_ISSUER=http://localhost:%s, got %q", port, lines)
+	}
+
+	named := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_ISSUER": "http://localhost:8080", "SIGIL_LOG_LEVEL": "info"}))
+	if l := named.stderr.String(); strings.Contains(l, "passkeys are off") || strings.Contains(l, "WebAuthn") {
+		t.Errorf("a host-name issuer logs about passkeys:\n%s", l)
 	}
 }
