@@ -118,7 +118,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 			return nil, fmt.Errorf("migrate database: %w", err)
 		}
 		if len(applied) > 0 {
-			log.Info("database migrated", "applied", applied)
+			log.Info("database migrated", "applied", strings.Join(db.MigrationNames(applied), " "), "schema_version", applied[len(applied)-1])
 		}
 	} else if err := db.CheckSchema(ctx); err != nil {
 		db.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -58,5 +59,26 @@ func TestPasskeysOffOnIPIssuerIsOneInfoLine(t *testing.T) {
 	named := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_ISSUER": "http://localhost:8080", "SIGIL_LOG_LEVEL": "info"}))
 	if l := named.stderr.String(); strings.Contains(l, "passkeys are off") || strings.Contains(l, "WebAuthn") {
 		t.Errorf("a host-name issuer logs about passkeys:\n%s", l)
+	}
+}
+
+// The migration log line of a fresh database names every migration it
+// applied.
+func TestMigrationLogNamesEveryAppliedMigration(t *testing.T) {
+	s := startServer(t, testEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_LOG_LEVEL": "info"}))
+	var line string
+	for _, l := range strings.Split(s.stderr.String(), "\n") {
+		if strings.Contains(l, "database migrated") {
+			line = l
+		}
+	}
+	files, err := os.ReadDir("../../store/migrations/sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(f.Name(), ".sql"); !strings.Contains(line, name) {
+			t.Errorf("migration log line does not name %s: %s", name, line)
+		}
 	}
 }
