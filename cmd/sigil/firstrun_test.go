@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,5 +81,33 @@ func TestMigrationLogNamesEveryAppliedMigration(t *testing.T) {
 		if name := strings.TrimSuffix(f.Name(), ".sql"); !strings.Contains(line, name) {
 			t.Errorf("migration log line does not name %s: %s", name, line)
 		}
+	}
+}
+
+// The migration guide's users come before Sigil was ever started:
+// subcommands on a fresh embedded SQLite database migrate it as serve
+// does, instead of failing after writing the key-encryption key file.
+func TestSubcommandsMigrateFreshSQLite(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "users.jsonl")
+	line := jsonLine(t, map[string]any{"email": "legacy@example.com", "passwordHash": fixtureHash10, "name": "Legacy"})
+	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"users", "import", file},
+		{"users", "list"},
+		{"clients", "list"},
+		{"keys", "list"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			dbURL := storetest.SQLiteURL(t)
+			out, errOut, err := runCLI(t, testEnv(dbURL, nil), "", args...)
+			if err != nil {
+				t.Fatalf("sigil %s on a fresh database: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+			}
+			if args[1] == "import" && countRows(t, dbURL, "users") != 1 {
+				t.Errorf("import stored %d users, want 1", countRows(t, dbURL, "users"))
+			}
+		})
 	}
 }
