@@ -293,7 +293,13 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 		return nil, err
 	}
 	wa, err := newRelyingParty(cfg)
-	if err != nil {
+	var ipHost *rpIPError
+	switch {
+	case errors.As(err, &ipHost):
+		// The quick start's issuer: not a failure, but say how to get passkeys.
+		log.Info("passkeys are off: they need a host name, not an IP address; " + ipHost.advice())
+		wa = nil
+	case err != nil:
 		log.Warn("WebAuthn is off", "err", err)
 		wa = nil
 	}

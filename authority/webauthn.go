@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -59,30 +58,6 @@ var (
 	// ErrNoWebAuthn means the user has no credential to sign in with.
 	ErrNoWebAuthn = errors.New("no WebAuthn credential")
 )
-
-// newRelyingParty builds go-webauthn's relying party from the settings.
-func newRelyingParty(cfg Config) (*webauthn.WebAuthn, error) {
-	u, err := url.Parse(cfg.Issuer)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("issuer %q has no host", cfg.Issuer)
-	}
-	rpID := cfg.WebAuthnRPID
-	if rpID == "" {
-		rpID = u.Hostname()
-	}
-	origins := cfg.WebAuthnOrigins
-	if len(origins) == 0 {
-		origins = []string{u.Scheme + "://" + u.Host}
-	}
-	name := cfg.Product
-	if name == "" {
-		name = "Sigil"
-	}
-	return webauthn.New(&webauthn.Config{
-		RPID: rpID, RPDisplayName: name, RPOrigins: origins,
-		AttestationPreference: protocol.PreferNoAttestation,
-	})
-}
 
 // WebAuthnRPID returns the relying-party ID in force ("" when WebAuthn is
 // unavailable).

@@ -49,6 +49,26 @@ func (d *DB) migrations() ([]migration, error) {
 	return out, nil
 }
 
+// MigrationNames returns the file names, without .sql, of the migrations
+// with the given versions ("0006_accounts"), for logs: the numbers alone
+// read as if one were missing where the sequence has a gap (there has
+// never been a migration 5; the numbers are kept because databases
+// record them).
+func (d *DB) MigrationNames(versions []int) []string {
+	ms, _ := d.migrations()
+	names := make([]string, 0, len(versions))
+	for _, v := range versions {
+		name := strconv.Itoa(v)
+		for _, m := range ms {
+			if m.version == v {
+				name = strings.TrimSuffix(m.name, ".sql")
+			}
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
 // SchemaVersion returns the newest migration applied, 0 for an empty database.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int

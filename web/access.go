@@ -47,6 +47,7 @@ func (a PageAccess) String() string {
 // pageAccess declares every page route, by "METHOD /path" ("GET" stands
 // for GET and HEAD).
 var pageAccess = map[string]PageAccess{
+	"GET /":                             PagePublic,
 	"GET /login":                        PagePublic,
 	"POST /login":                       PagePublic,
 	"POST /login/mfa":                   PageSignInStep,

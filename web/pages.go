@@ -106,6 +106,7 @@ func (p *Pages) Register(r *mux.Router) {
 	p.registerAccountPages(r)
 	p.registerTOTPPages(r)
 	p.registerPasskeyPages(r)
+	p.registerHome(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are

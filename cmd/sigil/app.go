@@ -99,9 +99,12 @@ func readKEKFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, 64<<10))
 }
 
-// openApp opens the database (migrating it when migrate is set) and wires
-// the domain services. It does not load keys.
+// openApp opens the database (migrating it when migrate is set, or when
+// it is an SQLite file, as serve would: the embedded default has no other
+// instance or operator to wait for) and wires the domain services. It
+// does not load keys.
 func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*app, error) {
+	migrate = migrate || store.SQLitePath(cfg.DatabaseURL) != ""
 	sealer, err := loadSealer(cfg, log)
 	if err != nil {
 		return nil, err
@@ -118,7 +121,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 			return nil, fmt.Errorf("migrate database: %w", err)
 		}
 		if len(applied) > 0 {
-			log.Info("database migrated", "applied", applied)
+			log.Info("database migrated", "applied", strings.Join(db.MigrationNames(applied), " "), "schema_version", applied[len(applied)-1])
 		}
 	} else if err := db.CheckSchema(ctx); err != nil {
 		db.Close()

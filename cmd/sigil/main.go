@@ -132,16 +132,49 @@ func newFlags(e env, name, synopsis string) (*flag.FlagSet, func() (Config, erro
 
 // newFlagsWith is newFlags for a command whose own flags, defined by own
 // before the configuration flags, take precedence over a configuration
-// flag of the same name.
+// flag of the same name. Its usage lists the command's own flags (from own
+// or defined after this call) first, then the server configuration flags.
 func newFlagsWith(e env, name, synopsis string, own func(fs *flag.FlagSet)) (*flag.FlagSet, func() (Config, error)) {
 	fs := flag.NewFlagSet("sigil "+name, flag.ContinueOnError)
 	if own != nil {
 		own(fs)
 	}
 	fs.SetOutput(e.stderr)
+	before := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { before[f.Name] = true })
+	load := configFlags(fs, e.getenv)
+	config := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { config[f.Name] = !before[f.Name] })
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sigil %s\n\nFlags (each configuration flag also reads its SIGIL_* variable):\n", synopsis)
-		fs.PrintDefaults()
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: sigil %s\n", synopsis)
+		if mine := flagSubset(fs, func(n string) bool { return !config[n] }); mine != nil {
+			fmt.Fprintf(out, "\nFlags of %s:\n", name)
+			mine.SetOutput(out)
+			mine.PrintDefaults()
+		}
+		fmt.Fprintln(out, "\nServer configuration flags (each also reads its SIGIL_* variable):")
+		server := flagSubset(fs, func(n string) bool { return config[n] })
+		server.SetOutput(out)
+		server.PrintDefaults()
 	}
-	return fs, configFlags(fs, e.getenv)
+	return fs, load
+}
+
+// flagSubset returns a flag set holding the flags of fs that keep
+// selects, with their defaults, for printing; nil when there are none.
+func flagSubset(fs *flag.FlagSet, keep func(name string) bool) *flag.FlagSet {
+	sub := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if keep(f.Name) {
+			sub.Var(f.Value, f.Name, f.Usage)
+			sub.Lookup(f.Name).DefValue = f.DefValue
+			n++
+		}
+	})
+	if n == 0 {
+		return nil
+	}
+	return sub
 }

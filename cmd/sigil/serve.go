@@ -214,7 +214,15 @@ func loopbackAddr(addr string) bool {
 
 func announce(e env, cfg Config, addr string) {
 	base := "http://" + addr
+	site := strings.TrimSuffix(cfg.Issuer, "/")
 	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)
+
+In a browser:
+  %s/          what this server is
+  %s/login     sign in or create an account
+  %s/account   your account
+  %s/console/  the console, for administrators
+%s
 
 Try it:
   curl -s -X POST %s/auth/signup -H 'Content-Type: application/json' \
@@ -224,5 +232,14 @@ Try it:
   curl -s %s/auth/me -H "Authorization: Bearer $TOKEN"
   curl -s %s/.well-known/jwks.json
 
-`, base, cfg.Issuer, base, base, base, base)
+`, base, cfg.Issuer, site, site, site, site, mailDestination(cfg), base, base, base, base)
+}
+
+// mailDestination says, for the banner, where the mail Sigil sends
+// (verification and reset links) goes.
+func mailDestination(cfg Config) string {
+	if cfg.SMTP == nil {
+		return "Mail (verification and password-reset links) is written to the log: SIGIL_SMTP_URL is not set."
+	}
+	return "Mail goes to the SMTP server " + cfg.SMTP.String() + "."
 }
