@@ -69,7 +69,7 @@ func (p *Pages) limited(w http.ResponseWriter, r *http.Request, page string, v v
 // the link changes nothing by itself (mail scanners open links); the
 // button's post does.
 // A link that is already dead shows why and the way forward instead of
-// the button; checking it spends nothing.
+// the button (a page like any other, 200); checking it spends nothing.
 func (p *Pages) handleVerifyEmailPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	err := p.auth.CheckEmailLink(r.Context(), tok)
@@ -77,7 +77,7 @@ func (p *Pages) handleVerifyEmailPage(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		p.render(w, r, http.StatusOK, "verify_email", view{Hidden: []hiddenField{{"token", tok}}})
 	case errors.Is(err, authority.ErrBadAccountToken):
-		p.render(w, r, http.StatusBadRequest, "verify_email", view{Data: map[string]any{"Dead": true},
+		p.render(w, r, http.StatusOK, "verify_email", view{Data: map[string]any{"Dead": true},
 			Alert: "This link is invalid, already used or expired."})
 	default:
 		p.renderFailure(w, r, err)
@@ -140,7 +140,7 @@ func (p *Pages) handleResetPage(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		p.render(w, r, http.StatusOK, "reset_password", view{Hidden: []hiddenField{{"token", tok}}})
 	case errors.Is(err, authority.ErrBadAccountToken):
-		p.render(w, r, http.StatusBadRequest, "reset_password", view{Data: map[string]any{"Dead": true},
+		p.render(w, r, http.StatusOK, "reset_password", view{Data: map[string]any{"Dead": true},
 			Alert: "This link is invalid, already used or expired."})
 	default:
 		p.renderFailure(w, r, err)
@@ -164,7 +164,7 @@ func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
 		p.clearSession(w)
 		p.render(w, r, http.StatusOK, "login", view{Notice: "Your password is changed. Sign in with it."})
 	case errors.As(err, &ve):
-		v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+		v.setErrors(fieldErrors(err), ve.Field)
 		p.render(w, r, http.StatusUnprocessableEntity, "reset_password", v)
 	case errors.Is(err, authority.ErrBadAccountToken):
 		v.Alert = "This link is invalid, already used or expired. Ask for a new one."
