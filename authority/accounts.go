@@ -49,11 +49,13 @@ func invisible(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
 }
 
-// ValidatePassword checks a new password's length in bytes.
+// ValidatePassword checks a new password's length in bytes. A password
+// under 8 bytes has under 8 characters, so the message speaks of
+// characters, as the pages' labels do.
 func ValidatePassword(pw string) error {
 	switch {
 	case len(pw) < MinPasswordBytes:
-		return invalid("password", "must be at least 8 bytes")
+		return invalid("password", "must be at least 8 characters")
 	case len(pw) > MaxPasswordBytes:
 		return invalid("password", "must be at most 1024 bytes")
 	}

@@ -112,6 +112,32 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, meta Meta) erro
 	return nil
 }
 
+// CheckEmailLink reports whether a verification or email-change token
+// would be accepted by VerifyEmail now, without spending it: nil, or
+// ErrBadAccountToken for an unknown, used or expired one. Pages check a
+// mailed link when it is opened, so a dead link says so before the user
+// acts on it.
+func (s *Service) CheckEmailLink(ctx context.Context, token string) error {
+	_, err := s.liveToken(ctx, token, TokenVerifyEmail, TokenEmailChange)
+	return err
+}
+
+// CheckResetLink reports whether a password-reset token would be
+// accepted by ResetPassword now, without spending it: nil, or
+// ErrBadAccountToken for an unknown, used or expired one, or one mailed
+// to an address the account no longer has.
+func (s *Service) CheckResetLink(ctx context.Context, token string) error {
+	rec, err := s.liveToken(ctx, token, TokenReset)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.UserByID(ctx, rec.UserID)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Email != rec.Email) {
+		return ErrBadAccountToken
+	}
+	return err
+}
+
 // liveToken returns the stored unused, unexpired token of one of kinds.
 func (s *Service) liveToken(ctx context.Context, token string, kinds ...string) (AccountToken, error) {
 	if !PlausibleToken(token) { // same shape: 43 base64url characters

@@ -68,9 +68,20 @@ func (p *Pages) limited(w http.ResponseWriter, r *http.Request, page string, v v
 // handleVerifyEmailPage shows the button that confirms an email. Opening
 // the link changes nothing by itself (mail scanners open links); the
 // button's post does.
+// A link that is already dead shows why and the way forward instead of
+// the button (a page like any other, 200); checking it spends nothing.
 func (p *Pages) handleVerifyEmailPage(w http.ResponseWriter, r *http.Request) {
-	v := view{Hidden: []hiddenField{{"token", r.URL.Query().Get("token")}}}
-	p.render(w, r, http.StatusOK, "verify_email", v)
+	tok := r.URL.Query().Get("token")
+	err := p.auth.CheckEmailLink(r.Context(), tok)
+	switch {
+	case err == nil:
+		p.render(w, r, http.StatusOK, "verify_email", view{Hidden: []hiddenField{{"token", tok}}})
+	case errors.Is(err, authority.ErrBadAccountToken):
+		p.render(w, r, http.StatusOK, "verify_email", view{Data: map[string]any{"Dead": true},
+			Alert: "This link is invalid, already used or expired."})
+	default:
+		p.renderFailure(w, r, err)
+	}
 }
 
 func (p *Pages) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
@@ -120,8 +131,20 @@ func (p *Pages) handleForgot(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleResetPage shows the new-password form, or, for a dead link, why
+// and where to ask for a new one; checking the link spends nothing.
 func (p *Pages) handleResetPage(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "reset_password", view{Hidden: []hiddenField{{"token", r.URL.Query().Get("token")}}})
+	tok := r.URL.Query().Get("token")
+	err := p.auth.CheckResetLink(r.Context(), tok)
+	switch {
+	case err == nil:
+		p.render(w, r, http.StatusOK, "reset_password", view{Hidden: []hiddenField{{"token", tok}}})
+	case errors.Is(err, authority.ErrBadAccountToken):
+		p.render(w, r, http.StatusOK, "reset_password", view{Data: map[string]any{"Dead": true},
+			Alert: "This link is invalid, already used or expired."})
+	default:
+		p.renderFailure(w, r, err)
+	}
 }
 
 // handleReset sets the new password; every session ends, this browser's
@@ -141,7 +164,7 @@ func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
 		p.clearSession(w)
 		p.render(w, r, http.StatusOK, "login", view{Notice: "Your password is changed. Sign in with it."})
 	case errors.As(err, &ve):
-		v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+		v.setErrors(fieldErrors(err), ve.Field)
 		p.render(w, r, http.StatusUnprocessableEntity, "reset_password", v)
 	case errors.Is(err, authority.ErrBadAccountToken):
 		v.Alert = "This link is invalid, already used or expired. Ask for a new one."

@@ -142,12 +142,17 @@ func (p *Pages) handleSignup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	in := authority.Signup{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Name: r.PostFormValue("name")}
+	if errs := signupErrors(in); len(errs) > 0 {
+		v.setErrors(errs, "name", "email", "password")
+		p.render(w, r, http.StatusUnprocessableEntity, "signup", v, target)
+		return
+	}
 	sess, u, cookie, err := p.oidc.SignUpBrowser(r.Context(), in, p.meta(r))
 	if err != nil {
 		var ve *authority.ValidationError
 		switch {
 		case errors.As(err, &ve):
-			v.Alert = fieldLabel(ve.Field) + " " + ve.Reason + "."
+			v.setErrors(fieldErrors(err), ve.Field)
 			p.render(w, r, http.StatusUnprocessableEntity, "signup", v, target)
 		case errors.Is(err, authority.ErrEmailTaken):
 			v.Alert = "An account with this email already exists. Sign in instead."

@@ -138,8 +138,10 @@ type view struct {
 	Session    oidc.BrowserSession
 	Consents   []oidc.Consent
 	Hidden     []hiddenField
-	Error      errorView
-	Scripts    []string
+	// Errors maps a form field's name to the message shown next to it.
+	Errors  map[string]string
+	Error   errorView
+	Scripts []string
 	// Styles are extra stylesheets (from /static/) after the common one.
 	Styles []string
 	// Data holds what pages added by other features need.
