@@ -148,12 +148,17 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 		st, _ := do("GET", p, "", "")
 		expect(p, st, 200)
 	}
+	// The landing page for a browser, and the problem for anything else.
+	st, _ := do("GET", "/", "", "", "Accept", "text/html")
+	expect("landing page", st, 200)
+	st, _ = do("GET", "/", "", "", "Accept", "application/json")
+	expect("/ for an API client", st, 404)
 	res, err := c.Get(s.Base + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	st, _ := do("GET", "/.well-known/jwks.json", "", "", "If-None-Match", res.Header.Get("ETag"))
+	st, _ = do("GET", "/.well-known/jwks.json", "", "", "If-None-Match", res.Header.Get("ETag"))
 	expect("jwks If-None-Match", st, 304)
 
 	st, _ = js("POST", "/auth/signup", `{"email":"ada@example.com","password":"a long password","name":"Ada"}`)
