@@ -127,15 +127,24 @@ func (s *Service) CheckEmailLink(ctx context.Context, token string) error {
 // ErrBadAccountToken for an unknown, used or expired one, or one mailed
 // to an address the account no longer has.
 func (s *Service) CheckResetLink(ctx context.Context, token string) error {
+	_, _, err := s.liveResetLink(ctx, token)
+	return err
+}
+
+// liveResetLink returns the live reset token and its account. The link
+// resets the password of the account only while it still has the
+// address the link was mailed to: after an email change, a link in the
+// old mailbox is no way back into the account.
+func (s *Service) liveResetLink(ctx context.Context, token string) (AccountToken, User, error) {
 	rec, err := s.liveToken(ctx, token, TokenReset)
 	if err != nil {
-		return err
+		return AccountToken{}, User{}, err
 	}
 	u, err := s.store.UserByID(ctx, rec.UserID)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.Email != rec.Email) {
-		return ErrBadAccountToken
+		return AccountToken{}, User{}, ErrBadAccountToken
 	}
-	return err
+	return rec, u, err
 }
 
 // liveToken returns the stored unused, unexpired token of one of kinds.
@@ -228,17 +237,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, met
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
-	rec, err := s.liveToken(ctx, token, TokenReset)
-	if err != nil {
-		return err
-	}
-	// The link resets the password of the account only while it still
-	// has the address the link was mailed to: after an email change, a
-	// link in the old mailbox is no way back into the account.
-	u, err := s.store.UserByID(ctx, rec.UserID)
-	if errors.Is(err, ErrNotFound) || (err == nil && u.Email != rec.Email) {
-		return ErrBadAccountToken
-	}
+	rec, u, err := s.liveResetLink(ctx, token)
 	if err != nil {
 		return err
 	}
