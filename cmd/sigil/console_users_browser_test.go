@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -38,6 +40,9 @@ func TestConsoleManagesUsers(t *testing.T) {
 			chromedp.WaitVisible(`#email`),
 			chromedp.SendKeys(`#email`, prefix),
 			chromedp.Click(`button[name=search]`),
+			// The unfiltered list has a next link too: wait for the
+			// search's own page before reading it.
+			waitURL("email="),
 			chromedp.WaitVisible(`a[rel=next]`),
 			chromedp.Evaluate(`[...document.querySelectorAll("table.users tbody tr")].map(r => r.innerText)`, &rows),
 		)
@@ -47,6 +52,7 @@ func TestConsoleManagesUsers(t *testing.T) {
 		}
 		runBrowser(t, tab,
 			chromedp.Click(`a[rel=next]`),
+			waitURL("cursor="),
 			chromedp.WaitVisible(`//a[text()="First page"]`, chromedp.BySearch),
 			chromedp.Evaluate(`[...document.querySelectorAll("table.users tbody tr")].map(r => r.innerText)`, &rows),
 			chromedp.Evaluate(`document.querySelector("a[rel=next]") !== null`, &next),
@@ -117,6 +123,25 @@ func TestConsoleManagesUsers(t *testing.T) {
 		adminID := s.login(t, adminEmail, adminPassword).UserID
 		if n := countRowsWhere(t, dbURL, "audit_events", "type = 'user.locked' AND actor = '"+adminID+"'"); n != 1 {
 			t.Errorf("audit events of the lock by the administrator: %d", n)
+		}
+	})
+}
+
+// waitURL waits until the tab's address contains part: a click that
+// navigates returns before the new page is there, and the page it leaves
+// may match the next wait too.
+func waitURL(part string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			var loc string
+			if err := chromedp.Location(&loc).Do(ctx); err == nil && strings.Contains(loc, part) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	})
 }
