@@ -47,16 +47,7 @@ func TestRecoveryCodesLayoutAndSecondFactorField(t *testing.T) {
 
 		var secret, enrolMode string
 		runBrowser(t, tab,
-			chromedp.Navigate(iss+"/login"),
-			chromedp.WaitVisible(`input[name=email]`),
-			chromedp.SendKeys(`input[name=email]`, "rey@example.com"),
-			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
-			chromedp.Click(`form[action="/login"] button[type=submit]`),
-			chromedp.WaitVisible(`button[name=enroll-totp]`),
-			chromedp.SendKeys(`#enroll_password`, "a long enough password"),
-			chromedp.Click(`button[name=enroll-totp]`),
-			chromedp.WaitVisible(`img.qr`),
-			chromedp.Text(`code.secret`, &secret),
+			startTOTPEnrolment(iss, "rey@example.com", "a long enough password", &secret),
 			chromedp.AttributeValue(`input[name=code]`, "inputmode", &enrolMode, nil),
 		)
 		runBrowser(t, tab, // the code is computed once the key is read

@@ -64,16 +64,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 
 		var secret, qr, text string
 		runBrowser(t, tab,
-			chromedp.Navigate(iss+"/login"),
-			chromedp.WaitVisible(`input[name=email]`),
-			chromedp.SendKeys(`input[name=email]`, "lin@example.com"),
-			chromedp.SendKeys(`input[name=password]`, "a long enough password"),
-			chromedp.Click(`form[action="/login"] button[type=submit]`),
-			chromedp.WaitVisible(`button[name=enroll-totp]`),
-			chromedp.SendKeys(`#enroll_password`, "a long enough password"),
-			chromedp.Click(`button[name=enroll-totp]`),
-			chromedp.WaitVisible(`img.qr`),
-			chromedp.Text(`code.secret`, &secret),
+			startTOTPEnrolment(iss, "lin@example.com", "a long enough password", &secret),
 			chromedp.AttributeValue(`img.qr`, "src", &qr, nil),
 		)
 		screenshot(t, tab, "enroll-totp")
@@ -207,4 +198,22 @@ func TestHostedForcedEnrolmentInBrowser(t *testing.T) {
 		t.Fatalf("after forced enrolment: codes %v\n%s", codes, text)
 	}
 	loginNeedsMFA(t, s, adminEmail, adminPassword, "urn:sigil:problem:mfa-required")
+}
+
+// startTOTPEnrolment signs email in on the hosted login page and starts
+// an authenticator enrolment from the account page, up to the QR code;
+// secret receives the key shown next to it.
+func startTOTPEnrolment(iss, email, password string, secret *string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(iss + "/login"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, email),
+		chromedp.SendKeys(`input[name=password]`, password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		chromedp.WaitVisible(`button[name=enroll-totp]`),
+		chromedp.SendKeys(`#enroll_password`, password),
+		chromedp.Click(`button[name=enroll-totp]`),
+		chromedp.WaitVisible(`img.qr`),
+		chromedp.Text(`code.secret`, secret),
+	}
 }
