@@ -260,6 +260,8 @@ type Service struct {
 	// wa is the WebAuthn relying party; nil when the settings do not
 	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
 	wa *webauthn.WebAuthn
+	// setup is the first-run set-up link of this process (setup.go).
+	setup setupLink
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
