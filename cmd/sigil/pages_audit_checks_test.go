@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// The page audit's checks, run on one page at a time at each of
+// auditSizes: axe-core's WCAG 2.1 A/AA rules (a serious or critical
+// violation fails), no sideways scroll on a phone, no action out of sight
+// on a desktop, no text drawn over text; and a full-page screenshot.
+
+// auditSize is a viewport the audit looks at a page in.
+type auditSize struct{ W, H int64 }
+
+// auditSizes are a desktop and a phone.
+var auditSizes = []auditSize{{1280, 800}, {390, 844}}
+
+// axeScript is node_modules/axe-core/axe.min.js under testdata/axe,
+// installed by `make axe` (npm ci), read once.
+var axeScript = sync.OnceValues(func() ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js"))
+})
+
+// loadAxe returns axe-core's source; without it the audit fails where
+// browser tests must run, and skips elsewhere.
+func loadAxe(t *testing.T) string {
+	t.Helper()
+	src, err := axeScript()
+	if err != nil {
+		if requireBrowser() {
+			t.Fatalf("axe-core is not installed (run `make axe`): %v", err)
+		}
+		t.Skipf("axe-core is not installed (run `make axe`): %v", err)
+	}
+	return string(src)
+}
+
+// screenshotsDir is where the audit writes its screenshots:
+// SIGIL_SCREENSHOTS_DIR (`make screenshots` sets docs/screens), else the
+// test's temporary directory.
+func screenshotsDir(t *testing.T) string {
+	if dir := os.Getenv("SIGIL_SCREENSHOTS_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// axeViolation is one failed axe rule on a page.
+type axeViolation struct {
+	ID      string   `json:"id"`
+	Impact  string   `json:"impact"`
+	Help    string   `json:"help"`
+	Targets []string `json:"targets"`
+}
+
+const axeRun = `axe.run(document, {
+	runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+	resultTypes: ['violations'],
+}).then(r => r.violations
+	.filter(v => v.impact === 'serious' || v.impact === 'critical')
+	.map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' '))})))`
+
+// describeJS names an element for a failure message.
+const describeJS = `const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+	(e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '') +
+	(e.getAttribute('name') ? '[name=' + e.getAttribute('name') + ']' : '') +
+	' "' + (e.innerText || e.value || '').trim().slice(0, 30) + '"';`
+
+// sidewaysJS answers the page's width and, when wider than the
+// viewport, the elements that reach past it.
+const sidewaysJS = `(() => {` + describeJS + `
+	const w = document.documentElement.scrollWidth;
+	if (w <= innerWidth) return [];
+	const wide = [...document.body.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+		.filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= innerWidth + 1);
+	return ['page is ' + w + ' px wide', ...wide.slice(0, 5).map(describe)];
+})()`
+
+// hiddenActionsJS lists the links, buttons and fields that are out of the
+// viewport sideways or cut off by a container that scrolls or clips.
+const hiddenActionsJS = `(() => {` + describeJS + `
+	const out = [];
+	for (const e of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
+		const r = e.getBoundingClientRect();
+		if (r.width < 2 || r.height < 2 || !e.checkVisibility({visibilityProperty: true})) continue;
+		if (r.left < 0 || r.right > innerWidth) { out.push(describe(e) + ' is outside the viewport (x ' + Math.round(r.left) + '..' + Math.round(r.right) + ')'); continue; }
+		for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+			if (getComputedStyle(p).overflowX === 'visible') continue;
+			const pr = p.getBoundingClientRect();
+			if (r.left < pr.left - 1 || r.right > pr.right + 1) { out.push(describe(e) + ' is cut off by ' + describe(p)); break; }
+		}
+	}
+	return out;
+})()`
+
+// overlapJS lists pairs of visible text runs drawn over each other (by
+// more than a few pixels each way: adjacent lines may touch).
+const overlapJS = `(() => {` + describeJS + `
+	const runs = [];
+	const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+		const e = n.parentElement;
+		if (!n.textContent.trim() || !e.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+		const range = document.createRange();
+		range.selectNodeContents(n);
+		for (const r of range.getClientRects()) if (r.width >= 2 && r.height >= 2) runs.push({e, r});
+	}
+	const out = [];
+	for (let i = 0; i < runs.length; i++) for (let j = i + 1; j < runs.length; j++) {
+		const a = runs[i].r, b = runs[j].r;
+		const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+		if (w > 3 && h > 3 && runs[i].e !== runs[j].e) out.push(describe(runs[i].e) + ' overlaps ' + describe(runs[j].e));
+	}
+	return out.slice(0, 10);
+})()`
+
+// checkPage runs every check on the page the tab shows, at each size,
+// and saves its screenshots as NAME-WIDTH.png. Failures are errors, so
+// one page's findings do not hide the next page's.
+func checkPage(t *testing.T, tab context.Context, axe, dir, name string) {
+	t.Helper()
+	for _, size := range auditSizes {
+		where := fmt.Sprintf("%s at %d×%d", name, size.W, size.H)
+		var violations []axeViolation
+		var sideways, hidden, overlaps []string
+		var injected bool
+		runBrowser(t, tab,
+			chromedp.EmulateViewport(size.W, size.H),
+			chromedp.Evaluate(`typeof axe !== 'undefined'`, &injected),
+		)
+		if !injected {
+			runBrowser(t, tab, chromedp.Evaluate(axe+"\n;true", &injected))
+		}
+		runBrowser(t, tab,
+			chromedp.Evaluate(axeRun, &violations, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+				return p.WithAwaitPromise(true)
+			}),
+			chromedp.Evaluate(overlapJS, &overlaps),
+		)
+		for _, v := range violations {
+			t.Errorf("%s: axe %s (%s): %s: %s", where, v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", "))
+		}
+		for _, o := range overlaps {
+			t.Errorf("%s: text over text: %s", where, o)
+		}
+		if size.W < 600 {
+			runBrowser(t, tab, chromedp.Evaluate(sidewaysJS, &sideways))
+			if len(sideways) > 0 {
+				t.Errorf("%s scrolls sideways: %s", where, strings.Join(sideways, "; "))
+			}
+		} else {
+			runBrowser(t, tab, chromedp.Evaluate(hiddenActionsJS, &hidden))
+			for _, h := range hidden {
+				t.Errorf("%s: %s", where, h)
+			}
+		}
+		var png []byte
+		runBrowser(t, tab, chromedp.FullScreenshot(&png, 100))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, size.W)), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bypassCSP lets the audit's script run on pages whose CSP allows
+// scripts only from 'self'.
+func bypassCSP() chromedp.Action { return cdppage.SetBypassCSP(true) }
