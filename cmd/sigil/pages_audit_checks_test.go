@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,45 +134,82 @@ const overlapJS = `(() => {` + describeJS + `
 func checkPage(t *testing.T, tab context.Context, axe, dir, name string) {
 	t.Helper()
 	for _, size := range auditSizes {
-		where := fmt.Sprintf("%s at %d×%d", name, size.W, size.H)
-		var violations []axeViolation
-		var sideways, hidden, overlaps []string
-		var injected bool
-		runBrowser(t, tab,
-			chromedp.EmulateViewport(size.W, size.H),
-			chromedp.Evaluate(`typeof axe !== 'undefined'`, &injected),
-		)
-		if !injected {
-			runBrowser(t, tab, chromedp.Evaluate(axe+"\n;true", &injected))
-		}
-		runBrowser(t, tab,
-			chromedp.Evaluate(axeRun, &violations, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
-				return p.WithAwaitPromise(true)
-			}),
-			chromedp.Evaluate(overlapJS, &overlaps),
-		)
-		for _, v := range violations {
-			t.Errorf("%s: axe %s (%s): %s: %s", where, v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", "))
-		}
-		for _, o := range overlaps {
-			t.Errorf("%s: text over text: %s", where, o)
-		}
-		if size.W < 600 {
-			runBrowser(t, tab, chromedp.Evaluate(sidewaysJS, &sideways))
-			if len(sideways) > 0 {
-				t.Errorf("%s scrolls sideways: %s", where, strings.Join(sideways, "; "))
-			}
-		} else {
-			runBrowser(t, tab, chromedp.Evaluate(hiddenActionsJS, &hidden))
-			for _, h := range hidden {
-				t.Errorf("%s: %s", where, h)
-			}
+		for _, f := range findings(t, tab, axe, size) {
+			t.Errorf("%s at %d×%d: %s", name, size.W, size.H, f)
 		}
 		var png []byte
 		runBrowser(t, tab, chromedp.FullScreenshot(&png, 100))
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, size.W)), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// findings sizes the viewport and returns what is wrong with the page
+// the tab shows: axe-core's serious and critical violations, text over
+// text, and sideways scroll (a phone) or actions out of sight (wider).
+func findings(t *testing.T, tab context.Context, axe string, size auditSize) []string {
+	t.Helper()
+	var violations []axeViolation
+	var overlaps, layout []string
+	var injected bool
+	runBrowser(t, tab,
+		chromedp.EmulateViewport(size.W, size.H),
+		chromedp.Evaluate(`typeof axe !== 'undefined'`, &injected),
+	)
+	if !injected {
+		runBrowser(t, tab, chromedp.Evaluate(axe+"\n;true", &injected))
+	}
+	layoutJS := hiddenActionsJS
+	if size.W < 600 {
+		layoutJS = sidewaysJS
+	}
+	runBrowser(t, tab,
+		chromedp.Evaluate(axeRun, &violations, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}),
+		chromedp.Evaluate(overlapJS, &overlaps),
+		chromedp.Evaluate(layoutJS, &layout),
+	)
+	var out []string
+	for _, v := range violations {
+		out = append(out, fmt.Sprintf("axe %s (%s): %s: %s", v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", ")))
+	}
+	for _, o := range overlaps {
+		out = append(out, "text over text: "+o)
+	}
+	if size.W < 600 && len(layout) > 0 {
+		out = append(out, "scrolls sideways: "+strings.Join(layout, "; "))
+	} else {
+		out = append(out, layout...)
+	}
+	return out
+}
+
+// The audit's checks find what they look for, on a page made to fail
+// each: text drawn over text, a page wider than a phone, a button out of
+// sight and one cut off by a box that scrolls, an image with no text.
+func TestPageAuditChecksFindFaults(t *testing.T) {
+	axe := loadAxe(t)
+	tab := newTab(t)
+	const faulty = `<!doctype html><html lang="en"><head><title>Faults</title></head><body><main>
+<h1>Faults</h1>
+<p class="one" style="position:absolute;top:100px;left:10px">Some text here</p>
+<p class="two" style="position:absolute;top:104px;left:14px">Other text here</p>
+<div style="margin-top:200px;width:300px;overflow-x:auto"><div style="width:900px"><button style="margin-left:600px">Cut off</button></div></div>
+<button style="position:absolute;left:1400px;top:300px">Far right</button>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+</main></body></html>`
+	runBrowser(t, tab, chromedp.Navigate("data:text/html,"+url.PathEscape(faulty)), chromedp.WaitVisible(`h1`))
+	desk := strings.Join(findings(t, tab, axe, auditSizes[0]), "\n")
+	phone := strings.Join(findings(t, tab, axe, auditSizes[1]), "\n")
+	for _, want := range []string{"axe image-alt (critical)", "text over text: p.one", `"Cut off" is cut off by div`, `"Far right" is outside the viewport`} {
+		if !strings.Contains(desk, want) {
+			t.Errorf("at 1280 px the checks do not report %q:\n%s", want, desk)
+		}
+	}
+	if !strings.Contains(phone, "scrolls sideways: page is") {
+		t.Errorf("at 390 px the checks do not report the sideways scroll:\n%s", phone)
 	}
 }
 
