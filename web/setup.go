@@ -83,15 +83,14 @@ func (p *Pages) handleSetup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
 }
 
-// refuseSetup shows why a set-up link does not work, without the form.
+// refuseSetup shows why a set-up link does not work, and the way
+// forward, without the form.
 func (p *Pages) refuseSetup(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, authority.ErrSetupDone):
-		p.renderError(w, r, http.StatusGone, "Set-up is done",
-			"An administrator exists already, so this set-up link no longer works. Sign in at /login, or ask an administrator for an account.", "setup_done")
+		p.render(w, r, http.StatusGone, "setup", view{Data: map[string]any{"Done": true}})
 	case errors.Is(err, authority.ErrSetupLinkInvalid):
-		p.renderError(w, r, http.StatusNotFound, "This set-up link does not work",
-			"The link is unknown, already used or more than an hour old. Restart the server to print a new one in its start-up output.", "invalid_setup_link")
+		p.render(w, r, http.StatusNotFound, "setup", view{Alert: "The link is unknown, already used or more than an hour old.", Data: map[string]any{"Dead": true}})
 	default:
 		p.renderFailure(w, r, err)
 	}

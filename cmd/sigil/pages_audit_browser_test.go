@@ -56,6 +56,8 @@ func TestPagesAudit(t *testing.T) {
 		link := a.s.setupLink(t)
 
 		tab := a.open(t)
+		runBrowser(t, tab, chromedp.Navigate(a.iss+"/setup?token=unknown"), chromedp.WaitVisible(`[role=alert]`))
+		a.check(t, tab, "setup-dead")
 		runBrowser(t, tab, chromedp.Navigate(link), chromedp.WaitVisible(`form[action="/setup"]`))
 		a.check(t, tab, "setup")
 		runBrowser(t, tab, createFirstAdmin(link, adminEmail, adminPassword))

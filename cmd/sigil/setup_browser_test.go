@@ -91,7 +91,7 @@ func TestSetupLinkCreatesFirstAdministrator(t *testing.T) {
 		s.login(t, "first@example.com", "first admin password")
 
 		code, _, body := do(t, "GET", link, "", "")
-		if code != http.StatusGone || strings.Contains(string(body), "<form") || !strings.Contains(string(body), "administrator exists") {
+		if code != http.StatusGone || strings.Contains(string(body), "<form") || !strings.Contains(string(body), "An administrator exists already") {
 			t.Errorf("the used link: %d\n%s", code, body)
 		}
 	})
