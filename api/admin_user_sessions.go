@@ -17,7 +17,7 @@ func (s *Server) handleUserSessions(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	list, err := s.auth.Sessions(r.Context(), id)
+	list, err := s.accounts.Sessions(r.Context(), id)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

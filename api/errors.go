@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/mfa"
@@ -70,7 +71,7 @@ func problemFor(err error) *Problem {
 		return invalidField(ve.Field, ve.Reason)
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		return newProblem(http.StatusBadRequest, "invalid-link-token", "Invalid or expired token", "the token is unknown, already used or expired; ask for a new link")
 	case errors.Is(err, authority.ErrEmailNotVerified):
 		return newProblem(http.StatusForbidden, "email-not-verified", "Email not verified",

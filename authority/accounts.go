@@ -116,7 +116,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, meta)
+	hash, err := s.HashPassword(ctx, in.Password, meta)
 	if err != nil {
 		return User{}, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if meta.Actor == "" {
 		// A self-service signup gets a verification link; accounts made by
 		// an administrator or an import are verified out of band.
-		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil {
+		if err := s.sendVerification(ctx, u); err != nil {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
 	}
@@ -155,12 +155,10 @@ func (s *Service) SignupPrivate(ctx context.Context, in Signup, meta Meta) error
 		return nil
 	}
 	s.audit(ctx, Event{Type: EventUserSignupAttempt, UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
-	if !s.mailLimit.allow(u.Email, s.now()) {
-		return nil
-	}
-	if err := s.mailer.Queue(ctx, Mail{Kind: "signup-attempt", To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email,
-		Link: s.cfg.Issuer + "/forgot-password"}); err != nil {
-		s.log.Warn("signup-attempt notice not queued", "user_id", u.ID, "err", err)
+	if s.verifier != nil {
+		if err := s.verifier.NotifySignupAttempt(ctx, u); err != nil {
+			s.log.Warn("signup-attempt notice not queued", "user_id", u.ID, "err", err)
+		}
 	}
 	return nil
 }
@@ -202,7 +200,7 @@ func (s *Service) LoginAllowed(ctx context.Context, u User, meta Meta) error {
 		return ErrAccountLocked
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
-		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil && !errors.Is(err, ErrThrottled) {
+		if err := s.sendVerification(ctx, u); err != nil && !errors.Is(err, ErrThrottled) {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
 		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
@@ -278,9 +276,9 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	return u, nil
 }
 
-// hashPassword hashes a new password under a hashing slot, within the
+// HashPassword hashes a new password under a hashing slot, within the
 // client's share of them.
-func (s *Service) hashPassword(ctx context.Context, password string, meta Meta) (string, error) {
+func (s *Service) HashPassword(ctx context.Context, password string, meta Meta) (string, error) {
 	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return "", err

@@ -241,9 +241,10 @@ type Service struct {
 	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
-	mailLimit       mailLimiter
 	// gate decides on second factors after a correct password.
 	gate SecondFactorGate
+	// verifier mails verification links.
+	verifier EmailVerifier
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

@@ -41,3 +41,24 @@ func (s *Service) MFARequiredFor(u User) bool {
 	}
 	return false
 }
+
+// EmailVerifier mails a user a link that verifies their email (after a
+// self-service sign-up, and when a login is refused because the email is
+// not verified), and tells the owner of a registered email that someone
+// tried to sign up with it. Package account satisfies it, under its
+// per-address mail limit; without one no such mail is sent (as when no
+// mail goes anywhere).
+type EmailVerifier interface {
+	SendVerification(ctx context.Context, u User) error
+	NotifySignupAttempt(ctx context.Context, u User) error
+}
+
+// SetEmailVerifier sets who mails verification links.
+func (s *Service) SetEmailVerifier(v EmailVerifier) { s.verifier = v }
+
+func (s *Service) sendVerification(ctx context.Context, u User) error {
+	if s.verifier == nil {
+		return nil
+	}
+	return s.verifier.SendVerification(ctx, u)
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/mfa"
@@ -26,6 +27,9 @@ type app struct {
 	// factors are the second factors; constructing them sets the core's
 	// second-factor gate.
 	factors *mfa.Service
+	// accounts is account self-service; constructing it sets the core's
+	// email verifier.
+	accounts *account.Service
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -148,7 +152,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 	}
 	factors := mfa.New(auth, db, mfa.Config{Issuer: cfg.Issuer, Sealer: sealer,
 		WebAuthnRPID: cfg.WebAuthnRPID, WebAuthnOrigins: cfg.WebAuthnOrigins})
-	return &app{cfg: cfg, log: log, db: db, sealer: sealer, keys: km, auth: auth, factors: factors}, nil
+	return &app{cfg: cfg, log: log, db: db, sealer: sealer, keys: km, auth: auth, factors: factors, accounts: account.New(auth, db)}, nil
 }
 
 func (a *app) Close() { a.db.Close() }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigil-auth/sigil/api"
+	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
-		a.auth, a.factors, flow, a.keys, a.db, metrics, log)
+		api.Services{Auth: a.auth, Factors: a.factors, Accounts: a.accounts, Inspect: inspect.New(a.auth, a.keys.Ring()), Flow: flow, Keys: a.keys}, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir, Sealer: consoleSealer}); err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
 	}
