@@ -48,6 +48,33 @@ func TestInspectAgreesWithVerify(t *testing.T) {
 	}
 }
 
+// A token of a third-party client registered without an audience
+// carries the client's id as its audience; inspected without an audience
+// it is valid, as Verify with that audience finds it.
+func TestInspectKnowsClientAudiences(t *testing.T) {
+	s, insp := newTestServices(t)
+	ctx := context.Background()
+	c, _, err := s.CreateClient(ctx, authority.NewClient{Name: "reports"}, authority.Meta{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.ClientCredentials(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, tok.AccessToken, c.ID); err != nil {
+		t.Fatalf("Verify for the client's audience: %v", err)
+	}
+	in, err := insp.Inspect(ctx, tok.AccessToken, "", authority.Meta{})
+	if err != nil || !in.Valid {
+		t.Fatalf("inspected without an audience: %+v %v", in, err)
+	}
+	in, err = insp.Inspect(ctx, tok.AccessToken, "https://elsewhere.example", authority.Meta{})
+	if err != nil || in.Valid || len(in.Problems) != 1 || in.Problems[0].Code != inspect.ProblemWrongAudience {
+		t.Fatalf("inspected for another audience: %+v %v", in, err)
+	}
+}
+
 // newTestServices returns a core over a fresh SQLite database signing
 // with one EdDSA key, and its inspector.
 func newTestServices(t *testing.T) (*authority.Service, *inspect.Service) {
