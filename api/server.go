@@ -1,6 +1,3 @@
-// Package api is Sigil's HTTP interface: gorilla/mux routes, handlers,
-// middleware and the mapping of domain errors to problem+json answers. It
-// knows HTTP and the domain packages, and nothing about SQL.
 package api
 
 import (

@@ -1,6 +1,3 @@
-// Package authority is Sigil's domain: accounts, login, access tokens and
-// refresh tokens. It declares the storage it needs as small interfaces that
-// the store package satisfies, and never touches SQL or HTTP itself.
 package authority
 
 import (

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"go/build"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +50,8 @@ var importRules = map[string]struct {
 // domain knows no HTTP or SQL, pages and HTTP never reach the store or
 // the keys' storage, and a resource server's package pulls in no
 // database driver. The test reads every package's imports (test files
-// aside) and fails on an edge the map does not allow.
+// aside) and fails on an edge the map does not allow; it also wants a
+// doc.go in every package and no hand-written file over 500 lines.
 func TestImportsFollowTheArchitecture(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -76,6 +79,7 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 		}
 		rel = filepath.ToSlash(rel)
 		seen[rel] = true
+		checkPackageFiles(t, rel, path, pkg)
 		rule, ok := importRules[rel]
 		if !ok {
 			t.Errorf("package %s is not in the package map (docs/architecture.md, importRules)", rel)
@@ -105,3 +109,34 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 		t.Errorf("docs/architecture.md: %v", err)
 	}
 }
+
+// maxFileLines is the most lines a Go file written by hand may have:
+// beyond it, a file holds more than one concern and is split along them.
+const maxFileLines = 500
+
+// checkPackageFiles fails when the package has no doc.go (saying what it
+// owns and what it never does) or a hand-written Go file, test files
+// included, longer than maxFileLines.
+func checkPackageFiles(t *testing.T, rel, dir string, pkg *build.Package) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "doc.go")); err != nil {
+		t.Errorf("package %s has no doc.go", rel)
+	}
+	files := slices.Concat(pkg.GoFiles, pkg.CgoFiles, pkg.TestGoFiles, pkg.XTestGoFiles, pkg.IgnoredGoFiles)
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if generated.Match(b) {
+			continue
+		}
+		if n := bytes.Count(b, []byte("\n")); n > maxFileLines {
+			t.Errorf("%s/%s has %d lines, more than %d: split it along its concerns", rel, f, n, maxFileLines)
+		}
+	}
+}
+
+// generated matches the line that marks a generated Go file.
+var generated = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)
