@@ -56,6 +56,10 @@ type RefreshToken struct {
 	RevokedAt time.Time
 	// ReplacedBy is the hash of the successor of a spent token.
 	ReplacedBy string
+	// Resource is the resource indicator (RFC 8707) the family was
+	// granted for, empty for none: its access tokens have that
+	// audience alone, and a refresh may not ask for another.
+	Resource string
 	// GraceUsedAt is when the one retry allowed within the reuse grace
 	// interval was spent.
 	GraceUsedAt time.Time
@@ -260,6 +264,9 @@ type Service struct {
 	// wa is the WebAuthn relying party; nil when the settings do not
 	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
 	wa *webauthn.WebAuthn
+	// resources tells which resource indicators are registered; nil
+	// until SetResources (then every resource is invalid_target).
+	resources ResourceRegistry
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

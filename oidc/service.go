@@ -60,6 +60,8 @@ type Store interface {
 	// DeleteConsent forgets the user's consent for the client; authority.ErrNotFound
 	// if there was none.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+
+	ResourceStore
 }
 
 // Service is the OpenID Connect flow. It issues and checks what the flow
@@ -67,11 +69,12 @@ type Store interface {
 // asks the core for everything else: passwords and second factors, access
 // and refresh tokens, clients, the deny list, audit.
 type Service struct {
-	core  *authority.Service
-	store Store
-	ring  *keys.Ring
-	cfg   authority.Config
-	log   *slog.Logger
+	core      *authority.Service
+	store     Store
+	resources ResourceStore
+	ring      *keys.Ring
+	cfg       authority.Config
+	log       *slog.Logger
 	// now is the core's clock.
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.
@@ -79,14 +82,19 @@ type Service struct {
 }
 
 // New returns the flow on top of core, keeping its records in store and
-// signing ID tokens with the keys of ring.
+// signing ID tokens with the keys of ring. It makes the flow core's
+// registry of resource indicators.
 func New(core *authority.Service, store Store, ring *keys.Ring) (*Service, error) {
 	cfg := core.Config()
 	steps, err := newStepSealer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{core: core, store: store, ring: ring, cfg: cfg, log: core.Log(), now: core.Now, steps: steps}, nil
+	s := &Service{core: core, store: store, resources: store, ring: ring, cfg: cfg, log: core.Log(), now: core.Now, steps: steps}
+	// Resources are the flow's; the core's grants (client_credentials,
+	// refresh) check resource indicators against them.
+	core.SetResources(s)
+	return s, nil
 }
 
 func (s *Service) audit(ctx context.Context, e authority.Event) { s.core.Audit(ctx, e) }
