@@ -282,3 +282,58 @@ func TestLoopbackRedirectURIsMatchAnyPort(t *testing.T) {
 		wantErrorPage(t, "authorize "+redirect, authorize(redirect))
 	}
 }
+
+// sigil resources create|list|delete, and the token endpoint honours
+// what the CLI registered.
+func TestResourcesCommand(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		env := adminEnv(dbURL, nil)
+		if _, _, err := runCLI(t, env, "", "migrate"); err != nil {
+			t.Fatal(err)
+		}
+		const res = "https://notes.example.com/mcp"
+		out, _, err := runCLI(t, env, "", "resources", "create", "--uri", res, "--name", "Notes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, "id:"); ok {
+				id = strings.TrimSpace(v)
+			}
+		}
+		if id == "" || !strings.Contains(out, res) {
+			t.Fatalf("create output %q", out)
+		}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"resources", "create", "--uri", res, "--name", "again"}, "already registered"},
+			{[]string{"resources", "create", "--uri", "http://notes.example.com/", "--name", "n"}, "--uri"},
+			{[]string{"resources", "create", "--uri", "https://x.example.com/"}, "--name"},
+			{[]string{"resources", "delete"}, ""},
+			{[]string{"resources", "delete", "no-such-id"}, "no resource"},
+			{[]string{"resources", "frobnicate"}, ""},
+		} {
+			if _, _, err := runCLI(t, env, "", c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%v: %v, want an error naming %q", c.args, err, c.want)
+			}
+		}
+		out, _, err = runCLI(t, env, "", "resources", "list")
+		if err != nil || !strings.Contains(out, id) || !strings.Contains(out, res) || !strings.Contains(out, "Notes") {
+			t.Fatalf("list: %v\n%s", err, out)
+		}
+
+		s := startServer(t, env)
+		admin := s.adminToken(t)
+		cid, secret := s.createClient(t, admin, map[string]any{"name": "agent"})
+		st, h, b := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "resource": {res}}, basic(cid, secret)...)
+		verifyAccessToken(t, s, tokenOK(t, "token for the CLI's resource", st, h, b).AccessToken, res)
+		s.stop()
+
+		if out, _, err := runCLI(t, env, "", "resources", "delete", id); err != nil || !strings.Contains(out, "deleted resource "+id) {
+			t.Fatalf("delete: %v %s", err, out)
+		}
+	})
+}
