@@ -337,3 +337,41 @@ func TestResourcesCommand(t *testing.T) {
 		}
 	})
 }
+
+// The resource of an authorization request survives the sign-in page
+// and the consent page; a request without scope gets the client's
+// registered scopes.
+func TestResourceThroughSignInAndConsent(t *testing.T) {
+	f := newOIDCFixture(t, storetest.SQLiteURL(t), nil)
+	const res = "https://notes.example.com/mcp"
+	if st, _, body := f.s.postJSON(t, "/admin/resources", map[string]string{"uri": res, "name": "Notes"}, bearer(f.admin)...); st != http.StatusCreated {
+		t.Fatalf("create resource: %d %s", st, body)
+	}
+	id, secret := f.s.oidcClient(t, f.admin, map[string]any{"name": "Agent", "redirectUris": []string{f.redirect}, "scopes": []string{"notes.read"}})
+	verifier := oauth2.GenerateVerifier()
+	b := newBrowserless(t, f.iss)
+	login := b.get(f.authorizeURL(id, url.Values{"scope": {""}, "nonce": {""}, "resource": {res},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}))
+	consent := b.signIn(login, userEmail, userPassword)
+	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, `value="allow"`) || !strings.Contains(consent.Body, "notes.read") {
+		t.Fatalf("after sign-in: %d %s\n%.400s", consent.Status, consent.Header.Get("Location"), consent.Body)
+	}
+	form := hidden(consent)
+	form.Set("consent", "allow")
+	p := b.post(f.iss+"/consent", form)
+	code := p.Location().Query().Get("code")
+	if p.Status != http.StatusFound && p.Status != http.StatusSeeOther || code == "" {
+		t.Fatalf("consent: %d %s\n%.300s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+	st, h, body := f.s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {f.redirect}, "code_verifier": {verifier}, "resource": {res}}, basic(id, secret)...)
+	a := tokenOK(t, "exchange", st, h, body)
+	if c := verifyAccessToken(t, f.s, a.AccessToken, res); c.Scope != "notes.read" || a.Scope != "notes.read" {
+		t.Errorf("scope %q (answer %q), want the client's registered notes.read", c.Scope, a.Scope)
+	}
+	var ans map[string]any
+	decode(t, body, &ans)
+	if _, ok := ans["id_token"]; ok {
+		t.Error("an ID token without openid")
+	}
+}
