@@ -96,7 +96,9 @@ func TestResourcesAdminAPI(t *testing.T) {
 			}
 		}
 		st, _, body = s.get(t, "/admin/resources", bearer(admin)...)
-		var list struct{ Resources []struct{ ID, URI, Name string } }
+		var list struct {
+			Resources []struct{ ID, URI, Name string }
+		}
 		decode(t, body, &list)
 		if st != http.StatusOK || len(list.Resources) != 2 || list.Resources[0].URI != "https://mcp.example.com/mcp" {
 			t.Fatalf("list: %d %s", st, body)
@@ -235,7 +237,7 @@ func TestResourceIndicatorsOnEveryGrant(t *testing.T) {
 			"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}, "resource": {res, other}})), "invalid_target")
 
 		// A deleted resource gets no more tokens, refresh included.
-		st, _, body = f.s.get(t, "/admin/resources", bearer(f.admin)...)
+		_, _, body = f.s.get(t, "/admin/resources", bearer(f.admin)...)
 		var list struct{ Resources []struct{ ID, URI string } }
 		decode(t, body, &list)
 		for _, r := range list.Resources {
@@ -247,7 +249,6 @@ func TestResourceIndicatorsOnEveryGrant(t *testing.T) {
 		wantOAuthError(t, "refresh for a deleted resource", st, h, body, http.StatusBadRequest, "invalid_target")
 	})
 }
-
 
 // A loopback redirect URI registered without a port matches any port
 // (RFC 8252 §7.3), for 127.0.0.1 and [::1] only; path and query still
