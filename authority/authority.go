@@ -244,6 +244,10 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	// resources tells which resource indicators are registered; nil
+	// until SetResources (then every resource is invalid_target).
+	resources ResourceRegistry
+
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.
 	dummyHash string
@@ -264,9 +268,6 @@ type Service struct {
 	// wa is the WebAuthn relying party; nil when the settings do not
 	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
 	wa *webauthn.WebAuthn
-	// resources tells which resource indicators are registered; nil
-	// until SetResources (then every resource is invalid_target).
-	resources ResourceRegistry
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
