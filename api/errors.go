@@ -10,6 +10,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -77,13 +78,13 @@ func problemFor(err error) *Problem {
 			"confirm your email address with the link mailed to it; a new link has been sent to it")
 	case errors.Is(err, authority.ErrAccountLocked):
 		return newProblem(http.StatusForbidden, "account-locked", "Account locked", "this account is locked; contact an administrator")
-	case errors.Is(err, authority.ErrInvalidCode):
+	case errors.Is(err, mfa.ErrInvalidCode):
 		return newProblem(http.StatusUnauthorized, "invalid-code", "Invalid code", "the code is wrong, expired or already used")
-	case errors.Is(err, authority.ErrInvalidMFAToken):
+	case errors.Is(err, mfa.ErrInvalidToken):
 		return newProblem(http.StatusUnauthorized, "invalid-mfa-token", "Invalid mfaToken", "the mfaToken is unknown, expired, spent or has seen too many wrong codes; log in again")
-	case errors.Is(err, authority.ErrTOTPEnrolled):
+	case errors.Is(err, mfa.ErrTOTPEnrolled):
 		return newProblem(http.StatusConflict, "totp-enrolled", "TOTP already enrolled", "remove the enrolled authenticator first")
-	case errors.Is(err, authority.ErrNoTOTP):
+	case errors.Is(err, mfa.ErrNoTOTP):
 		return newProblem(http.StatusConflict, "no-pending-totp", "No pending TOTP enrolment", "start an enrolment with POST /auth/mfa/totp first")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")

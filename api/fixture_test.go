@@ -9,6 +9,7 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // memStore is an in-memory authority.Store for the HTTP layer's tests and
@@ -17,6 +18,8 @@ type memStore struct {
 	// Store is nil: it only supplies the methods a test never calls, so
 	// the fake keeps compiling as the interface grows.
 	authority.Store
+	mfa.FactorStore
+	mfa.WebAuthnStore
 	mu      sync.Mutex
 	users   map[string]authority.User
 	gate    chan struct{}
@@ -119,10 +122,11 @@ func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authorit
 		t.Fatal(err)
 	}
 	km := keys.NewManager(nil, nil, ring, keys.Policy{Alg: alg}, nil, nil)
-	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, nil, km, st, nil, nil), auth
+	factors := mfa.New(auth, st, mfa.Config{})
+	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, factors, nil, km, st, nil, nil), auth
 }
 
 // UserFactors reports no second factor: the fake's users have none.
-func (m *memStore) UserFactors(context.Context, string) (authority.Factors, error) {
-	return authority.Factors{}, nil
+func (m *memStore) UserFactors(context.Context, string) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
 }

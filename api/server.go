@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -45,6 +46,7 @@ type Readiness interface {
 type Server struct {
 	cfg     Config
 	auth    *authority.Service
+	factors *mfa.Service
 	oidc    *oidc.Service
 	keys    *keys.Manager
 	ready   Readiness
@@ -69,14 +71,14 @@ type Server struct {
 // New builds the HTTP API on top of the domain services: the core, the
 // OpenID Connect flow (nil serves no code flow, as in tests of the REST
 // API alone) and the key manager.
-func New(cfg Config, auth *authority.Service, flow *oidc.Service, km *keys.Manager, ready Readiness, metrics *Metrics, log *slog.Logger) *Server {
+func New(cfg Config, auth *authority.Service, factors *mfa.Service, flow *oidc.Service, km *keys.Manager, ready Readiness, metrics *Metrics, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if metrics == nil {
 		metrics = NewMetrics(km.Ring())
 	}
-	s := &Server{cfg: cfg, auth: auth, oidc: flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	s := &Server{cfg: cfg, auth: auth, factors: factors, oidc: flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
 	s.refusalHold = auth.HashQueueWait()
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()

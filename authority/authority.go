@@ -4,8 +4,6 @@
 package authority
 
 import (
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -171,8 +169,6 @@ type Store interface {
 	ClientSecretStore
 	BuiltinClientStore
 	CountStore
-	MFAStore
-	WebAuthnStore
 }
 
 // Config holds the authority's settings.
@@ -220,20 +216,9 @@ type Config struct {
 	// pages (default 24h).
 	SessionTTL time.Duration
 
-	// Sealer seals second-factor secrets at rest with the key-encryption
-	// keys that seal the signing keys; nil turns TOTP enrolment off.
-	Sealer *keys.Sealer
 	// MFARequiredRoles are the roles whose users must enrol a second
 	// factor before any login gives them tokens.
 	MFARequiredRoles []string
-	// WebAuthnRPID is the WebAuthn relying-party ID (default: the
-	// issuer's host).
-	WebAuthnRPID string
-	// WebAuthnOrigins are the origins a WebAuthn answer may come from
-	// (default: the issuer's origin).
-	WebAuthnOrigins []string
-	// Product names the relying party in authenticators (default Sigil).
-	Product string
 }
 
 // Service implements signup, login and token verification.
@@ -265,9 +250,8 @@ type Service struct {
 	headers         knownHeaders
 	mailer          Mailer
 	mailLimit       mailLimiter
-	// wa is the WebAuthn relying party; nil when the settings do not
-	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
-	wa *webauthn.WebAuthn
+	// gate decides on second factors after a correct password.
+	gate SecondFactorGate
 }
 
 // New returns a Service. now is the clock (nil means time.Now).
@@ -300,21 +284,10 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	wa, err := newRelyingParty(cfg)
-	var ipHost *rpIPError
-	switch {
-	case errors.As(err, &ipHost):
-		// The quick start's issuer: not a failure, but say how to get passkeys.
-		log.Info("passkeys are off: they need a host name, not an IP address; " + ipHost.advice())
-		wa = nil
-	case err != nil:
-		log.Warn("WebAuthn is off", "err", err)
-		wa = nil
-	}
 	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.MaxHashesPerClient, cfg.HashQueueWait),
-		mailer:          discardMailer{}, wa: wa}
+		mailer:          discardMailer{}}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
 	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil

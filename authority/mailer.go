@@ -136,3 +136,6 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// QueueMail hands m to the mailer (package mail's outbox in production).
+func (s *Service) QueueMail(ctx context.Context, m Mail) error { return s.mailer.Queue(ctx, m) }

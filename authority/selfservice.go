@@ -12,7 +12,7 @@ import (
 // stolen session or access token must not become a way to guess the
 // password without the lockout (changing it, deleting the account,
 // removing a passkey all ask for it).
-func (s *Service) checkPassword(ctx context.Context, userID, password string, meta Meta) (User, error) {
+func (s *Service) CheckPassword(ctx context.Context, userID, password string, meta Meta) (User, error) {
 	u, err := s.store.UserByID(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, ErrInvalidToken
@@ -23,11 +23,11 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string, me
 	if len(password) == 0 || len(password) > MaxPasswordBytes {
 		return User{}, ErrInvalidCredentials
 	}
-	a, err := s.reserveAttempt(ctx, u.Email, meta)
+	a, err := s.ReserveAttempt(ctx, u.Email, meta)
 	if err != nil {
 		return User{}, err
 	}
-	defer s.abandon(ctx, a)
+	defer s.AbandonAttempt(ctx, a)
 	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return User{}, err
@@ -37,7 +37,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string, me
 	if err != nil || !ok {
 		return User{}, s.loginFailed(ctx, a, u.ID, meta, "wrong password asked again of a signed-in user")
 	}
-	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
+	if _, err := s.SettleAttempt(ctx, a, AttemptSucceeded); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -50,7 +50,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 	if err := ValidatePassword(next); err != nil {
 		return invalid("newPassword", err.(*ValidationError).Reason)
 	}
-	u, err := s.checkPassword(ctx, userID, current, meta)
+	u, err := s.CheckPassword(ctx, userID, current, meta)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 	if err != nil {
 		return err
 	}
-	u, err := s.checkPassword(ctx, userID, password, meta)
+	u, err := s.CheckPassword(ctx, userID, password, meta)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 
 // DeleteAccount removes the account after checking its password.
 func (s *Service) DeleteAccount(ctx context.Context, userID, password string, meta Meta) error {
-	if _, err := s.checkPassword(ctx, userID, password, meta); err != nil {
+	if _, err := s.CheckPassword(ctx, userID, password, meta); err != nil {
 		return err
 	}
 	return s.deleteUser(ctx, userID, meta)
@@ -176,6 +176,6 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta M
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})
+	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: meta.ActorOr(userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})
 	return nil
 }

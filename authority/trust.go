@@ -185,5 +185,5 @@ func SetUserClaims(c *Claims, u User, firstParty bool) {
 // enough for u's roles: a user holding a role of Config.MFARequiredRoles
 // needs a second factor in it.
 func (s *Service) MFASatisfied(u User, amr []string) bool {
-	return !s.mfaRequiredFor(u) || slices.Contains(amr, "mfa")
+	return !s.MFARequiredFor(u) || slices.Contains(amr, "mfa")
 }

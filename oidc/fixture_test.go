@@ -9,12 +9,15 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // memStore is an in-memory store of users for the flow's decisions; the
 // embedded stores are nil and only supply the methods a test never calls.
 type memStore struct {
 	authority.Store
+	mfa.FactorStore
+	mfa.WebAuthnStore
 	mu        sync.Mutex
 	users     map[string]authority.User
 	resources []Resource
@@ -77,8 +80,8 @@ func (m *memStore) UserByID(_ context.Context, id string) (authority.User, error
 }
 
 // UserFactors reports no second factor: the fake's users have none.
-func (m *memStore) UserFactors(context.Context, string) (authority.Factors, error) {
-	return authority.Factors{}, nil
+func (m *memStore) UserFactors(context.Context, string) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
 }
 
 // ConsentedScopes reports no consent.
@@ -123,7 +126,7 @@ func newTestService(t testing.TB, st *memStore, alg keys.Alg, edit func(*authori
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(core, st, ring)
+	s, err := New(core, mfa.New(core, st, mfa.Config{}), st, ring, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

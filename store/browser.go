@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -292,6 +293,7 @@ func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
 
 // DB keeps the OpenID Connect flow's records.
 var _ oidc.Store = (*DB)(nil)
+var _ mfa.Store = (*DB)(nil)
 
 // endSessionTokens revokes the refresh tokens issued through the browser
 // session id, in tx, and returns the families whose access tokens are to

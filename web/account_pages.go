@@ -205,12 +205,12 @@ func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess oidc.
 		p.renderFailure(w, r, err)
 		return
 	}
-	factors, err := p.auth.Factors(r.Context(), u.ID)
+	factors, err := p.factors.Factors(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
 	}
-	passkeys, err := p.auth.WebAuthnCredentials(r.Context(), u.ID)
+	passkeys, err := p.factors.WebAuthnCredentials(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return

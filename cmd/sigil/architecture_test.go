@@ -25,12 +25,13 @@ var importRules = map[string]struct {
 	"keys":                      {may: []string{"keys/rsasign"}, forbidden: []string{"net/http", "database/sql"}},
 	"keys/rsasign":              {forbidden: []string{"net/http", "database/sql"}},
 	"keys/keystest":             {may: []string{"keys"}},
-	"oidc":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"mfa":                       {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"oidc":                      {may: []string{"authority", "mfa", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mail":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql"}},
-	"store":                     {may: []string{"authority", "oidc", "keys", "mail"}, forbidden: []string{"net/http"}},
+	"store":                     {may: []string{"authority", "mfa", "oidc", "keys", "mail"}, forbidden: []string{"net/http"}},
 	"store/storetest":           {},
-	"web":                       {may: []string{"authority", "oidc"}, forbidden: []string{"database/sql"}},
-	"api":                       {may: []string{"authority", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
+	"web":                       {may: []string{"authority", "mfa", "oidc"}, forbidden: []string{"database/sql"}},
+	"api":                       {may: []string{"authority", "mfa", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
 	// A resource server imports verify: go-jose and the standard library
 	// only, no database driver.
 	"verify":               {forbidden: []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite"}},

@@ -34,7 +34,7 @@ func runResources(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
-	flow, err := oidc.New(a.auth, a.db, a.keys.Ring())
+	flow, err := oidc.New(a.auth, a.factors, a.db, a.keys.Ring(), a.sealer)
 	if err != nil {
 		return err
 	}
