@@ -12,6 +12,7 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/mfa"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -88,6 +89,8 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusConflict, "no-pending-totp", "No pending TOTP enrolment", "start an enrolment with POST /auth/mfa/totp first")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
+	case errors.Is(err, oidc.ErrResourceTaken):
+		return newProblem(http.StatusConflict, "resource-taken", "Resource already registered", "a resource with this uri is registered")
 	case errors.Is(err, authority.ErrMFARequiredForRole):
 		return newProblem(http.StatusForbidden, "mfa-enrollment-required", "Second factor required",
 			"the account's roles require a sign-in with a second factor; sign in again (and enrol one if the account has none)")

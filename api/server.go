@@ -142,9 +142,13 @@ func (s *Server) routes() *mux.Router {
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleCreateClient, http.MethodPost)
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleListClients, http.MethodGet)
 	s.handle(r, "/admin/clients/{id}", AccessAdmin, s.handleDeleteClient, http.MethodDelete)
+	s.handle(r, "/admin/resources", AccessAdmin, s.handleCreateResource, http.MethodPost)
+	s.handle(r, "/admin/resources", AccessAdmin, s.handleListResources, http.MethodGet)
+	s.handle(r, "/admin/resources/{id}", AccessAdmin, s.handleDeleteResource, http.MethodDelete)
 
 	s.handle(r, "/.well-known/jwks.json", AccessPublic, s.handleJWKS, http.MethodGet, http.MethodHead)
 	s.handle(r, "/.well-known/openid-configuration", AccessPublic, s.handleDiscovery, http.MethodGet, http.MethodHead)
+	s.handle(r, "/.well-known/oauth-authorization-server", AccessPublic, s.handleASMetadata, http.MethodGet, http.MethodHead)
 	s.handle(r, "/healthz", AccessPublic, s.handleHealth, http.MethodGet, http.MethodHead)
 	s.handle(r, "/readyz", AccessOperator, s.handleReady, http.MethodGet, http.MethodHead)
 	s.handle(r, "/metrics", AccessPublic, s.metrics.Handler().ServeHTTP, http.MethodGet)

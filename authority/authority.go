@@ -51,6 +51,10 @@ type RefreshToken struct {
 	RevokedAt time.Time
 	// ReplacedBy is the hash of the successor of a spent token.
 	ReplacedBy string
+	// Resource is the resource indicator (RFC 8707) the family was
+	// granted for, empty for none: its access tokens have that
+	// audience alone, and a refresh may not ask for another.
+	Resource string
 	// GraceUsedAt is when the one retry allowed within the reuse grace
 	// interval was spent.
 	GraceUsedAt time.Time
@@ -221,6 +225,10 @@ type Service struct {
 	ring  *keys.Ring
 	now   func() time.Time
 	log   *slog.Logger
+
+	// resources tells which resource indicators are registered; nil
+	// until SetResources (then every resource is invalid_target).
+	resources ResourceRegistry
 
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.

@@ -72,7 +72,7 @@ func (f *fixture) login(t testing.TB, email string) authority.TokenPair {
 }
 
 func (f *fixture) refresh(tok string) (authority.TokenPair, error) {
-	return f.svc.Refresh(context.Background(), tok, "sigil", "", authority.Meta{})
+	return f.svc.Refresh(context.Background(), tok, "sigil", "", "", authority.Meta{})
 }
 
 func (f *fixture) live(t *testing.T, tok string) int {

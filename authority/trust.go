@@ -91,7 +91,10 @@ func (s *Service) AuthorizeAPI(ctx context.Context, c *Claims, access APIAccess)
 	}
 	// Sigil's audience, or for a first-party client its own id (the
 	// default of a client registered without one). A first-party
-	// client's token for one of its resource servers is not Sigil's.
+	// client's token for one of its resource servers is not Sigil's, nor
+	// is a token for a registered resource (RFC 8707): a resource's URI
+	// is never Config.Audience (CheckResource) nor a client id (a UUID).
+	// TestResourceIndicatorsOnEveryGrant holds this.
 	if !c.Audience.Contains(s.cfg.Audience) && (rest || !c.Audience.Contains(c.ClientID)) {
 		return fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	}

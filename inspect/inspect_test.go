@@ -58,7 +58,7 @@ func TestInspectKnowsClientAudiences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.ClientCredentials(c, "")
+	tok, err := s.ClientCredentials(ctx, c, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,56 @@ type memStore struct {
 	authority.Store
 	mfa.FactorStore
 	mfa.WebAuthnStore
-	mu    sync.Mutex
-	users map[string]authority.User
+	mu        sync.Mutex
+	users     map[string]authority.User
+	resources []Resource
 }
 
 func newMemStore() *memStore { return &memStore{users: map[string]authority.User{}} }
+
+// RecordEvent drops audit events.
+func (m *memStore) RecordEvent(context.Context, authority.Event) error { return nil }
+
+func (m *memStore) CreateResource(_ context.Context, r Resource) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.resources {
+		if x.URI == r.URI {
+			return ErrResourceTaken
+		}
+	}
+	m.resources = append(m.resources, r)
+	return nil
+}
+
+func (m *memStore) ResourceByURI(_ context.Context, uri string) (Resource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.resources {
+		if x.URI == uri {
+			return x, nil
+		}
+	}
+	return Resource{}, authority.ErrNotFound
+}
+
+func (m *memStore) Resources(context.Context) ([]Resource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Resource{}, m.resources...), nil
+}
+
+func (m *memStore) DeleteResource(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, x := range m.resources {
+		if x.ID == id {
+			m.resources = append(m.resources[:i], m.resources[i+1:]...)
+			return nil
+		}
+	}
+	return authority.ErrNotFound
+}
 
 func (m *memStore) UserByID(_ context.Context, id string) (authority.User, error) {
 	m.mu.Lock()

@@ -61,6 +61,8 @@ type Store interface {
 	// DeleteConsent forgets the user's consent for the client; authority.ErrNotFound
 	// if there was none.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+
+	ResourceStore
 }
 
 // Service is the OpenID Connect flow. It issues and checks what the flow
@@ -68,12 +70,13 @@ type Store interface {
 // asks the core for everything else: passwords and second factors, access
 // and refresh tokens, clients, the deny list, audit.
 type Service struct {
-	core    *authority.Service
-	factors *mfa.Service
-	store   Store
-	ring    *keys.Ring
-	cfg     authority.Config
-	log     *slog.Logger
+	core      *authority.Service
+	factors   *mfa.Service
+	store     Store
+	resources ResourceStore
+	ring      *keys.Ring
+	cfg       authority.Config
+	log       *slog.Logger
 	// now is the core's clock.
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.
@@ -84,13 +87,18 @@ type Service struct {
 // its records in store, signing ID tokens with the keys of ring and
 // sealing the tickets of sign-in steps with the key-encryption keys kek
 // (nil: a key of this process alone, for tests and single instances
-// without TOTP).
+// without TOTP). It makes the flow core's registry of resource
+// indicators.
 func New(core *authority.Service, factors *mfa.Service, store Store, ring *keys.Ring, kek *keys.Sealer) (*Service, error) {
 	steps, err := newStepSealer(kek)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{core: core, factors: factors, store: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}, nil
+	s := &Service{core: core, factors: factors, store: store, resources: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}
+	// Resources are the flow's; the core's grants (client_credentials,
+	// refresh) check resource indicators against them.
+	core.SetResources(s)
+	return s, nil
 }
 
 func (s *Service) audit(ctx context.Context, e authority.Event) { s.core.Audit(ctx, e) }

@@ -49,6 +49,9 @@ type AuthCode struct {
 	FamilyID  string
 	AccessJTI string
 	AccessExp time.Time
+	// Resource is the resource indicator (RFC 8707) of the request,
+	// empty for none.
+	Resource string
 }
 
 // Consent is what a user has allowed a third-party client.

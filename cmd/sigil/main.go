@@ -46,6 +46,7 @@ func init() {
 		{"keys", "list, rotate, revoke or rewrap signing keys", runKeys},
 		{"users", "create, import, list, show, lock, unlock, set roles of and delete users", runUsers},
 		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
+		{"resources", "create, list or delete resource servers (RFC 8707 resource indicators)", runResources},
 		{"version", "print the version and the RSA signing backend", runVersion},
 	}
 }
