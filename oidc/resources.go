@@ -124,6 +124,15 @@ func (s *Service) DeleteResource(ctx context.Context, id string, meta authority.
 	return nil
 }
 
+// ResourceByURI returns the registered resource uri names;
+// authority.ErrNotFound for none.
+func (s *Service) ResourceByURI(ctx context.Context, uri string) (Resource, error) {
+	if !authority.PlausibleResource(uri) {
+		return Resource{}, authority.ErrNotFound
+	}
+	return s.resources.ResourceByURI(ctx, uri)
+}
+
 // ResourceRegistered reports whether uri is a registered resource; it
 // makes the flow the core's authority.ResourceRegistry.
 func (s *Service) ResourceRegistered(ctx context.Context, uri string) (bool, error) {

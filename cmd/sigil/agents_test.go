@@ -340,8 +340,8 @@ func TestResourcesCommand(t *testing.T) {
 }
 
 // The resource of an authorization request survives the sign-in page
-// and the consent page; a request without scope gets the client's
-// registered scopes.
+// and the consent page, which names it; a request without scope gets the
+// client's registered scopes.
 func TestResourceThroughSignInAndConsent(t *testing.T) {
 	f := newOIDCFixture(t, storetest.SQLiteURL(t), nil)
 	const res = "https://notes.example.com/mcp"
@@ -356,6 +356,9 @@ func TestResourceThroughSignInAndConsent(t *testing.T) {
 	consent := b.signIn(login, userEmail, userPassword)
 	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, `value="allow"`) || !strings.Contains(consent.Body, "notes.read") {
 		t.Fatalf("after sign-in: %d %s\n%.400s", consent.Status, consent.Header.Get("Location"), consent.Body)
+	}
+	if !strings.Contains(consent.Body, "<strong>Notes</strong>") || !strings.Contains(consent.Body, res) {
+		t.Errorf("the consent page does not name the resource:\n%s", consent.Body)
 	}
 	form := hidden(consent)
 	form.Set("consent", "allow")
