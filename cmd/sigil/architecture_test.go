@@ -44,6 +44,7 @@ var importRules = map[string]struct {
 	"cmd/feed":             {may: []string{"verify"}},
 	"examples/go-oidc":     {},
 	"examples/oidc-webapp": {},
+	"examples/mcp-server":  {may: []string{"verify"}},
 }
 
 // Dependencies point inward, as docs/architecture.md draws them: the
