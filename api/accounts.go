@@ -54,7 +54,7 @@ func (s *Server) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.VerifyEmail(r.Context(), req.Token, s.meta(r)); err != nil {
+	if err := s.accounts.VerifyEmail(r.Context(), req.Token, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -66,7 +66,7 @@ func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	if err := s.auth.ResendVerification(r.Context(), c.Subject, s.meta(r)); err != nil {
+	if err := s.accounts.ResendVerification(r.Context(), c.Subject, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -79,7 +79,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.ForgotPassword(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.accounts.ForgotPassword(r.Context(), req.Email, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.ResetPassword(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
+	if err := s.accounts.ResetPassword(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -109,7 +109,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.ChangePassword(r.Context(), c.Subject, req.CurrentPassword, req.NewPassword, c.SessionID, s.meta(r)); err != nil {
+	if err := s.accounts.ChangePassword(r.Context(), c.Subject, req.CurrentPassword, req.NewPassword, c.SessionID, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -126,7 +126,7 @@ func (s *Server) handleChangeEmail(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.RequestEmailChange(r.Context(), c.Subject, req.Email, req.Password, s.meta(r)); err != nil {
+	if err := s.accounts.RequestEmailChange(r.Context(), c.Subject, req.Email, req.Password, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.DeleteAccount(r.Context(), c.Subject, req.Password, s.meta(r)); err != nil {
+	if err := s.accounts.DeleteAccount(r.Context(), c.Subject, req.Password, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -166,7 +166,7 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	list, err := s.auth.Sessions(r.Context(), c.Subject)
+	list, err := s.accounts.Sessions(r.Context(), c.Subject)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -185,7 +185,7 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.auth.RevokeSession(r.Context(), c.Subject, mux.Vars(r)["id"], s.meta(r)); err != nil {
+	if err := s.accounts.RevokeSession(r.Context(), c.Subject, mux.Vars(r)["id"], s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -197,7 +197,7 @@ func (s *Server) handleRevokeAllSessions(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	if err := s.auth.RevokeAllSessions(r.Context(), c.Subject, s.meta(r)); err != nil {
+	if err := s.accounts.RevokeAllSessions(r.Context(), c.Subject, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

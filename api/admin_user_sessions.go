@@ -17,7 +17,7 @@ func (s *Server) handleUserSessions(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	list, err := s.auth.Sessions(r.Context(), id)
+	list, err := s.accounts.Sessions(r.Context(), id)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -51,7 +51,7 @@ func (s *Server) handleUserFactors(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	f, err := s.auth.Factors(r.Context(), id)
+	f, err := s.factors.Factors(r.Context(), id)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

@@ -101,7 +101,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAdminReset(w http.ResponseWriter, r *http.Request) {
-	if err := s.auth.AdminSendReset(r.Context(), mux.Vars(r)["id"], s.adminMeta(r)); err != nil {
+	if err := s.accounts.AdminSendReset(r.Context(), mux.Vars(r)["id"], s.adminMeta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

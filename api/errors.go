@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -69,23 +72,25 @@ func problemFor(err error) *Problem {
 		return invalidField(ve.Field, ve.Reason)
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		return newProblem(http.StatusUnauthorized, "invalid-credentials", "Invalid credentials", "the email or password is incorrect")
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		return newProblem(http.StatusBadRequest, "invalid-link-token", "Invalid or expired token", "the token is unknown, already used or expired; ask for a new link")
 	case errors.Is(err, authority.ErrEmailNotVerified):
 		return newProblem(http.StatusForbidden, "email-not-verified", "Email not verified",
 			"confirm your email address with the link mailed to it; a new link has been sent to it")
 	case errors.Is(err, authority.ErrAccountLocked):
 		return newProblem(http.StatusForbidden, "account-locked", "Account locked", "this account is locked; contact an administrator")
-	case errors.Is(err, authority.ErrInvalidCode):
+	case errors.Is(err, mfa.ErrInvalidCode):
 		return newProblem(http.StatusUnauthorized, "invalid-code", "Invalid code", "the code is wrong, expired or already used")
-	case errors.Is(err, authority.ErrInvalidMFAToken):
+	case errors.Is(err, mfa.ErrInvalidToken):
 		return newProblem(http.StatusUnauthorized, "invalid-mfa-token", "Invalid mfaToken", "the mfaToken is unknown, expired, spent or has seen too many wrong codes; log in again")
-	case errors.Is(err, authority.ErrTOTPEnrolled):
+	case errors.Is(err, mfa.ErrTOTPEnrolled):
 		return newProblem(http.StatusConflict, "totp-enrolled", "TOTP already enrolled", "remove the enrolled authenticator first")
-	case errors.Is(err, authority.ErrNoTOTP):
+	case errors.Is(err, mfa.ErrNoTOTP):
 		return newProblem(http.StatusConflict, "no-pending-totp", "No pending TOTP enrolment", "start an enrolment with POST /auth/mfa/totp first")
 	case errors.Is(err, authority.ErrEmailTaken):
 		return newProblem(http.StatusConflict, "email-taken", "Email already registered", "an account with this email exists")
+	case errors.Is(err, oidc.ErrResourceTaken):
+		return newProblem(http.StatusConflict, "resource-taken", "Resource already registered", "a resource with this uri is registered")
 	case errors.Is(err, authority.ErrMFARequiredForRole):
 		return newProblem(http.StatusForbidden, "mfa-enrollment-required", "Second factor required",
 			"the account's roles require a sign-in with a second factor; sign in again (and enrol one if the account has none)")

@@ -6,17 +6,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // memStore is an in-memory authority.Store for the HTTP layer's tests and
 // benchmarks. While held, UserByEmail reports on entered and waits.
+// accountStore names account.Store for embedding beside authority.Store.
+type accountStore = account.Store
+
 type memStore struct {
 	// Store is nil: it only supplies the methods a test never calls, so
 	// the fake keeps compiling as the interface grows.
 	authority.Store
+	mfa.FactorStore
+	mfa.WebAuthnStore
+	accountStore
 	mu      sync.Mutex
 	users   map[string]authority.User
 	gate    chan struct{}
@@ -119,10 +128,14 @@ func newTestServer(t testing.TB, st *memStore, alg keys.Alg, edit func(*authorit
 		t.Fatal(err)
 	}
 	km := keys.NewManager(nil, nil, ring, keys.Policy{Alg: alg}, nil, nil)
-	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, auth, nil, km, st, nil, nil), auth
+	d := Services{Auth: auth, Factors: mfa.New(auth, st, mfa.Config{}), Accounts: account.New(auth, st), Inspect: inspect.New(auth, ring), Keys: km}
+	return New(Config{Issuer: cfg.Issuer, JWKSMaxAge: 5 * time.Minute}, d, st, nil, nil), auth
 }
 
 // UserFactors reports no second factor: the fake's users have none.
-func (m *memStore) UserFactors(context.Context, string) (authority.Factors, error) {
-	return authority.Factors{}, nil
+func (m *memStore) UserFactors(context.Context, string) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
 }
+
+// ResetLoginThrottle forgets nothing: the fake keeps no throttle.
+func (m *memStore) ResetLoginThrottle(context.Context, string) error { return nil }

@@ -22,7 +22,7 @@ func (s *Server) handleInspect(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	in, err := s.auth.Inspect(r.Context(), req.Token, req.Audience, s.adminMeta(r))
+	in, err := s.inspector.Inspect(r.Context(), req.Token, req.Audience, s.adminMeta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

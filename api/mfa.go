@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // Problem types of a login that needs a second factor.
@@ -28,8 +29,8 @@ type mfaProblem struct {
 // writeMFAProblem answers the two second-factor outcomes of a correct
 // password; it reports false for any other error.
 func (s *Server) writeMFAProblem(w http.ResponseWriter, r *http.Request, err error) bool {
-	var req *authority.MFARequiredError
-	var enr *authority.MFAEnrollmentRequiredError
+	var req *mfa.RequiredError
+	var enr *mfa.EnrollmentRequiredError
 	var body mfaProblem
 	switch {
 	case errors.As(err, &req):
@@ -38,7 +39,7 @@ func (s *Server) writeMFAProblem(w http.ResponseWriter, r *http.Request, err err
 	case errors.As(err, &enr):
 		body = mfaProblem{Problem: Problem{Type: problemMFAEnrollmentRequired, Title: "Second factor enrolment required", Status: http.StatusForbidden,
 			Detail: "your role requires a second factor; enrol one at /auth/mfa/totp with the mfaToken as Bearer token, then log in again"},
-			MFAToken: enr.Token, Methods: []string{authority.MethodTOTP}}
+			MFAToken: enr.Token, Methods: []string{mfa.MethodTOTP}}
 	default:
 		return false
 	}
@@ -67,7 +68,7 @@ func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, invalidField("code", "is required"))
 		return
 	}
-	pair, err := s.auth.CompleteLogin(r.Context(), req.MFAToken, req.Code, s.meta(r))
+	pair, err := s.factors.CompleteLogin(r.Context(), req.MFAToken, req.Code, s.meta(r))
 	if err != nil {
 		s.countLoginError(err)
 		s.writeProblem(w, r, err)
@@ -93,7 +94,7 @@ func isEnrolmentToken(tok string) bool { return !strings.Contains(tok, ".") }
 // enrolmentTokenProblem makes a refused enrolment token a refused Bearer
 // token.
 func enrolmentTokenProblem(err error) error {
-	if errors.Is(err, authority.ErrInvalidMFAToken) {
+	if errors.Is(err, mfa.ErrInvalidToken) {
 		return authority.ErrInvalidToken
 	}
 	return err
@@ -108,7 +109,7 @@ func (s *Server) mfaUser(r *http.Request, enrolAllowed bool) (string, error) {
 		return "", err
 	}
 	if enrolAllowed && isEnrolmentToken(tok) {
-		id, err := s.auth.EnrollmentUser(r.Context(), tok)
+		id, err := s.factors.EnrollmentUser(r.Context(), tok)
 		return id, enrolmentTokenProblem(err)
 	}
 	c, err := s.bearer(r)
@@ -137,7 +138,7 @@ func decodeCode(r *http.Request) (string, error) {
 // codeProblem turns a wrong code on an authenticated endpoint into a 422
 // naming the field (a 401 would blame the Bearer token).
 func codeProblem(err error) error {
-	if errors.Is(err, authority.ErrInvalidCode) {
+	if errors.Is(err, mfa.ErrInvalidCode) {
 		return invalidField("code", "is wrong, expired or already used")
 	}
 	return err
@@ -196,12 +197,12 @@ func (s *Server) handleEnrollTOTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	var e authority.TOTPEnrolment
+	var e mfa.TOTPEnrolment
 	if a.enrolToken != "" {
-		e, err = s.auth.EnrollForSignIn(r.Context(), a.enrolToken, s.meta(r))
+		e, err = s.factors.EnrollForSignIn(r.Context(), a.enrolToken, s.meta(r))
 		err = enrolmentTokenProblem(err)
 	} else {
-		e, err = s.auth.EnrollTOTP(r.Context(), a.userID, a.password, s.meta(r))
+		e, err = s.factors.EnrollTOTP(r.Context(), a.userID, a.password, s.meta(r))
 	}
 	if err != nil {
 		s.writeProblem(w, r, err)
@@ -226,7 +227,7 @@ func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	codes, err := s.auth.ConfirmTOTP(r.Context(), uid, code, s.meta(r))
+	codes, err := s.factors.ConfirmTOTP(r.Context(), uid, code, s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, codeProblem(err))
 		return
@@ -246,7 +247,7 @@ func (s *Server) handleRemoveTOTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.RemoveTOTP(r.Context(), uid, code, s.meta(r)); err != nil {
+	if err := s.factors.RemoveTOTP(r.Context(), uid, code, s.meta(r)); err != nil {
 		s.writeProblem(w, r, codeProblem(err))
 		return
 	}
@@ -264,7 +265,7 @@ func (s *Server) handleRegenerateRecoveryCodes(w http.ResponseWriter, r *http.Re
 		s.writeProblem(w, r, err)
 		return
 	}
-	codes, err := s.auth.RegenerateRecoveryCodes(r.Context(), uid, code, s.meta(r))
+	codes, err := s.factors.RegenerateRecoveryCodes(r.Context(), uid, code, s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, codeProblem(err))
 		return
@@ -285,7 +286,7 @@ func (s *Server) handleFactors(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	f, err := s.auth.Factors(r.Context(), uid)
+	f, err := s.factors.Factors(r.Context(), uid)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -295,7 +296,7 @@ func (s *Server) handleFactors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleResetFactors(w http.ResponseWriter, r *http.Request) {
-	if err := s.auth.ResetFactors(r.Context(), mux.Vars(r)["id"], s.adminMeta(r)); err != nil {
+	if err := s.factors.ResetFactors(r.Context(), mux.Vars(r)["id"], s.adminMeta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

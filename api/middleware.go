@@ -172,7 +172,7 @@ func (s *Server) finishRequest(sw *statusWriter, r *http.Request, info *requestI
 // requests that act on accounts and tokens; their failures stay at info,
 // and every request still counts in the metrics.
 var quietRoutes = map[string]bool{
-	jwksPath: true, "/.well-known/openid-configuration": true,
+	jwksPath: true, "/.well-known/openid-configuration": true, "/.well-known/oauth-authorization-server": true,
 	"/healthz": true, "/readyz": true, "/metrics": true,
 }
 

@@ -45,6 +45,8 @@ func oauthErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusBadRequest, "invalid_grant", grantDescription(err)}
 	case errors.Is(err, authority.ErrInvalidScope):
 		return &oauthError{http.StatusBadRequest, "invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": ")}
+	case errors.Is(err, authority.ErrInvalidTarget):
+		return &oauthError{http.StatusBadRequest, "invalid_target", strings.TrimPrefix(err.Error(), authority.ErrInvalidTarget.Error()+": ")}
 	case errors.Is(err, authority.ErrUnauthorizedClient):
 		return &oauthError{http.StatusBadRequest, "unauthorized_client", err.Error()}
 	case errors.Is(err, authority.ErrThrottled):
@@ -114,6 +116,11 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, oauthInvalidRequest("the body is not valid form encoding")
 	}
 	for k, v := range form {
+		if len(v) > 1 && k == "resource" {
+			// RFC 8707 allows several; Sigil issues a token for one
+			// audience, so asking for more is invalid_target.
+			return nil, &oauthError{http.StatusBadRequest, "invalid_target", "only one resource per request is supported"}
+		}
 		if len(v) > 1 {
 			return nil, oauthInvalidRequest("parameter " + strconvQuote(k) + " is repeated")
 		}
@@ -235,7 +242,8 @@ type tokenAnswer struct {
 // clients of the browser flow (confidential, or public with PKCE),
 // grant_type=client_credentials for confidential clients,
 // grant_type=refresh_token for the client a refresh token was issued to
-// (the public login client for tokens from /auth/login).
+// (the public login client for tokens from /auth/login). Every grant takes
+// one resource indicator (RFC 8707), the audience of the token it issues.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, who, ok := s.clientRequest(w, r, true)
 	if !ok {
@@ -258,7 +266,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var t authority.ClientToken
-		t, err = s.auth.ClientCredentials(who.client, form.Get("scope"))
+		t, err = s.auth.ClientCredentials(r.Context(), who.client, form.Get("scope"), form.Get("resource"))
 		ans = tokenAnswer{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, Scope: t.Scope}
 	case "refresh_token":
 		rt := form.Get("refresh_token")
@@ -267,7 +275,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var p authority.TokenPair
-		p, err = s.auth.Refresh(r.Context(), rt, who.id, form.Get("scope"), s.meta(r))
+		p, err = s.auth.Refresh(r.Context(), rt, who.id, form.Get("scope"), form.Get("resource"), s.meta(r))
 		ans = tokenAnswer{AccessToken: p.AccessToken, TokenType: "Bearer", ExpiresIn: p.ExpiresIn, Scope: p.Scope, RefreshToken: p.RefreshToken}
 	case "authorization_code":
 		if who.anonymous {
@@ -280,7 +288,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var t oidc.CodeTokens
-		t, err = s.oidc.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), s.meta(r))
+		t, err = s.oidc.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), form.Get("resource"), s.meta(r))
 		ans = tokenAnswer{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, Scope: t.Scope, RefreshToken: t.RefreshToken, IDToken: t.IDToken}
 	default:
 		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: authorization_code, client_credentials, refresh_token"}

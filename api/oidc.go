@@ -15,7 +15,7 @@ import (
 // /oauth2/logout) and the admin console (/console/) to the router. Call it
 // before serving.
 func (s *Server) MountPages(cfg web.Config) error {
-	p, err := web.New(cfg, s.auth, s.oidc, web.Hooks{
+	p, err := web.New(cfg, web.Services{Auth: s.auth, Factors: s.factors, Accounts: s.accounts, Flow: s.oidc}, web.Hooks{
 		ClientIP:    s.clientIP,
 		Limiter:     s,
 		Authorize:   func(outcome string) { s.metrics.Authorize.WithLabelValues(outcome).Inc() },
@@ -27,11 +27,7 @@ func (s *Server) MountPages(cfg web.Config) error {
 	p.Register(s.router)
 	// The console calls the REST API in-process, through the router alone:
 	// the outer request was already logged, counted and rate-limited.
-	var sealer web.Sealer
-	if s.auth != nil && s.auth.Config().Sealer != nil {
-		sealer = s.auth.Config().Sealer
-	}
-	p.RegisterConsole(s.router, s.router, sealer)
+	p.RegisterConsole(s.router, s.router, cfg.Sealer)
 	return nil
 }
 

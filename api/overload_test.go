@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 func postLogin(t *testing.T, base, email string) (*http.Response, []byte) {
@@ -179,8 +181,9 @@ func busyServer(t *testing.T, hold time.Duration, log *slog.Logger) (st *memStor
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, auth, nil,
-		keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil), st, nil, log)
+	d := Services{Auth: auth, Factors: mfa.New(auth, st, mfa.Config{}), Accounts: account.New(auth, st),
+		Keys: keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil)}
+	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, d, st, nil, log)
 	ts = httptest.NewServer(srv.Handler())
 	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
 		ts.Close()

@@ -1,6 +1,3 @@
-// Package api is Sigil's HTTP interface: gorilla/mux routes, handlers,
-// middleware and the mapping of domain errors to problem+json answers. It
-// knows HTTP and the domain packages, and nothing about SQL.
 package api
 
 import (
@@ -14,8 +11,11 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -43,14 +43,18 @@ type Readiness interface {
 
 // Server serves Sigil's HTTP API.
 type Server struct {
-	cfg     Config
-	auth    *authority.Service
-	oidc    *oidc.Service
-	keys    *keys.Manager
-	ready   Readiness
-	log     *slog.Logger
-	metrics *Metrics
-	router  *mux.Router
+	cfg      Config
+	auth     *authority.Service
+	factors  *mfa.Service
+	accounts *account.Service
+	// inspector explains tokens to administrators.
+	inspector *inspect.Service
+	oidc      *oidc.Service
+	keys      *keys.Manager
+	ready     Readiness
+	log       *slog.Logger
+	metrics   *Metrics
+	router    *mux.Router
 	// access is the declared access of every route, by "METHOD /path".
 	access  map[string]Access
 	limiter *clientLimiter
@@ -66,17 +70,28 @@ type Server struct {
 	discoveryCache
 }
 
-// New builds the HTTP API on top of the domain services: the core, the
-// OpenID Connect flow (nil serves no code flow, as in tests of the REST
-// API alone) and the key manager.
-func New(cfg Config, auth *authority.Service, flow *oidc.Service, km *keys.Manager, ready Readiness, metrics *Metrics, log *slog.Logger) *Server {
+// Services are the domain services the API serves.
+type Services struct {
+	Auth     *authority.Service
+	Factors  *mfa.Service
+	Accounts *account.Service
+	Inspect  *inspect.Service
+	// Flow is the OpenID Connect flow; nil serves no code flow, as in
+	// tests of the REST API alone.
+	Flow *oidc.Service
+	Keys *keys.Manager
+}
+
+// New builds the HTTP API on top of the domain services.
+func New(cfg Config, d Services, ready Readiness, metrics *Metrics, log *slog.Logger) *Server {
+	auth, km := d.Auth, d.Keys
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if metrics == nil {
 		metrics = NewMetrics(km.Ring())
 	}
-	s := &Server{cfg: cfg, auth: auth, oidc: flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	s := &Server{cfg: cfg, auth: auth, factors: d.Factors, accounts: d.Accounts, inspector: d.Inspect, oidc: d.Flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
 	s.refusalHold = auth.HashQueueWait()
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()
@@ -127,9 +142,13 @@ func (s *Server) routes() *mux.Router {
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleCreateClient, http.MethodPost)
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleListClients, http.MethodGet)
 	s.handle(r, "/admin/clients/{id}", AccessAdmin, s.handleDeleteClient, http.MethodDelete)
+	s.handle(r, "/admin/resources", AccessAdmin, s.handleCreateResource, http.MethodPost)
+	s.handle(r, "/admin/resources", AccessAdmin, s.handleListResources, http.MethodGet)
+	s.handle(r, "/admin/resources/{id}", AccessAdmin, s.handleDeleteResource, http.MethodDelete)
 
 	s.handle(r, "/.well-known/jwks.json", AccessPublic, s.handleJWKS, http.MethodGet, http.MethodHead)
 	s.handle(r, "/.well-known/openid-configuration", AccessPublic, s.handleDiscovery, http.MethodGet, http.MethodHead)
+	s.handle(r, "/.well-known/oauth-authorization-server", AccessPublic, s.handleASMetadata, http.MethodGet, http.MethodHead)
 	s.handle(r, "/healthz", AccessPublic, s.handleHealth, http.MethodGet, http.MethodHead)
 	s.handle(r, "/readyz", AccessOperator, s.handleReady, http.MethodGet, http.MethodHead)
 	s.handle(r, "/metrics", AccessPublic, s.metrics.Handler().ServeHTTP, http.MethodGet)

@@ -18,7 +18,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pair, err := s.auth.Refresh(r.Context(), req.RefreshToken, s.auth.Config().LoginClientID, "", s.meta(r))
+	pair, err := s.auth.Refresh(r.Context(), req.RefreshToken, s.auth.Config().LoginClientID, "", "", s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

@@ -9,7 +9,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/gorilla/mux"
 
-	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // The JSON endpoints of passkeys and security keys, for a single-page app
@@ -30,18 +30,18 @@ func (s *Server) registerWebAuthn(r *mux.Router) {
 // webauthnProblem maps the WebAuthn errors; others go to problemFor.
 func webauthnProblem(err error, rejected int) error {
 	switch {
-	case errors.Is(err, authority.ErrInvalidCeremony):
+	case errors.Is(err, mfa.ErrInvalidCeremony):
 		return newProblem(http.StatusBadRequest, "invalid-ceremony", "Invalid ceremony",
 			"the ceremonyId is unknown, expired or already finished; begin again")
-	case errors.Is(err, authority.ErrClonedAuthenticator):
+	case errors.Is(err, mfa.ErrClonedAuthenticator):
 		return newProblem(http.StatusUnauthorized, "cloned-authenticator", "Authenticator refused",
 			"the authenticator's signature counter did not advance; this credential may have been copied")
-	case errors.Is(err, authority.ErrWebAuthnRejected):
+	case errors.Is(err, mfa.ErrWebAuthnRejected):
 		return newProblem(rejected, "webauthn-rejected", "Authenticator answer rejected",
 			"the answer does not verify against the ceremony, origin or credential")
-	case errors.Is(err, authority.ErrNoWebAuthn):
+	case errors.Is(err, mfa.ErrNoWebAuthn):
 		return newProblem(http.StatusConflict, "no-webauthn", "No passkey", "this account has no passkey or security key")
-	case errors.Is(err, authority.ErrWebAuthnUnavailable):
+	case errors.Is(err, mfa.ErrWebAuthnUnavailable):
 		return newProblem(http.StatusServiceUnavailable, "webauthn-unavailable", "WebAuthn unavailable",
 			"the server's issuer or WebAuthn settings do not make a relying party")
 	}
@@ -67,7 +67,7 @@ type webauthnCredentialJSON struct {
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 }
 
-func credentialJSON(c authority.WebAuthnCredential) webauthnCredentialJSON {
+func credentialJSON(c mfa.WebAuthnCredential) webauthnCredentialJSON {
 	out := webauthnCredentialJSON{ID: c.ID, Name: c.Name, AAGUID: c.AAGUID, Transports: c.Transports, CreatedAt: c.CreatedAt.UTC()}
 	if out.Transports == nil {
 		out.Transports = []string{}
@@ -88,10 +88,10 @@ func (s *Server) handleWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Requ
 	var id string
 	var creation *protocol.CredentialCreation
 	if a.enrolToken != "" {
-		id, creation, err = s.auth.BeginWebAuthnRegistrationForSignIn(r.Context(), a.enrolToken)
+		id, creation, err = s.factors.BeginWebAuthnRegistrationForSignIn(r.Context(), a.enrolToken)
 		err = enrolmentTokenProblem(err)
 	} else {
-		id, creation, err = s.auth.BeginWebAuthnRegistration(r.Context(), a.userID, a.password, s.meta(r))
+		id, creation, err = s.factors.BeginWebAuthnRegistration(r.Context(), a.userID, a.password, s.meta(r))
 	}
 	if err != nil {
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnprocessableEntity))
@@ -126,7 +126,7 @@ func (s *Server) handleWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Req
 		s.writeProblem(w, r, invalidField("credential", "must be the PublicKeyCredential as a JSON object"))
 		return
 	}
-	c, err := s.auth.FinishWebAuthnRegistration(r.Context(), uid, req.CeremonyID, req.Name, req.Credential, s.meta(r))
+	c, err := s.factors.FinishWebAuthnRegistration(r.Context(), uid, req.CeremonyID, req.Name, req.Credential, s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnprocessableEntity))
 		return
@@ -141,7 +141,7 @@ func (s *Server) handleWebAuthnCredentials(w http.ResponseWriter, r *http.Reques
 		s.writeProblem(w, r, err)
 		return
 	}
-	list, err := s.auth.WebAuthnCredentials(r.Context(), uid)
+	list, err := s.factors.WebAuthnCredentials(r.Context(), uid)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -169,7 +169,7 @@ func (s *Server) handleWebAuthnRename(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	c, err := s.auth.RenameWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Name, s.meta(r))
+	c, err := s.factors.RenameWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Name, s.meta(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -188,7 +188,7 @@ func (s *Server) handleWebAuthnRemove(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.auth.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Password, s.meta(r)); err != nil {
+	if err := s.factors.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Password, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -210,7 +210,7 @@ func (s *Server) handleWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request
 			return
 		}
 	}
-	id, assertion, err := s.auth.BeginWebAuthnLogin(r.Context(), req.MFAToken)
+	id, assertion, err := s.factors.BeginWebAuthnLogin(r.Context(), req.MFAToken)
 	if err != nil {
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnauthorized))
 		return
@@ -239,7 +239,7 @@ func (s *Server) handleWebAuthnLoginFinish(w http.ResponseWriter, r *http.Reques
 		s.writeProblem(w, r, invalidField("credential", "must be the PublicKeyCredential as a JSON object"))
 		return
 	}
-	pair, err := s.auth.WebAuthnLogin(r.Context(), req.MFAToken, req.CeremonyID, req.Credential, s.meta(r))
+	pair, err := s.factors.WebAuthnLogin(r.Context(), req.MFAToken, req.CeremonyID, req.Credential, s.meta(r))
 	if err != nil {
 		s.countLoginError(err)
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnauthorized))

@@ -86,76 +86,110 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// discovery is the OpenID Provider / OAuth 2.0 authorization server
-// metadata. Every URL derives from the issuer.
-type discovery struct {
+// asMetadata is the OAuth 2.0 authorization server metadata (RFC 8414),
+// served at /.well-known/oauth-authorization-server. OpenID discovery
+// embeds it, so every field here is in both documents with the same
+// value. Optional endpoints (dynamic registration, the device grant) are
+// omitted while Sigil does not implement them, so a client never follows
+// a link to a 404.
+type asMetadata struct {
 	Issuer                            string   `json:"issuer"`
-	JWKSURI                           string   `json:"jwks_uri"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	RegistrationEndpoint              string   `json:"registration_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint,omitempty"`
 	RevocationEndpoint                string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationAuthMethods             []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	TokenSigningAlgValuesSupported    []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	ClaimsSupported                   []string `json:"claims_supported"`
+	CodeChallengeMethods              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIss          bool     `json:"authorization_response_iss_parameter_supported"`
+}
 
-	AuthorizationEndpoint     string   `json:"authorization_endpoint"`
+// discovery is the OpenID Provider metadata: the authorization server
+// metadata and what OpenID Connect adds. Every URL derives from the
+// issuer.
+type discovery struct {
+	asMetadata
+
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	TokenSigningAlgValuesSupported   []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	ClaimsSupported                  []string `json:"claims_supported"`
+
 	UserinfoEndpoint          string   `json:"userinfo_endpoint"`
 	EndSessionEndpoint        string   `json:"end_session_endpoint"`
-	ResponseModesSupported    []string `json:"response_modes_supported"`
-	CodeChallengeMethods      []string `json:"code_challenge_methods_supported"`
-	ScopesSupported           []string `json:"scopes_supported"`
 	PromptValuesSupported     []string `json:"prompt_values_supported"`
-	AuthorizationResponseIss  bool     `json:"authorization_response_iss_parameter_supported"`
 	RequestParameterSupported bool     `json:"request_parameter_supported"`
 	RequestURIParameter       bool     `json:"request_uri_parameter_supported"`
 	ClaimsParameterSupported  bool     `json:"claims_parameter_supported"`
 	ACRValuesSupported        []string `json:"acr_values_supported"`
 }
 
-func (s *Server) discoveryDoc() []byte {
-	s.discoveryOnce.Do(func() {
-		iss := strings.TrimRight(s.cfg.Issuer, "/")
-		algs := make([]string, len(keys.Algs))
-		for i, a := range keys.Algs {
-			algs[i] = string(a)
-		}
-		auth := []string{"client_secret_basic", "client_secret_post"}
-		// "none": the public login client refreshes and revokes its own
-		// tokens with client_id alone.
-		public := append(auth[:len(auth):len(auth)], "none")
-		d := discovery{
+// metadata builds both well-known documents from one value, so they
+// cannot disagree.
+func (s *Server) metadata() discovery {
+	iss := strings.TrimRight(s.cfg.Issuer, "/")
+	algs := make([]string, len(keys.Algs))
+	for i, a := range keys.Algs {
+		algs[i] = string(a)
+	}
+	auth := []string{"client_secret_basic", "client_secret_post"}
+	// "none": the public login client refreshes and revokes its own
+	// tokens with client_id alone.
+	public := append(auth[:len(auth):len(auth)], "none")
+	return discovery{
+		asMetadata: asMetadata{
 			Issuer:                            s.cfg.Issuer,
-			JWKSURI:                           iss + "/.well-known/jwks.json",
+			AuthorizationEndpoint:             iss + "/oauth2/authorize",
 			TokenEndpoint:                     iss + "/oauth2/token",
+			JWKSURI:                           iss + jwksPath,
 			RevocationEndpoint:                iss + "/oauth2/revoke",
 			IntrospectionEndpoint:             iss + "/oauth2/introspect",
+			ScopesSupported:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, authority.ScopeEmail, oidc.ScopeOfflineAccess, authority.ScopeRoles},
+			ResponseTypesSupported:            []string{"code"},
+			ResponseModesSupported:            []string{"query"},
 			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token"},
 			TokenEndpointAuthMethodsSupported: public,
 			RevocationAuthMethods:             public,
 			IntrospectionAuthMethods:          auth,
-			IDTokenSigningAlgValuesSupported:  algs,
-			ResponseTypesSupported:            []string{"code"},
-			SubjectTypesSupported:             []string{"public"},
-			ClaimsSupported:                   claimsSupported(),
-			AuthorizationEndpoint:             iss + "/oauth2/authorize",
-			UserinfoEndpoint:                  iss + "/oauth2/userinfo",
-			EndSessionEndpoint:                iss + "/oauth2/logout",
-			ResponseModesSupported:            []string{"query"},
 			CodeChallengeMethods:              []string{"S256"},
-			ScopesSupported:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, authority.ScopeEmail, oidc.ScopeOfflineAccess, authority.ScopeRoles},
-			PromptValuesSupported:             []string{"none", "login", "consent"},
 			AuthorizationResponseIss:          true,
-			ACRValuesSupported:                oidc.ACRValuesSupported,
-		}
-		s.discoveryBytes, _ = json.Marshal(d)
-	})
+		},
+		IDTokenSigningAlgValuesSupported: algs,
+		SubjectTypesSupported:            []string{"public"},
+		ClaimsSupported:                  claimsSupported(),
+		UserinfoEndpoint:                 iss + "/oauth2/userinfo",
+		EndSessionEndpoint:               iss + "/oauth2/logout",
+		PromptValuesSupported:            []string{"none", "login", "consent"},
+		ACRValuesSupported:               oidc.ACRValuesSupported,
+	}
+}
+
+// discoveryDoc is the OpenID discovery document and asDoc the RFC 8414
+// metadata, both encoded once.
+func (s *Server) discoveryDoc() []byte {
+	s.encodeMetadata()
 	return s.discoveryBytes
+}
+
+func (s *Server) asDoc() []byte {
+	s.encodeMetadata()
+	return s.asBytes
+}
+
+func (s *Server) encodeMetadata() {
+	s.discoveryOnce.Do(func() {
+		d := s.metadata()
+		s.discoveryBytes, _ = json.Marshal(d)
+		s.asBytes, _ = json.Marshal(d.asMetadata)
+	})
 }
 
 // claimsSupported lists the claims of ID tokens and access tokens.
@@ -170,7 +204,16 @@ func claimsSupported() []string {
 }
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	body := s.discoveryDoc()
+	s.writeMetadata(w, r, s.discoveryDoc())
+}
+
+// handleASMetadata serves RFC 8414 authorization server metadata, for
+// OAuth clients (MCP hosts among them) that do not read OpenID discovery.
+func (s *Server) handleASMetadata(w http.ResponseWriter, r *http.Request) {
+	s.writeMetadata(w, r, s.asDoc())
+}
+
+func (s *Server) writeMetadata(w http.ResponseWriter, r *http.Request, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["Cache-Control"] = s.jwksCacheControl
@@ -263,5 +306,6 @@ func (s *Server) readiness(ctx context.Context) (reason, detail, activeKID strin
 type discoveryCache struct {
 	discoveryOnce  sync.Once
 	discoveryBytes []byte
+	asBytes        []byte
 	jwksCache      atomic.Pointer[jwksHeaders]
 }

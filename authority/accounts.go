@@ -92,6 +92,15 @@ type Meta struct {
 	UserAgent string
 }
 
+// ActorOr is the actor of an audit event about userID: the one named in
+// meta (an administrator acting for the user), or the user.
+func (m Meta) ActorOr(userID string) string {
+	if m.Actor != "" {
+		return m.Actor
+	}
+	return userID
+}
+
 // Signup validates the input, hashes the password with argon2id and creates
 // the account. It returns ErrEmailTaken if the email is registered, and
 // ErrOverloaded if no hashing slot came free in time.
@@ -107,7 +116,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := s.hashPassword(ctx, in.Password, meta)
+	hash, err := s.HashPassword(ctx, in.Password, meta)
 	if err != nil {
 		return User{}, err
 	}
@@ -124,7 +133,7 @@ func (s *Service) Signup(ctx context.Context, in Signup, meta Meta) (User, error
 	if meta.Actor == "" {
 		// A self-service signup gets a verification link; accounts made by
 		// an administrator or an import are verified out of band.
-		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil {
+		if err := s.sendVerification(ctx, u); err != nil {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
 	}
@@ -146,12 +155,10 @@ func (s *Service) SignupPrivate(ctx context.Context, in Signup, meta Meta) error
 		return nil
 	}
 	s.audit(ctx, Event{Type: EventUserSignupAttempt, UserID: u.ID, IP: meta.IP, Detail: "signup with a registered email"})
-	if !s.mailLimit.allow(u.Email, s.now()) {
-		return nil
-	}
-	if err := s.mailer.Queue(ctx, Mail{Kind: "signup-attempt", To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email,
-		Link: s.cfg.Issuer + "/forgot-password"}); err != nil {
-		s.log.Warn("signup-attempt notice not queued", "user_id", u.ID, "err", err)
+	if s.verifier != nil {
+		if err := s.verifier.NotifySignupAttempt(ctx, u); err != nil {
+			s.log.Warn("signup-attempt notice not queued", "user_id", u.ID, "err", err)
+		}
 	}
 	return nil
 }
@@ -176,30 +183,24 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Meta) 
 	if err != nil {
 		return TokenPair{}, err
 	}
-	if err := s.loginAllowed(ctx, u, meta); err != nil {
+	if err := s.LoginAllowed(ctx, u, meta); err != nil {
 		return TokenPair{}, err
 	}
-	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
+	if err := s.passSecondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
 		return TokenPair{}, err
 	}
-	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
-	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, []string{"pwd"}, meta)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	s.audit(ctx, Event{Type: EventLoginSuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP})
-	return pair, nil
+	return s.FinishLogin(ctx, u, []string{"pwd"}, meta, "")
 }
 
 // loginAllowed refuses a locked account, and one whose email is not
 // verified when verification is required; the latter gets a new link.
-func (s *Service) loginAllowed(ctx context.Context, u User, meta Meta) error {
+func (s *Service) LoginAllowed(ctx context.Context, u User, meta Meta) error {
 	if u.Locked {
 		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "account locked"})
 		return ErrAccountLocked
 	}
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
-		if err := s.sendVerification(ctx, u, TokenVerifyEmail, u.Email); err != nil && !errors.Is(err, ErrThrottled) {
+		if err := s.sendVerification(ctx, u); err != nil && !errors.Is(err, ErrThrottled) {
 			s.log.Warn("verification mail not queued", "user_id", u.ID, "err", err)
 		}
 		s.audit(ctx, Event{Type: EventLoginFailure, UserID: u.ID, IP: meta.IP, Detail: "email not verified"})
@@ -219,12 +220,12 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	// (and before waiting for a hashing slot), so a locked email costs one
 	// write and parallel guesses count together; known and unknown emails
 	// take the same path.
-	var a *attempt
+	var a *Attempt
 	if !malformed {
-		if a, err = s.reserveAttempt(ctx, norm, meta); err != nil {
+		if a, err = s.ReserveAttempt(ctx, norm, meta); err != nil {
 			return User{}, err
 		}
-		defer s.abandon(ctx, a)
+		defer s.AbandonAttempt(ctx, a)
 	}
 	// A failed check is padded to the slowest hash class's time, after
 	// the hashing slot is given back (deferred first, so it runs last).
@@ -266,7 +267,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		return User{}, s.loginFailed(ctx, a, u.ID, meta, "wrong password")
 	}
 	failed = false
-	if _, err := s.settle(ctx, a, AttemptSucceeded); err != nil {
+	if _, err := s.SettleAttempt(ctx, a, AttemptSucceeded); err != nil {
 		return User{}, err
 	}
 	if rehash {
@@ -275,9 +276,9 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 	return u, nil
 }
 
-// hashPassword hashes a new password under a hashing slot, within the
+// HashPassword hashes a new password under a hashing slot, within the
 // client's share of them.
-func (s *Service) hashPassword(ctx context.Context, password string, meta Meta) (string, error) {
+func (s *Service) HashPassword(ctx context.Context, password string, meta Meta) (string, error) {
 	release, err := s.hashes.acquireFor(ctx, meta.IP)
 	if err != nil {
 		return "", err

@@ -39,7 +39,7 @@ func (s *Service) SetLocked(ctx context.Context, id string, locked bool, meta Me
 	typ := EventUserUnlocked
 	if locked {
 		typ = EventUserLocked
-		if _, err := s.endUserSessions(ctx, id, "", now); err != nil {
+		if _, err := s.EndUserSessions(ctx, id, "", now); err != nil {
 			return err
 		}
 	}
@@ -87,7 +87,7 @@ func (s *Service) SetRoles(ctx context.Context, id string, roles []string, meta 
 	after := append(boolRole(admin), extra...)
 	for _, r := range before.Roles() {
 		if !slices.Contains(after, r) {
-			if _, err := s.endUserSessions(ctx, id, "", now); err != nil {
+			if _, err := s.EndUserSessions(ctx, id, "", now); err != nil {
 				return err
 			}
 			break
@@ -109,11 +109,42 @@ func (s *Service) DeleteUser(ctx context.Context, id string, meta Meta) error {
 	return s.deleteUser(ctx, id, meta)
 }
 
-// AdminSendReset mails the user a password-reset link.
-func (s *Service) AdminSendReset(ctx context.Context, id string, meta Meta) error {
-	u, err := s.store.UserByID(ctx, id)
+// deleteUser removes the account and every row about it. The audit event
+// names the user's id only, never the email.
+func (s *Service) deleteUser(ctx context.Context, userID string, meta Meta) error {
+	// Locked first, so that a code redeemed from now on is refused, then
+	// the sessions ended so that their access tokens can be denied: the
+	// rows go with the account.
+	now := s.now().UTC()
+	if err := s.store.SetLocked(ctx, userID, true, now); err != nil {
+		return err
+	}
+	if _, err := s.EndUserSessions(ctx, userID, "", now); err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, userID); err != nil {
+		return err
+	}
+	s.profiles.forget(userID)
+	actor := meta.Actor
+	if actor == "" {
+		actor = userID
+	}
+	s.audit(ctx, Event{Type: EventUserDeleted, Actor: actor, UserID: userID, IP: meta.IP})
+	return nil
+}
+
+// AdminRevokeSessions ends every session of the user for an
+// administrator, audited with the administrator as the actor;
+// ErrNotFound for no such user.
+func (s *Service) AdminRevokeSessions(ctx context.Context, userID string, meta Meta) error {
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return err
+	}
+	n, err := s.EndUserSessions(ctx, userID, "", s.now().UTC())
 	if err != nil {
 		return err
 	}
-	return s.SendReset(ctx, u, meta)
+	s.audit(ctx, Event{Type: EventSessionRevokedAll, Actor: meta.ActorOr(userID), UserID: userID, IP: meta.IP, Detail: fmt.Sprintf("%d session(s) revoked by an administrator", n)})
+	return nil
 }

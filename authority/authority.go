@@ -1,11 +1,6 @@
-// Package authority is Sigil's domain: accounts, login, access tokens and
-// refresh tokens. It declares the storage it needs as small interfaces that
-// the store package satisfies, and never touches SQL or HTTP itself.
 package authority
 
 import (
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,6 +51,10 @@ type RefreshToken struct {
 	RevokedAt time.Time
 	// ReplacedBy is the hash of the successor of a spent token.
 	ReplacedBy string
+	// Resource is the resource indicator (RFC 8707) the family was
+	// granted for, empty for none: its access tokens have that
+	// audience alone, and a refresh may not ask for another.
+	Resource string
 	// GraceUsedAt is when the one retry allowed within the reuse grace
 	// interval was spent.
 	GraceUsedAt time.Time
@@ -167,8 +166,6 @@ type Store interface {
 	ClientSecretStore
 	BuiltinClientStore
 	CountStore
-	MFAStore
-	WebAuthnStore
 }
 
 // Config holds the authority's settings.
@@ -216,20 +213,9 @@ type Config struct {
 	// pages (default 24h).
 	SessionTTL time.Duration
 
-	// Sealer seals second-factor secrets at rest with the key-encryption
-	// keys that seal the signing keys; nil turns TOTP enrolment off.
-	Sealer *keys.Sealer
 	// MFARequiredRoles are the roles whose users must enrol a second
 	// factor before any login gives them tokens.
 	MFARequiredRoles []string
-	// WebAuthnRPID is the WebAuthn relying-party ID (default: the
-	// issuer's host).
-	WebAuthnRPID string
-	// WebAuthnOrigins are the origins a WebAuthn answer may come from
-	// (default: the issuer's origin).
-	WebAuthnOrigins []string
-	// Product names the relying party in authenticators (default Sigil).
-	Product string
 }
 
 // Service implements signup, login and token verification.
@@ -239,6 +225,10 @@ type Service struct {
 	ring  *keys.Ring
 	now   func() time.Time
 	log   *slog.Logger
+
+	// resources tells which resource indicators are registered; nil
+	// until SetResources (then every resource is invalid_target).
+	resources ResourceRegistry
 
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.
@@ -256,10 +246,10 @@ type Service struct {
 	hashMem         *hashMemory
 	headers         knownHeaders
 	mailer          Mailer
-	mailLimit       mailLimiter
-	// wa is the WebAuthn relying party; nil when the settings do not
-	// make one (then WebAuthn answers ErrWebAuthnUnavailable).
-	wa *webauthn.WebAuthn
+	// gate decides on second factors after a correct password.
+	gate SecondFactorGate
+	// verifier mails verification links.
+	verifier EmailVerifier
 	// setup is the first-run set-up link of this process (setup.go).
 	setup setupLink
 }
@@ -294,21 +284,10 @@ func New(cfg Config, store Store, ring *keys.Ring, now func() time.Time, log *sl
 	if err != nil {
 		return nil, err
 	}
-	wa, err := newRelyingParty(cfg)
-	var ipHost *rpIPError
-	switch {
-	case errors.As(err, &ipHost):
-		// The quick start's issuer: not a failure, but say how to get passkeys.
-		log.Info("passkeys are off: they need a host name, not an IP address; " + ipHost.advice())
-		wa = nil
-	case err != nil:
-		log.Warn("WebAuthn is off", "err", err)
-		wa = nil
-	}
 	s := &Service{cfg: cfg, store: store, ring: ring, now: now, log: log, dummyHash: dummy,
 		dummySecretHash: HashToken(randomHex(32)),
 		hashes:          newHashGate(cfg.MaxConcurrentHashes, cfg.MaxHashQueue, cfg.MaxHashesPerClient, cfg.HashQueueWait),
-		mailer:          discardMailer{}, wa: wa}
+		mailer:          discardMailer{}}
 	s.admitted.max = int64(s.hashes.slots + s.hashes.maxQueue)
 	s.hashMem = newHashMemory(s.hashes.slots)
 	return s, nil

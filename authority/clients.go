@@ -301,8 +301,9 @@ type ClientToken struct {
 // ClientCredentials issues an access token to an authenticated client for
 // itself: sub and client_id are the client id, aud its audience, scope the
 // requested scopes (all allowed ones when none are requested). It carries
-// no email or roles.
-func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error) {
+// no email or roles. A resource indicator (RFC 8707), when not empty, is
+// the token's audience instead (ErrInvalidTarget unless registered).
+func (s *Service) ClientCredentials(ctx context.Context, c Client, scope, resource string) (ClientToken, error) {
 	if c.Public || !c.HasGrant("client_credentials") {
 		return ClientToken{}, fmt.Errorf("%w: the client may not use client_credentials", ErrUnauthorizedClient)
 	}
@@ -310,8 +311,12 @@ func (s *Service) ClientCredentials(c Client, scope string) (ClientToken, error)
 	if err != nil {
 		return ClientToken{}, err
 	}
+	aud, err := s.ResourceAudience(ctx, c, resource)
+	if err != nil {
+		return ClientToken{}, err
+	}
 	ttl := s.ClientTTL(c)
-	claims := s.NewAccessClaims(c.ID, c.ID, granted, s.ClientAudience(c), ttl)
+	claims := s.NewAccessClaims(c.ID, c.ID, granted, aud, ttl)
 	tok, err := s.Sign(claims, "client_credentials")
 	if err != nil {
 		return ClientToken{}, err

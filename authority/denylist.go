@@ -96,6 +96,12 @@ func (d *denyList) add(key string, exp time.Time) {
 // stale. A failed load keeps the previous copy (and is retried by the next
 // call): the database being away must not stop every verification. Before
 // any load has succeeded it returns ErrUnavailable.
+// Denied reports whether the access token of c is on the deny list,
+// reloading the list when it is older than Config.DenyListRefresh.
+func (s *Service) Denied(ctx context.Context, c *Claims) (bool, error) {
+	return s.denied(ctx, c)
+}
+
 func (s *Service) denied(ctx context.Context, c *Claims) (bool, error) {
 	now := s.now()
 	s.deny.mu.RLock()

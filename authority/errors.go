@@ -51,3 +51,12 @@ type ValidationError struct {
 func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+
+// Errors of a login refused for the account's state.
+var (
+	// ErrEmailNotVerified refuses a login while RequireVerifiedEmail is on
+	// and the email is not verified; a new link has been mailed.
+	ErrEmailNotVerified = errors.New("the email address is not verified")
+	// ErrAccountLocked refuses a login to a locked account.
+	ErrAccountLocked = errors.New("the account is locked")
+)

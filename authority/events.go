@@ -54,6 +54,10 @@ const (
 	EventClientDeleted = "client.deleted"
 	// EventClientSecretRotated: an OAuth client's secret was replaced.
 	EventClientSecretRotated = "client.secret_rotated"
+	// EventResourceCreated: a resource server was registered (RFC 8707).
+	EventResourceCreated = "resource.created"
+	// EventResourceDeleted: a registered resource server was deleted.
+	EventResourceDeleted = "resource.deleted"
 	// EventSessionLogin: a browser session started on the hosted pages.
 	EventSessionLogin = "session.login"
 	// EventSessionLogout: a browser session ended.
@@ -137,6 +141,8 @@ var AuditEventTypes = []string{
 	EventClientCreated,
 	EventClientDeleted,
 	EventClientSecretRotated,
+	EventResourceCreated,
+	EventResourceDeleted,
 	EventSessionLogin,
 	EventSessionLogout,
 	EventSessionRevoked,

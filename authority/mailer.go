@@ -35,42 +35,6 @@ func (discardMailer) Queue(context.Context, Mail) error { return nil }
 // Call it before serving.
 func (s *Service) SetMailer(m Mailer) { s.mailer = m }
 
-// Kinds of single-use token mailed to users.
-const (
-	TokenVerifyEmail = "verify"
-	TokenReset       = "reset"
-	TokenEmailChange = "email_change"
-)
-
-// Lifetimes of mailed tokens.
-const (
-	VerifyTokenTTL = 24 * time.Hour
-	ResetTokenTTL  = 30 * time.Minute
-)
-
-// AccountToken is a mailed single-use token as stored: only its hash.
-type AccountToken struct {
-	Hash      string
-	Kind      string
-	UserID    string
-	Email     string // where the link was sent
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    time.Time
-}
-
-// Session is one live session of a user: a browser session of the hosted
-// pages or a refresh-token family.
-type Session struct {
-	ID         string
-	Kind       string // "browser" or "refresh"
-	ClientID   string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	UserAgent  string
-	IP         string
-}
-
 // UserPage is one page of a user listing.
 type UserPage struct {
 	Users []User
@@ -78,27 +42,8 @@ type UserPage struct {
 	Next string
 }
 
-// AccountStore keeps what account management needs.
+// AccountStore keeps what the core's account management needs.
 type AccountStore interface {
-	CreateAccountToken(ctx context.Context, t AccountToken) error
-	// AccountTokenByHash returns ErrNotFound for no such token.
-	AccountTokenByHash(ctx context.Context, hash string) (AccountToken, error)
-	// UseAccountToken marks the token used at at if it is still unused and
-	// unexpired, else ErrNotFound (compare-and-swap: one use only).
-	UseAccountToken(ctx context.Context, hash string, at time.Time) error
-	// SetEmailVerified marks the user's email verified if it is still
-	// email; ErrNotFound otherwise.
-	SetEmailVerified(ctx context.Context, userID, email string, at time.Time) error
-	// ChangeEmail replaces the user's email by a verified new one;
-	// ErrEmailTaken if another account has it.
-	ChangeEmail(ctx context.Context, userID, email string, at time.Time) error
-	// CancelAccountTokens spends every live mailed token of the user
-	// and returns how many.
-	CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error)
-	// SetPasswordHash replaces the user's password hash.
-	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
-	// UserSessions returns the user's live refresh-token families.
-	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// RevokeUserSessions revokes every session of the user except except
 	// (may be empty) and returns the families whose access tokens are to
 	// be denied (the refresh-token families it revoked and those of the
@@ -107,11 +52,6 @@ type AccountStore interface {
 	// it reads the codes, so a code redeemed concurrently is either seen
 	// or finds its session ended.
 	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (families []string, n int, err error)
-	// RevokeUserSession revokes one session (browser session or family) of
-	// the user and returns the families whose access tokens are to be
-	// denied (for a browser session, those of the code-flow access tokens
-	// issued in it too); ErrNotFound if the user has no such live session.
-	RevokeUserSession(ctx context.Context, userID, id string, at time.Time) (families []string, err error)
 	// DeleteUser removes the account and every row that is about it
 	// (tokens, sessions, queued mail, login throttle); ErrNotFound for no
 	// such user.
@@ -135,4 +75,13 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// QueueMail hands m to the mailer (package mail's outbox in production).
+func (s *Service) QueueMail(ctx context.Context, m Mail) error { return s.mailer.Queue(ctx, m) }
+
+// SendsMail reports whether mail goes anywhere (SetMailer was called).
+func (s *Service) SendsMail() bool {
+	_, none := s.mailer.(discardMailer)
+	return !none
 }

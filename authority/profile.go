@@ -84,3 +84,7 @@ func (s *Service) Profile(ctx context.Context, c *Claims) (Profile, error) {
 	s.profiles.put(u.ID, p, now)
 	return p, nil
 }
+
+// ForgetProfile drops the cached profile claims of the user, after a
+// change of them (email verified or changed, account deleted).
+func (s *Service) ForgetProfile(userID string) { s.profiles.forget(userID) }

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// endUserSessions ends every session of the user but except (a browser
+// EndUserSessions ends every session of the user but except (a browser
 // session or a refresh-token family the request came from; empty for
 // none) and denies every access token issued in them: those of its
 // refresh-token families, and those that authorization codes issued,
@@ -15,7 +15,7 @@ import (
 // user's tokens" goes through here (lock, delete, password change or
 // reset, role removal, sign out everywhere), so that none misses a kind
 // of token. It returns how many sessions ended.
-func (s *Service) endUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error) {
+func (s *Service) EndUserSessions(ctx context.Context, userID, except string, at time.Time) (int, error) {
 	fams, n, err := s.store.RevokeUserSessions(ctx, userID, except, at)
 	if err != nil {
 		return 0, err
@@ -42,22 +42,6 @@ func (s *Service) CheckAdmin(ctx context.Context, userID string) error {
 	}
 	if !u.Admin {
 		return ErrNotAdmin
-	}
-	return nil
-}
-
-// cancelAccountLinks spends every pending mailed link of the user (email
-// verification, email change, password reset) ahead of a password
-// change or reset: a link mailed before it must not act on the account
-// after it, as an email change would take the account away from an owner
-// who changed the password because someone else had it.
-func (s *Service) cancelAccountLinks(ctx context.Context, userID string, at time.Time) error {
-	n, err := s.store.CancelAccountTokens(ctx, userID, at)
-	if err != nil {
-		return fmt.Errorf("cancel pending links: %w", err)
-	}
-	if n > 0 {
-		s.log.Info("pending account links cancelled by a password change", "user_id", userID, "links", n)
 	}
 	return nil
 }

@@ -12,6 +12,10 @@ import (
 // email and roles. clientID is the client presenting the token; a token
 // issued to another client is ErrInvalidGrant. scope, when not empty, must
 // be a subset of the token's scope and narrows the new access token only.
+// resource, when not empty, must be the resource indicator the family was
+// granted for (RFC 8707: a refresh may not widen the grant), else
+// ErrInvalidTarget; the access token's audience is the family's resource
+// when it has one.
 //
 // A spent token presented again is a retry when it comes within
 // Config.RefreshReuseGrace of the spend and no retry has been granted yet:
@@ -19,7 +23,7 @@ import (
 // family keeps exactly one live token. Otherwise reuse is taken for theft:
 // the whole family is revoked, an audit event is written, and the answer is
 // ErrRefreshReuse.
-func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, meta Meta) (TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, token, clientID, scope, resource string, meta Meta) (TokenPair, error) {
 	if token == "" || len(token) > 512 {
 		return TokenPair{}, fmt.Errorf("%w: malformed refresh token", ErrInvalidGrant)
 	}
@@ -37,6 +41,9 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	accessScope, err := narrowScope(rt.Scope, scope)
 	if err != nil {
 		return TokenPair{}, err
+	}
+	if resource != "" && resource != rt.Resource {
+		return TokenPair{}, fmt.Errorf("%w: the refresh token was not granted for this resource", ErrInvalidTarget)
 	}
 	now := s.now().UTC()
 	if !rt.RevokedAt.IsZero() {
@@ -57,6 +64,13 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	if err != nil {
 		return TokenPair{}, err
 	}
+	if rt.Resource != "" {
+		// A resource deregistered since the grant gets no more tokens.
+		if err := s.CheckResource(ctx, rt.Resource); err != nil {
+			return TokenPair{}, err
+		}
+		aud = Audience{rt.Resource}
+	}
 
 	if u.Locked {
 		return TokenPair{}, fmt.Errorf("%w: the account is locked", ErrInvalidGrant)
@@ -70,7 +84,7 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope string, me
 	next.UserAgent, next.IP = rt.UserAgent, rt.IP
 	// The family's lifetime is absolute: successors expire when the token
 	// issued at login does.
-	next.CreatedAt, next.ExpiresAt, next.SessionID, next.AMR = now, rt.ExpiresAt, rt.SessionID, rt.AMR
+	next.CreatedAt, next.ExpiresAt, next.SessionID, next.AMR, next.Resource = now, rt.ExpiresAt, rt.SessionID, rt.AMR, rt.Resource
 	retried := false
 	if rt.SpentAt.IsZero() {
 		err = s.store.SpendRefreshToken(ctx, hash, next)

@@ -11,6 +11,7 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -53,6 +54,7 @@ func newFixture(t testing.TB, dbURL string, grace time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mfa.New(svc, db, mfa.Config{})
 	return &fixture{svc: svc, db: db, clk: clk}
 }
 
@@ -70,7 +72,7 @@ func (f *fixture) login(t testing.TB, email string) authority.TokenPair {
 }
 
 func (f *fixture) refresh(tok string) (authority.TokenPair, error) {
-	return f.svc.Refresh(context.Background(), tok, "sigil", "", authority.Meta{})
+	return f.svc.Refresh(context.Background(), tok, "sigil", "", "", authority.Meta{})
 }
 
 func (f *fixture) live(t *testing.T, tok string) int {

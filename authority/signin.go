@@ -21,10 +21,10 @@ func (s *Service) AuthenticatePassword(ctx context.Context, email, password stri
 	if err != nil {
 		return User{}, err
 	}
-	if err := s.loginAllowed(ctx, u, meta); err != nil {
+	if err := s.LoginAllowed(ctx, u, meta); err != nil {
 		return User{}, err
 	}
-	if err := s.secondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
+	if err := s.passSecondFactorGate(ctx, u, []string{"pwd"}, meta); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -52,3 +52,17 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // Log is where the service logs.
 func (s *Service) Log() *slog.Logger { return s.log }
+
+// FinishLogin ends a REST sign-in that authenticated u with amr (a
+// password, a second factor after it, a passkey): it remembers the
+// profile, issues the login client's tokens and records the success,
+// with detail saying how.
+func (s *Service) FinishLogin(ctx context.Context, u User, amr []string, meta Meta, detail string) (TokenPair, error) {
+	s.profiles.put(u.ID, Profile{Name: u.Name, EmailVerified: u.EmailVerified}, s.now())
+	pair, err := s.issueUserTokens(ctx, u, "", s.cfg.LoginClientID, amr, meta)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	s.audit(ctx, Event{Type: EventLoginSuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: detail})
+	return pair, nil
+}

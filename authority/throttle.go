@@ -100,7 +100,7 @@ const staleAttempt = time.Minute
 
 // attempt is one login (or second-factor) attempt reserved against the
 // throttle of its key; settle ends it.
-type attempt struct {
+type Attempt struct {
 	key      string
 	reserved bool
 	// failures is the count of failures when the attempt was reserved.
@@ -127,10 +127,10 @@ func admitAttempt(t Throttle, threshold int, now time.Time) bool {
 // any password is hashed; otherwise it counts the attempt in flight, in
 // the database, so every instance sees it. It runs for unknown emails
 // exactly as for known ones. The caller settles the attempt.
-func (s *Service) reserveAttempt(ctx context.Context, key string, meta Meta) (*attempt, error) {
+func (s *Service) ReserveAttempt(ctx context.Context, key string, meta Meta) (*Attempt, error) {
 	threshold := s.cfg.LockoutThreshold
 	if threshold <= 0 {
-		return &attempt{key: key}, nil
+		return &Attempt{key: key}, nil
 	}
 	now := s.now()
 	t, ok, err := s.store.ReserveLoginAttempt(ctx, key, now, now.Add(-staleAttempt), func(t Throttle) bool {
@@ -140,7 +140,7 @@ func (s *Service) reserveAttempt(ctx context.Context, key string, meta Meta) (*a
 		return nil, err
 	}
 	if ok {
-		return &attempt{key: key, reserved: true, failures: t.Failures}, nil
+		return &Attempt{key: key, reserved: true, failures: t.Failures}, nil
 	}
 	if now.Before(t.LockedUntil) {
 		s.audit(ctx, Event{Type: EventLoginThrottled, IP: meta.IP,
@@ -156,7 +156,7 @@ func (s *Service) reserveAttempt(ctx context.Context, key string, meta Meta) (*a
 // state; settling twice, or an attempt never reserved, does nothing. It
 // runs even when the request's context has ended, so the in-flight count
 // does not wait for staleAttempt.
-func (s *Service) settle(ctx context.Context, a *attempt, outcome AttemptOutcome) (Throttle, error) {
+func (s *Service) SettleAttempt(ctx context.Context, a *Attempt, outcome AttemptOutcome) (Throttle, error) {
 	if a == nil || !a.reserved {
 		return Throttle{}, nil
 	}
@@ -171,20 +171,20 @@ func (s *Service) settle(ctx context.Context, a *attempt, outcome AttemptOutcome
 }
 
 // abandon settles an attempt that was never judged, if it is still open.
-func (s *Service) abandon(ctx context.Context, a *attempt) {
+func (s *Service) AbandonAttempt(ctx context.Context, a *Attempt) {
 	if a == nil || !a.reserved {
 		return
 	}
-	if _, err := s.settle(ctx, a, AttemptUnjudged); err != nil {
+	if _, err := s.SettleAttempt(ctx, a, AttemptUnjudged); err != nil {
 		s.log.Warn("login attempt not settled", "err", err)
 	}
 }
 
 // loginFailed counts a failed login on email (an account or not) and
 // records the lock when this failure starts or extends one.
-func (s *Service) loginFailed(ctx context.Context, a *attempt, userID string, meta Meta, detail string) error {
+func (s *Service) loginFailed(ctx context.Context, a *Attempt, userID string, meta Meta, detail string) error {
 	s.audit(ctx, Event{Type: EventLoginFailure, UserID: userID, IP: meta.IP, Detail: detail})
-	t, err := s.settle(ctx, a, AttemptFailed)
+	t, err := s.SettleAttempt(ctx, a, AttemptFailed)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -72,6 +73,7 @@ func TestLockedEmailIsRefusedBeforeHashing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mfa.New(svc, cs, mfa.Config{})
 	if _, err := svc.Signup(ctx, authority.Signup{Email: "known@example.com", Password: "password123"}, authority.Meta{}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +127,7 @@ func TestParallelGuessesHashAtMostTheThreshold(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			mfa.New(instances[i], stores[i], mfa.Config{})
 		}
 		if _, err := instances[0].Signup(ctx, authority.Signup{Email: "target@example.com", Password: "password123"}, authority.Meta{}); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,6 +182,10 @@ func NewTokenID() string {
 // signatureAlgs are the only algorithms a token may name; "none" and HMAC
 // are refused by the parser before anything else is looked at.
 var signatureAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.EdDSA, jose.ES256}
+
+// SignatureAlgorithms returns the algorithms this authority signs with
+// and accepts: never none or HMAC.
+func SignatureAlgorithms() []jose.SignatureAlgorithm { return slices.Clone(signatureAlgs) }
 
 // Verify checks an access token issued by this authority for audience
 // ("" means the configured default): the key named by kid must be

@@ -91,7 +91,10 @@ func (s *Service) AuthorizeAPI(ctx context.Context, c *Claims, access APIAccess)
 	}
 	// Sigil's audience, or for a first-party client its own id (the
 	// default of a client registered without one). A first-party
-	// client's token for one of its resource servers is not Sigil's.
+	// client's token for one of its resource servers is not Sigil's, nor
+	// is a token for a registered resource (RFC 8707): a resource's URI
+	// is never Config.Audience (CheckResource) nor a client id (a UUID).
+	// TestResourceIndicatorsOnEveryGrant holds this.
 	if !c.Audience.Contains(s.cfg.Audience) && (rest || !c.Audience.Contains(c.ClientID)) {
 		return fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	}
@@ -182,5 +185,5 @@ func SetUserClaims(c *Claims, u User, firstParty bool) {
 // enough for u's roles: a user holding a role of Config.MFARequiredRoles
 // needs a second factor in it.
 func (s *Service) MFASatisfied(u User, amr []string) bool {
-	return !s.mfaRequiredFor(u) || slices.Contains(amr, "mfa")
+	return !s.MFARequiredFor(u) || slices.Contains(amr, "mfa")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -40,6 +41,7 @@ func fuzzAuthority(f *testing.F, alg keys.Alg) (*authority.Service, *keys.Snapsh
 	if err != nil {
 		f.Fatal(err)
 	}
+	mfa.New(svc, db, mfa.Config{})
 	return svc, snap, now
 }
 

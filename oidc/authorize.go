@@ -56,6 +56,9 @@ type AuthorizeRequest struct {
 	// ACRValues are the acr_values the client asked for, in its order
 	// (unknown values are kept and ignored).
 	ACRValues []string
+	// Resource is the resource indicator (RFC 8707) the access token is
+	// for, empty for none; ParseAuthorize checks it is registered.
+	Resource string
 }
 
 // The authentication context classes Sigil names in the acr claim and
@@ -121,6 +124,14 @@ func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeRe
 	if aerr != nil {
 		return AuthorizeRequest{}, c, aerr
 	}
+	if req.Resource != "" {
+		if err := s.core.CheckResource(ctx, req.Resource); errors.Is(err, authority.ErrInvalidTarget) {
+			return AuthorizeRequest{}, c, &AuthorizeError{Code: "invalid_target", Description: "the resource is not registered",
+				Redirect: true, RedirectURI: req.RedirectURI, State: req.State}
+		} else if err != nil {
+			return AuthorizeRequest{}, c, err
+		}
+	}
 	return req, c, nil
 }
 
@@ -151,7 +162,7 @@ func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *
 	if clientID != c.ID {
 		return AuthorizeRequest{}, &AuthorizeError{Code: "invalid_client", Description: "unknown client_id"}
 	}
-	if !slices.Contains(c.RedirectURIs, redirectURI) {
+	if !RedirectRegistered(c.RedirectURIs, redirectURI) {
 		return AuthorizeRequest{}, &AuthorizeError{Code: "invalid_request", Description: "redirect_uri is not registered for this client"}
 	}
 	state := q.Get("state")
@@ -160,6 +171,10 @@ func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *
 			state = ""
 		}
 		return AuthorizeRequest{}, &AuthorizeError{Code: code, Description: desc, Redirect: true, RedirectURI: redirectURI, State: state}
+	}
+	resource, err := resourceParam(q)
+	if err != nil {
+		return fail("invalid_target", strings.TrimPrefix(err.Error(), authority.ErrInvalidTarget.Error()+": "))
 	}
 	for k, v := range q {
 		if len(v) > 1 {
@@ -182,9 +197,13 @@ func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *
 	case !c.HasGrant(authority.GrantAuthorizationCode):
 		return fail("unauthorized_client", "the client may not use the authorization code flow")
 	}
-	req := AuthorizeRequest{ClientID: c.ID, RedirectURI: redirectURI, State: state, MaxAge: -1}
+	req := AuthorizeRequest{ClientID: c.ID, RedirectURI: redirectURI, State: state, MaxAge: -1, Resource: resource}
 
-	scopes, err := authority.ParseScope(q.Get("scope"))
+	scope := q.Get("scope")
+	if scope == "" {
+		scope = defaultScope(c)
+	}
+	scopes, err := authority.ParseScope(scope)
 	if err != nil {
 		return fail("invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": "))
 	}
@@ -251,6 +270,55 @@ func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *
 		req.LoginHint = ""
 	}
 	return req, nil
+}
+
+// defaultScope is the scope of an authorization request that names none:
+// the client's registered scopes (agents often send no scope and expect
+// the registered ones), never authority.ScopeAdmin, which is only granted
+// when asked for.
+func defaultScope(c authority.Client) string {
+	var out []string
+	for _, sc := range c.Scopes {
+		if sc != authority.ScopeAdmin {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// RedirectRegistered reports whether uri is one of the registered
+// redirect URIs: exactly, or (RFC 8252 §7.3) as a loopback IP literal
+// registered without a port (http://127.0.0.1/cb, http://[::1]/cb),
+// which matches the same URI with any port, since a native app listens
+// on whatever port the system gives it. Path and query still match
+// exactly. "localhost" is not treated so: a name can resolve elsewhere
+// (a hosts file, a resolver), and RFC 8252 §8.3 recommends the literal.
+func RedirectRegistered(registered []string, uri string) bool {
+	if slices.Contains(registered, uri) {
+		return true
+	}
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		prefix := "http://" + host + ":"
+		rest, ok := strings.CutPrefix(uri, prefix)
+		if !ok {
+			continue
+		}
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if !validPort(rest[:end]) {
+			return false
+		}
+		return slices.Contains(registered, "http://"+host+rest[end:])
+	}
+	return false
+}
+
+// validPort reports whether p is a port number without leading zeros.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // validChallenge reports whether s could be an S256 code challenge: 43

@@ -16,7 +16,7 @@ import (
 const CodeTTL = 60 * time.Second
 
 // IssueCode creates an authorization code for req, bound to the client,
-// redirect URI, PKCE challenge, nonce, scope and browser session. The code
+// redirect URI, PKCE challenge, nonce, scope, resource and browser session. The code
 // (256 random bits) is returned this once; only its hash is stored.
 func (s *Service) IssueCode(ctx context.Context, req AuthorizeRequest, sess BrowserSession) (string, error) {
 	code := authority.RandomToken(32)
@@ -24,7 +24,7 @@ func (s *Service) IssueCode(ctx context.Context, req AuthorizeRequest, sess Brow
 	ac := AuthCode{
 		Hash: authority.HashToken(code), ClientID: req.ClientID, UserID: sess.UserID, SessionID: sess.ID,
 		RedirectURI: req.RedirectURI, Scope: req.Scope(), Nonce: req.Nonce, CodeChallenge: req.CodeChallenge,
-		AuthTime: sess.AuthTime, AMR: sess.AMR, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+		AuthTime: sess.AuthTime, AMR: sess.AMR, CreatedAt: now, ExpiresAt: now.Add(CodeTTL), Resource: req.Resource,
 	}
 	if err := s.store.CreateAuthCode(ctx, ac); err != nil {
 		return "", err
@@ -48,8 +48,12 @@ type CodeTokens struct {
 // authenticated, or public). The code must be unused, unexpired, issued
 // to c for redirectURI, and verifier must match its PKCE challenge. A
 // code presented a second time is refused, and the tokens its first
-// redemption issued are revoked (RFC 6749 §4.1.2).
-func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, redirectURI, verifier string, meta authority.Meta) (CodeTokens, error) {
+// redemption issued are revoked (RFC 6749 §4.1.2). resource, when not
+// empty, must be the resource indicator of the authorization request
+// (ErrInvalidTarget otherwise: the token endpoint may not widen what the
+// user authorized); the access token's audience is that resource when
+// the request had one.
+func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, redirectURI, verifier, resource string, meta authority.Meta) (CodeTokens, error) {
 	if !authority.PlausibleToken(code) {
 		return CodeTokens{}, fmt.Errorf("%w: malformed authorization code", authority.ErrInvalidGrant)
 	}
@@ -81,6 +85,13 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	if err := checkVerifier(ac.CodeChallenge, verifier); err != nil {
 		return CodeTokens{}, err
 	}
+	if resource != "" && resource != ac.Resource {
+		return CodeTokens{}, fmt.Errorf("%w: the authorization request was not for this resource", authority.ErrInvalidTarget)
+	}
+	aud, err := s.core.ResourceAudience(ctx, c, ac.Resource)
+	if err != nil {
+		return CodeTokens{}, err
+	}
 	u, err := s.store.UserByID(ctx, ac.UserID)
 	if errors.Is(err, authority.ErrNotFound) {
 		return CodeTokens{}, fmt.Errorf("%w: the user no longer exists", authority.ErrInvalidGrant)
@@ -97,7 +108,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	}
 	scope := authority.GrantedScope(ac.Scope, u)
 	claims := &authority.Claims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.core.ClientAudience(c),
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: aud,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
 		ID: jti, ClientID: c.ID, Scope: scope, AMR: ac.AMR,
 		SessionID: family,
@@ -118,7 +129,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	}
 	if req.HasScope(ScopeOfflineAccess) && c.HasGrant(authority.GrantRefreshToken) {
 		refresh, rt := s.core.NewRefreshToken(family, u.ID, c.ID, scope)
-		rt.SessionID, rt.AMR = ac.SessionID, ac.AMR
+		rt.SessionID, rt.AMR, rt.Resource = ac.SessionID, ac.AMR, ac.Resource
 		if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
 			return CodeTokens{}, err
 		}

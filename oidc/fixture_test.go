@@ -9,17 +9,65 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/keys/keystest"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // memStore is an in-memory store of users for the flow's decisions; the
 // embedded stores are nil and only supply the methods a test never calls.
 type memStore struct {
 	authority.Store
-	mu    sync.Mutex
-	users map[string]authority.User
+	mfa.FactorStore
+	mfa.WebAuthnStore
+	mu        sync.Mutex
+	users     map[string]authority.User
+	resources []Resource
 }
 
 func newMemStore() *memStore { return &memStore{users: map[string]authority.User{}} }
+
+// RecordEvent drops audit events.
+func (m *memStore) RecordEvent(context.Context, authority.Event) error { return nil }
+
+func (m *memStore) CreateResource(_ context.Context, r Resource) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.resources {
+		if x.URI == r.URI {
+			return ErrResourceTaken
+		}
+	}
+	m.resources = append(m.resources, r)
+	return nil
+}
+
+func (m *memStore) ResourceByURI(_ context.Context, uri string) (Resource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.resources {
+		if x.URI == uri {
+			return x, nil
+		}
+	}
+	return Resource{}, authority.ErrNotFound
+}
+
+func (m *memStore) Resources(context.Context) ([]Resource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Resource{}, m.resources...), nil
+}
+
+func (m *memStore) DeleteResource(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, x := range m.resources {
+		if x.ID == id {
+			m.resources = append(m.resources[:i], m.resources[i+1:]...)
+			return nil
+		}
+	}
+	return authority.ErrNotFound
+}
 
 func (m *memStore) UserByID(_ context.Context, id string) (authority.User, error) {
 	m.mu.Lock()
@@ -32,8 +80,8 @@ func (m *memStore) UserByID(_ context.Context, id string) (authority.User, error
 }
 
 // UserFactors reports no second factor: the fake's users have none.
-func (m *memStore) UserFactors(context.Context, string) (authority.Factors, error) {
-	return authority.Factors{}, nil
+func (m *memStore) UserFactors(context.Context, string) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
 }
 
 // ConsentedScopes reports no consent.
@@ -78,7 +126,7 @@ func newTestService(t testing.TB, st *memStore, alg keys.Alg, edit func(*authori
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(core, st, ring)
+	s, err := New(core, mfa.New(core, st, mfa.Config{}), st, ring, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

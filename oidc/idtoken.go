@@ -139,6 +139,14 @@ func (s *Service) UserInfo(ctx context.Context, c *authority.Claims) (map[string
 	if !has(ScopeOpenID) || !c.ForUser() {
 		return nil, fmt.Errorf("%w: the access token was not issued with the openid scope", authority.ErrInvalidToken)
 	}
+	// A token for a resource server is that server's, not Sigil's.
+	for _, aud := range c.Audience {
+		if ok, err := s.ResourceRegistered(ctx, aud); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%w: the access token is for a resource server", authority.ErrInvalidToken)
+		}
+	}
 	u, err := s.store.UserByID(ctx, c.Subject)
 	if errors.Is(err, authority.ErrNotFound) {
 		return nil, fmt.Errorf("%w: the user no longer exists", authority.ErrInvalidToken)

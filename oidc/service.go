@@ -7,6 +7,7 @@ import (
 
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // Store is what the flow keeps: browser sessions, authorization codes and
@@ -17,7 +18,7 @@ type Store interface {
 	// UserByID returns authority.ErrNotFound for no such user.
 	UserByID(ctx context.Context, id string) (authority.User, error)
 	// UserFactors summarises the confirmed second factors of a user.
-	UserFactors(ctx context.Context, userID string) (authority.Factors, error)
+	UserFactors(ctx context.Context, userID string) (mfa.Factors, error)
 	// CreateRefreshToken stores the first token of a refresh family.
 	CreateRefreshToken(ctx context.Context, t authority.RefreshToken) error
 	// RevokeRefreshFamily revokes every token of a family not yet
@@ -60,6 +61,8 @@ type Store interface {
 	// DeleteConsent forgets the user's consent for the client; authority.ErrNotFound
 	// if there was none.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+
+	ResourceStore
 }
 
 // Service is the OpenID Connect flow. It issues and checks what the flow
@@ -67,26 +70,35 @@ type Store interface {
 // asks the core for everything else: passwords and second factors, access
 // and refresh tokens, clients, the deny list, audit.
 type Service struct {
-	core  *authority.Service
-	store Store
-	ring  *keys.Ring
-	cfg   authority.Config
-	log   *slog.Logger
+	core      *authority.Service
+	factors   *mfa.Service
+	store     Store
+	resources ResourceStore
+	ring      *keys.Ring
+	cfg       authority.Config
+	log       *slog.Logger
 	// now is the core's clock.
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.
 	steps *keys.Sealer
 }
 
-// New returns the flow on top of core, keeping its records in store and
-// signing ID tokens with the keys of ring.
-func New(core *authority.Service, store Store, ring *keys.Ring) (*Service, error) {
-	cfg := core.Config()
-	steps, err := newStepSealer(cfg)
+// New returns the flow on top of core and its second factors, keeping
+// its records in store, signing ID tokens with the keys of ring and
+// sealing the tickets of sign-in steps with the key-encryption keys kek
+// (nil: a key of this process alone, for tests and single instances
+// without TOTP). It makes the flow core's registry of resource
+// indicators.
+func New(core *authority.Service, factors *mfa.Service, store Store, ring *keys.Ring, kek *keys.Sealer) (*Service, error) {
+	steps, err := newStepSealer(kek)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{core: core, store: store, ring: ring, cfg: cfg, log: core.Log(), now: core.Now, steps: steps}, nil
+	s := &Service{core: core, factors: factors, store: store, resources: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}
+	// Resources are the flow's; the core's grants (client_credentials,
+	// refresh) check resource indicators against them.
+	core.SetResources(s)
+	return s, nil
 }
 
 func (s *Service) audit(ctx context.Context, e authority.Event) { s.core.Audit(ctx, e) }

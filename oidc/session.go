@@ -49,6 +49,9 @@ type AuthCode struct {
 	FamilyID  string
 	AccessJTI string
 	AccessExp time.Time
+	// Resource is the resource indicator (RFC 8707) of the request,
+	// empty for none.
+	Resource string
 }
 
 // Consent is what a user has allowed a third-party client.
@@ -85,7 +88,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, meta autho
 // as CompleteLogin does for /auth/login, and returns the browser session
 // as SignIn does, its amr naming both factors.
 func (s *Service) CompleteSignIn(ctx context.Context, mfaToken, code string, meta authority.Meta, current *BrowserSession) (BrowserSession, authority.User, string, error) {
-	u, amr, method, err := s.core.PassSecondFactor(ctx, mfaToken, code, meta)
+	u, amr, method, err := s.factors.PassSecondFactor(ctx, mfaToken, code, meta)
 	if err != nil {
 		return BrowserSession{}, authority.User{}, "", err
 	}

@@ -56,15 +56,15 @@ func (st AuthorizeStep) String() string {
 // newStepSealer returns the sealer of step tickets: the key-encryption
 // keys, so that every instance opens what another sealed, or without them
 // (tests, TOTP off) a key of this process alone.
-func newStepSealer(cfg authority.Config) (*keys.Sealer, error) {
-	if cfg.Sealer != nil {
-		return cfg.Sealer, nil
+func newStepSealer(kek *keys.Sealer) (*keys.Sealer, error) {
+	if kek != nil {
+		return kek, nil
 	}
-	kek, err := keys.NewKEK()
+	own, err := keys.NewKEK()
 	if err != nil {
 		return nil, err
 	}
-	return keys.ParseKEKs(kek)
+	return keys.ParseKEKs(own)
 }
 
 func authzHash(authz string) string {

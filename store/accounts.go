@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 )
 
@@ -25,7 +26,7 @@ type accountTokenRow struct {
 }
 
 // CreateAccountToken stores a mailed token (its hash only).
-func (d *DB) CreateAccountToken(ctx context.Context, t authority.AccountToken) error {
+func (d *DB) CreateAccountToken(ctx context.Context, t account.Token) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO account_tokens (token_hash, kind, user_id, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
@@ -34,18 +35,18 @@ func (d *DB) CreateAccountToken(ctx context.Context, t authority.AccountToken) e
 }
 
 // AccountTokenByHash returns a mailed token, or authority.ErrNotFound.
-func (d *DB) AccountTokenByHash(ctx context.Context, hash string) (authority.AccountToken, error) {
+func (d *DB) AccountTokenByHash(ctx context.Context, hash string) (account.Token, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r accountTokenRow
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT token_hash, kind, user_id, email, created_at, expires_at, used_at FROM account_tokens WHERE token_hash = ?`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.AccountToken{}, authority.ErrNotFound
+		return account.Token{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.AccountToken{}, d.wrap(err)
+		return account.Token{}, d.wrap(err)
 	}
-	return authority.AccountToken{Hash: r.Hash, Kind: r.Kind, UserID: r.UserID, Email: r.Email,
+	return account.Token{Hash: r.Hash, Kind: r.Kind, UserID: r.UserID, Email: r.Email,
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromNullMS(r.UsedAt)}, nil
 }
 
@@ -125,7 +126,7 @@ type sessionRow struct {
 // UserSessions returns the user's live sessions, most recently used
 // first: browser sessions of the hosted pages, and refresh-token families
 // that still have a live token.
-func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]authority.Session, error) {
+func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]account.Session, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var rows []sessionRow
@@ -142,13 +143,13 @@ func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 	if err != nil {
 		return nil, d.wrap(err)
 	}
-	out := make([]authority.Session, 0, len(rows)+len(browser))
+	out := make([]account.Session, 0, len(rows)+len(browser))
 	for _, r := range browser {
-		out = append(out, authority.Session{ID: r.FamilyID, Kind: "browser", CreatedAt: fromMS(r.CreatedAt),
+		out = append(out, account.Session{ID: r.FamilyID, Kind: "browser", CreatedAt: fromMS(r.CreatedAt),
 			LastUsedAt: fromMS(r.LastUsed), UserAgent: r.UserAgent, IP: r.IP})
 	}
 	for _, r := range rows {
-		out = append(out, authority.Session{ID: r.FamilyID, Kind: "refresh", ClientID: r.ClientID, CreatedAt: fromMS(r.CreatedAt),
+		out = append(out, account.Session{ID: r.FamilyID, Kind: "refresh", ClientID: r.ClientID, CreatedAt: fromMS(r.CreatedAt),
 			LastUsedAt: fromMS(r.LastUsed), UserAgent: r.UserAgent, IP: r.IP})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -146,15 +148,16 @@ type authCodeRow struct {
 	FamilyID      string        `db:"family_id"`
 	AccessJTI     string        `db:"access_jti"`
 	AccessExp     int64         `db:"access_exp"`
+	Resource      string        `db:"resource"`
 }
 
-const authCodeColumns = `code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, family_id, access_jti, access_exp`
+const authCodeColumns = `code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, family_id, access_jti, access_exp, resource`
 
 func (r authCodeRow) code() oidc.AuthCode {
 	c := oidc.AuthCode{Hash: r.Hash, ClientID: r.ClientID, UserID: r.UserID, SessionID: r.SessionID,
 		RedirectURI: r.RedirectURI, Scope: r.Scope, Nonce: r.Nonce, CodeChallenge: r.CodeChallenge,
 		AuthTime: fromMS(r.AuthTime), AMR: strings.Fields(r.AMR), CreatedAt: fromMS(r.CreatedAt),
-		ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromNullMS(r.UsedAt), FamilyID: r.FamilyID, AccessJTI: r.AccessJTI}
+		ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromNullMS(r.UsedAt), FamilyID: r.FamilyID, AccessJTI: r.AccessJTI, Resource: r.Resource}
 	if r.AccessExp != 0 {
 		c.AccessExp = fromMS(r.AccessExp)
 	}
@@ -165,9 +168,9 @@ func (r authCodeRow) code() oidc.AuthCode {
 func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, ms(c.AuthTime),
-		strings.Join(c.AMR, " "), ms(c.CreatedAt), ms(c.ExpiresAt), nullMS(c.UsedAt), c.FamilyID, c.AccessJTI, 0)
+		strings.Join(c.AMR, " "), ms(c.CreatedAt), ms(c.ExpiresAt), nullMS(c.UsedAt), c.FamilyID, c.AccessJTI, 0, c.Resource)
 	return d.wrap(err)
 }
 
@@ -291,6 +294,8 @@ func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
 
 // DB keeps the OpenID Connect flow's records.
 var _ oidc.Store = (*DB)(nil)
+var _ mfa.Store = (*DB)(nil)
+var _ account.Store = (*DB)(nil)
 
 // endSessionTokens revokes the refresh tokens issued through the browser
 // session id, in tx, and returns the families whose access tokens are to

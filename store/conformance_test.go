@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 		{"ClientPutCreatesOrReplaces", testClientPut},
 		{"ClientPKCEOptional", testClientPKCEOptional},
 		{"BrowserSessionReauthReplacesCookie", testBrowserSessionReauthReplacesCookie},
+		{"ResourcesAndTheirGrants", testResources},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

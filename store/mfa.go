@@ -10,10 +10,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // UserFactors summarises the user's confirmed second factors.
-func (d *DB) UserFactors(ctx context.Context, userID string) (authority.Factors, error) {
+func (d *DB) UserFactors(ctx context.Context, userID string) (mfa.Factors, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var row struct {
@@ -26,9 +27,9 @@ func (d *DB) UserFactors(ctx context.Context, userID string) (authority.Factors,
 		(SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = ? AND used_at = 0) AS codes,
 		(SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?) AS webauthn`), userID, userID, userID)
 	if err != nil {
-		return authority.Factors{}, d.wrap(err)
+		return mfa.Factors{}, d.wrap(err)
 	}
-	return authority.Factors{TOTP: row.TOTP > 0, RecoveryCodes: row.Codes, WebAuthn: row.WebAuthn}, nil
+	return mfa.Factors{TOTP: row.TOTP > 0, RecoveryCodes: row.Codes, WebAuthn: row.WebAuthn}, nil
 }
 
 type totpRow struct {
@@ -40,24 +41,24 @@ type totpRow struct {
 }
 
 // TOTPByUser returns the user's TOTP authenticator or authority.ErrNotFound.
-func (d *DB) TOTPByUser(ctx context.Context, userID string) (authority.TOTP, error) {
+func (d *DB) TOTPByUser(ctx context.Context, userID string) (mfa.TOTP, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r totpRow
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT user_id, sealed_secret, confirmed_at, last_step, created_at FROM mfa_totp WHERE user_id = ?`), userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.TOTP{}, authority.ErrNotFound
+		return mfa.TOTP{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.TOTP{}, d.wrap(err)
+		return mfa.TOTP{}, d.wrap(err)
 	}
-	return authority.TOTP{UserID: r.UserID, SealedSecret: r.SealedSecret, ConfirmedAt: fromMS(r.ConfirmedAt),
+	return mfa.TOTP{UserID: r.UserID, SealedSecret: r.SealedSecret, ConfirmedAt: fromMS(r.ConfirmedAt),
 		LastStep: r.LastStep, CreatedAt: fromMS(r.CreatedAt)}, nil
 }
 
 // PutPendingTOTP stores a pending enrolment, replacing a pending one; it
 // returns authority.ErrConflict when a confirmed authenticator exists.
-func (d *DB) PutPendingTOTP(ctx context.Context, t authority.TOTP) error {
+func (d *DB) PutPendingTOTP(ctx context.Context, t mfa.TOTP) error {
 	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO mfa_totp (user_id, sealed_secret, confirmed_at, last_step, created_at) VALUES (?, ?, 0, 0, ?)
 			ON CONFLICT (user_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, created_at = excluded.created_at, last_step = 0
@@ -168,7 +169,7 @@ func (d *DB) deleteFactorTables(ctx context.Context, userID string, tables ...st
 
 // CreateMFAToken stores a second-factor login or enrolment token (its
 // hash) and drops tokens that expired a day before it was made.
-func (d *DB) CreateMFAToken(ctx context.Context, t authority.MFAToken) error {
+func (d *DB) CreateMFAToken(ctx context.Context, t mfa.Token) error {
 	return d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM mfa_tokens WHERE expires_at < ?`), ms(t.CreatedAt.Add(-24*time.Hour))); err != nil {
 			return err
@@ -180,7 +181,7 @@ func (d *DB) CreateMFAToken(ctx context.Context, t authority.MFAToken) error {
 }
 
 // MFATokenByHash returns the token or authority.ErrNotFound.
-func (d *DB) MFATokenByHash(ctx context.Context, hash string) (authority.MFAToken, error) {
+func (d *DB) MFATokenByHash(ctx context.Context, hash string) (mfa.Token, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r struct {
@@ -195,12 +196,12 @@ func (d *DB) MFATokenByHash(ctx context.Context, hash string) (authority.MFAToke
 	}
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT token_hash, user_id, purpose, amr, failures, created_at, expires_at, used_at FROM mfa_tokens WHERE token_hash = ?`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.MFAToken{}, authority.ErrNotFound
+		return mfa.Token{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.MFAToken{}, d.wrap(err)
+		return mfa.Token{}, d.wrap(err)
 	}
-	return authority.MFAToken{Hash: r.Hash, UserID: r.UserID, Purpose: r.Purpose, AMR: strings.Fields(r.AMR), Failures: r.Failures,
+	return mfa.Token{Hash: r.Hash, UserID: r.UserID, Purpose: r.Purpose, AMR: strings.Fields(r.AMR), Failures: r.Failures,
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt), UsedAt: fromMS(r.UsedAt)}, nil
 }
 

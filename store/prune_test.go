@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/mail"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
@@ -141,10 +143,10 @@ func TestPrune(t *testing.T) {
 		must(db.RecordEvent(ctx, authority.Event{At: now.Add(-89 * 24 * time.Hour), Type: "test.recent", Detail: "recent"}))
 
 		// One-time tokens of accounts and second factors.
-		must(db.CreateAccountToken(ctx, authority.AccountToken{Hash: "acct-old", Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: past}))
-		must(db.CreateAccountToken(ctx, authority.AccountToken{Hash: "acct-live", Kind: "reset", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: future}))
-		must(db.CreateMFAToken(ctx, authority.MFAToken{Hash: "mfa-old", UserID: u.ID, Purpose: authority.MFAPurposeLogin, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: past}))
-		must(db.CreateMFAToken(ctx, authority.MFAToken{Hash: "mfa-live", UserID: u.ID, Purpose: authority.MFAPurposeLogin, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: future}))
+		must(db.CreateAccountToken(ctx, account.Token{Hash: "acct-old", Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: past}))
+		must(db.CreateAccountToken(ctx, account.Token{Hash: "acct-live", Kind: "reset", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: future}))
+		must(db.CreateMFAToken(ctx, mfa.Token{Hash: "mfa-old", UserID: u.ID, Purpose: mfa.PurposeLogin, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: past}))
+		must(db.CreateMFAToken(ctx, mfa.Token{Hash: "mfa-live", UserID: u.ID, Purpose: mfa.PurposeLogin, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: future}))
 
 		// Mail: sent eight days ago goes; sent yesterday and still pending
 		// (however old) stay.

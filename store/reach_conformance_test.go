@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
@@ -153,19 +154,19 @@ func testCancelAccountTokens(t *testing.T, db *store.DB) {
 	}
 	tok := func(name, userID, kind string, exp time.Time) string {
 		h := authority.HashToken(name)
-		if err := db.CreateAccountToken(ctx, authority.AccountToken{Hash: h, Kind: kind, UserID: userID, Email: "x@example.com",
+		if err := db.CreateAccountToken(ctx, account.Token{Hash: h, Kind: kind, UserID: userID, Email: "x@example.com",
 			CreatedAt: now, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		return h
 	}
 	live := []string{
-		tok("verify", u.ID, authority.TokenVerifyEmail, now.Add(time.Hour)),
-		tok("reset", u.ID, authority.TokenReset, now.Add(time.Hour)),
-		tok("change", u.ID, authority.TokenEmailChange, now.Add(time.Hour)),
+		tok("verify", u.ID, account.TokenVerifyEmail, now.Add(time.Hour)),
+		tok("reset", u.ID, account.TokenReset, now.Add(time.Hour)),
+		tok("change", u.ID, account.TokenEmailChange, now.Add(time.Hour)),
 	}
-	tok("expired", u.ID, authority.TokenReset, now.Add(-time.Minute))
-	kept := tok("other", other.ID, authority.TokenReset, now.Add(time.Hour))
+	tok("expired", u.ID, account.TokenReset, now.Add(-time.Minute))
+	kept := tok("other", other.ID, account.TokenReset, now.Add(time.Hour))
 
 	n, err := db.CancelAccountTokens(ctx, u.ID, now)
 	if err != nil || n != 3 {

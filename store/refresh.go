@@ -28,20 +28,21 @@ type refreshRow struct {
 	IP          string         `db:"ip"`
 	SessionID   sql.NullString `db:"session_id"`
 	AMR         string         `db:"amr"`
+	Resource    string         `db:"resource"`
 }
 
-const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, user_agent, ip, session_id, amr`
+const refreshColumns = `token_hash, family_id, user_id, client_id, scope, created_at, expires_at, spent_at, revoked_at, replaced_by, grace_used_at, user_agent, ip, session_id, amr, resource`
 
 func (r refreshRow) token() authority.RefreshToken {
 	return authority.RefreshToken{Hash: r.Hash, FamilyID: r.FamilyID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt), SpentAt: fromNullMS(r.SpentAt),
 		RevokedAt: fromNullMS(r.RevokedAt), ReplacedBy: r.ReplacedBy.String, GraceUsedAt: fromNullMS(r.GraceUsedAt),
-		UserAgent: r.UserAgent, IP: r.IP, SessionID: r.SessionID.String, AMR: strings.Fields(r.AMR)}
+		UserAgent: r.UserAgent, IP: r.IP, SessionID: r.SessionID.String, AMR: strings.Fields(r.AMR), Resource: r.Resource}
 }
 
 func (d *DB) insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.RefreshToken) error {
-	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, user_agent, ip, session_id, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), t.UserAgent, t.IP, nullString(t.SessionID), strings.Join(t.AMR, " "))
+	_, err := d.execHot(ctx, ex, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, user_agent, ip, session_id, amr, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.FamilyID, t.UserID, t.ClientID, t.Scope, ms(t.CreatedAt), ms(t.ExpiresAt), t.UserAgent, t.IP, nullString(t.SessionID), strings.Join(t.AMR, " "), t.Resource)
 	return err
 }
 

@@ -1,7 +1,3 @@
-// Package store keeps Sigil's state in SQL through sqlx: Postgres (lib/pq)
-// for production and several instances, SQLite (modernc.org/sqlite, no cgo)
-// as the embedded default. It satisfies the storage interfaces declared by
-// the authority and keys packages.
 package store
 
 import (

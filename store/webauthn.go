@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 var b64url = base64.RawURLEncoding
@@ -29,19 +30,19 @@ type webauthnRow struct {
 
 const webauthnCols = `credential_id, user_id, public_key, sign_count, aaguid, transports, attestation_format, flags, name, created_at, last_used_at`
 
-func (r webauthnRow) credential() (authority.WebAuthnCredential, error) {
+func (r webauthnRow) credential() (mfa.WebAuthnCredential, error) {
 	pk, err := b64url.DecodeString(r.PublicKey)
 	if err != nil {
-		return authority.WebAuthnCredential{}, err
+		return mfa.WebAuthnCredential{}, err
 	}
-	return authority.WebAuthnCredential{ID: r.ID, UserID: r.UserID, PublicKey: pk, SignCount: uint32(r.SignCount),
+	return mfa.WebAuthnCredential{ID: r.ID, UserID: r.UserID, PublicKey: pk, SignCount: uint32(r.SignCount),
 		AAGUID: r.AAGUID, Transports: strings.Fields(r.Transports), AttestationFormat: r.AttestationFormat, Flags: byte(r.Flags),
 		Name: r.Name, CreatedAt: fromMS(r.CreatedAt), LastUsedAt: fromMS(r.LastUsedAt)}, nil
 }
 
 // CreateWebAuthnCredential stores a credential; authority.ErrConflict when
 // its id exists.
-func (d *DB) CreateWebAuthnCredential(ctx context.Context, c authority.WebAuthnCredential) error {
+func (d *DB) CreateWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO webauthn_credentials (`+webauthnCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`),
@@ -54,14 +55,14 @@ func (d *DB) CreateWebAuthnCredential(ctx context.Context, c authority.WebAuthnC
 }
 
 // WebAuthnCredentials lists the user's credentials, oldest first.
-func (d *DB) WebAuthnCredentials(ctx context.Context, userID string) ([]authority.WebAuthnCredential, error) {
+func (d *DB) WebAuthnCredentials(ctx context.Context, userID string) ([]mfa.WebAuthnCredential, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var rows []webauthnRow
 	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(`SELECT `+webauthnCols+` FROM webauthn_credentials WHERE user_id = ? ORDER BY created_at, credential_id`), userID); err != nil {
 		return nil, d.wrap(err)
 	}
-	out := make([]authority.WebAuthnCredential, 0, len(rows))
+	out := make([]mfa.WebAuthnCredential, 0, len(rows))
 	for _, r := range rows {
 		c, err := r.credential()
 		if err != nil {
@@ -73,16 +74,16 @@ func (d *DB) WebAuthnCredentials(ctx context.Context, userID string) ([]authorit
 }
 
 // WebAuthnCredentialByID returns the credential or authority.ErrNotFound.
-func (d *DB) WebAuthnCredentialByID(ctx context.Context, id string) (authority.WebAuthnCredential, error) {
+func (d *DB) WebAuthnCredentialByID(ctx context.Context, id string) (mfa.WebAuthnCredential, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r webauthnRow
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`SELECT `+webauthnCols+` FROM webauthn_credentials WHERE credential_id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.WebAuthnCredential{}, authority.ErrNotFound
+		return mfa.WebAuthnCredential{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.WebAuthnCredential{}, d.wrap(err)
+		return mfa.WebAuthnCredential{}, d.wrap(err)
 	}
 	return r.credential()
 }
@@ -132,7 +133,7 @@ func (d *DB) DeleteWebAuthnCredential(ctx context.Context, userID, id string) er
 }
 
 // CreateWebAuthnCeremony stores a ceremony and drops those that expired.
-func (d *DB) CreateWebAuthnCeremony(ctx context.Context, c authority.WebAuthnCeremony) error {
+func (d *DB) CreateWebAuthnCeremony(ctx context.Context, c mfa.WebAuthnCeremony) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	if _, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`), ms(c.CreatedAt)); err != nil {
@@ -145,7 +146,7 @@ func (d *DB) CreateWebAuthnCeremony(ctx context.Context, c authority.WebAuthnCer
 
 // TakeWebAuthnCeremony deletes the ceremony and returns it; two requests
 // finishing the same ceremony cannot both get it.
-func (d *DB) TakeWebAuthnCeremony(ctx context.Context, hash string) (authority.WebAuthnCeremony, error) {
+func (d *DB) TakeWebAuthnCeremony(ctx context.Context, hash string) (mfa.WebAuthnCeremony, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r struct {
@@ -158,11 +159,11 @@ func (d *DB) TakeWebAuthnCeremony(ctx context.Context, hash string) (authority.W
 	}
 	err := d.db.GetContext(ctx, &r, d.db.Rebind(`DELETE FROM webauthn_ceremonies WHERE ceremony_hash = ? RETURNING ceremony_hash, user_id, purpose, session_data, created_at, expires_at`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authority.WebAuthnCeremony{}, authority.ErrNotFound
+		return mfa.WebAuthnCeremony{}, authority.ErrNotFound
 	}
 	if err != nil {
-		return authority.WebAuthnCeremony{}, d.wrap(err)
+		return mfa.WebAuthnCeremony{}, d.wrap(err)
 	}
-	return authority.WebAuthnCeremony{Hash: r.Hash, UserID: r.UserID, Purpose: r.Purpose, SessionData: []byte(r.SessionData),
+	return mfa.WebAuthnCeremony{Hash: r.Hash, UserID: r.UserID, Purpose: r.Purpose, SessionData: []byte(r.SessionData),
 		CreatedAt: fromMS(r.CreatedAt), ExpiresAt: fromMS(r.ExpiresAt)}, nil
 }

@@ -29,4 +29,16 @@
 // last successful fetch, then every token is refused until a fetch
 // succeeds; a token with an unknown key is rejected without waiting longer
 // than its caller's context allows.
+//
+// # Protected resource metadata
+//
+// A resource server that clients discover on their own (an MCP server
+// an agent connects to, say) names itself with [WithResource]: its
+// resource identifier, which clients pass to Sigil as the resource
+// parameter (RFC 8707) and which Sigil puts in the token's aud. The
+// Verifier then accepts that audience, serves the resource's RFC 9728
+// metadata through [Verifier.ResourceMetadataHandler] at
+// [Verifier.ResourceMetadataPath], and its middleware's challenges carry
+// resource_metadata, so a client that only has the resource's URL finds
+// the authorization server from the first 401.
 package verify

@@ -32,12 +32,13 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 // challenge naming no error; a rejected token gets 401 with
 // error="invalid_token"; a valid token that lacks a scope or role the
 // Verifier requires gets 403 with error="insufficient_scope". Each answer
-// has a small JSON body.
+// has a small JSON body. With [WithResource], every challenge also names
+// the resource's RFC 9728 metadata (resource_metadata).
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := bearerToken(r)
 		if token == "" {
-			challenge(w, http.StatusUnauthorized, v.cfg.realm, "", "a bearer token is required", "")
+			challenge(w, http.StatusUnauthorized, v.cfg.realm, "", "a bearer token is required", "", v.metadataURL)
 			return
 		}
 		claims, err := v.Verify(r.Context(), token)
@@ -46,9 +47,9 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
 		case errors.Is(err, ErrInsufficientScope):
 			challenge(w, http.StatusForbidden, v.cfg.realm, "insufficient_scope",
-				"the token lacks a required scope or role", strings.Join(v.cfg.scopes, " "))
+				"the token lacks a required scope or role", strings.Join(v.cfg.scopes, " "), v.metadataURL)
 		default:
-			challenge(w, http.StatusUnauthorized, v.cfg.realm, "invalid_token", description(err), "")
+			challenge(w, http.StatusUnauthorized, v.cfg.realm, "invalid_token", description(err), "", v.metadataURL)
 		}
 	})
 }
@@ -77,9 +78,9 @@ func require(ok func(*Claims) bool, desc, scope string) func(http.Handler) http.
 			c, found := ClaimsFromContext(r.Context())
 			switch {
 			case !found:
-				challenge(w, http.StatusUnauthorized, "", "", "a bearer token is required", "")
+				challenge(w, http.StatusUnauthorized, "", "", "a bearer token is required", "", "")
 			case !ok(c):
-				challenge(w, http.StatusForbidden, "", "insufficient_scope", desc, scope)
+				challenge(w, http.StatusForbidden, "", "insufficient_scope", desc, scope, "")
 			default:
 				next.ServeHTTP(w, r)
 			}
@@ -98,9 +99,10 @@ func bearerToken(r *http.Request) string {
 }
 
 // challenge answers with status, a Bearer WWW-Authenticate challenge and a
-// small JSON body. Empty realm, code and scope are left out of the
-// challenge; RFC 6750 wants no error code when no token was presented.
-func challenge(w http.ResponseWriter, status int, realm, code, desc, scope string) {
+// small JSON body. Empty realm, code, scope and metadata are left out of
+// the challenge; RFC 6750 wants no error code when no token was
+// presented. metadata is the resource's RFC 9728 metadata URL.
+func challenge(w http.ResponseWriter, status int, realm, code, desc, scope, metadata string) {
 	var b strings.Builder
 	b.WriteString("Bearer")
 	sep := " "
@@ -121,6 +123,9 @@ func challenge(w http.ResponseWriter, status int, realm, code, desc, scope strin
 	}
 	if scope != "" {
 		param("scope", scope)
+	}
+	if metadata != "" {
+		param("resource_metadata", metadata)
 	}
 	h := w.Header()
 	h.Set("WWW-Authenticate", b.String())

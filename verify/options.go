@@ -43,6 +43,8 @@ type config struct {
 	logger             *slog.Logger
 	now                func() time.Time
 	realm              string
+	resource           string
+	resourceName       string
 }
 
 func newConfig(issuer string, opts []Option) (config, error) {
@@ -60,11 +62,14 @@ func newConfig(issuer string, opts []Option) (config, error) {
 	for _, opt := range opts {
 		opt(&c)
 	}
+	if c.resource != "" && len(c.audiences) == 0 && !c.anyAudience {
+		c.audiences = []string{c.resource}
+	}
 	switch {
 	case issuer == "":
 		return c, errors.New("verify: issuer is empty")
 	case len(c.audiences) == 0 && !c.anyAudience:
-		return c, errors.New("verify: no audience: pass WithAudience with the aud this service accepts (or WithAnyAudience to accept tokens minted for any service)")
+		return c, errors.New("verify: no audience: pass WithAudience with the aud this service accepts, or WithResource with its resource identifier (or WithAnyAudience to accept tokens minted for any service)")
 	case c.leeway < 0:
 		return c, errors.New("verify: leeway is negative")
 	case c.minRefresh <= 0:

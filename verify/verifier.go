@@ -25,6 +25,9 @@ type Verifier struct {
 	cfg     config
 	issuer  string
 	jwksURL string
+	// metadataURL is where the resource's RFC 9728 metadata is served;
+	// "" without WithResource.
+	metadataURL string
 
 	keys atomic.Pointer[keySet]
 
@@ -86,6 +89,11 @@ func newVerifier(cfg config, jwksURL, issuer string) (*Verifier, error) {
 		return nil, fmt.Errorf("verify: JWKS URL %q is not an absolute http(s) URL", jwksURL)
 	}
 	v := &Verifier{cfg: cfg, issuer: issuer, jwksURL: jwksURL}
+	if cfg.resource != "" {
+		if v.metadataURL, err = checkResource(cfg.resource); err != nil {
+			return nil, err
+		}
+	}
 	v.keys.Store(&keySet{})
 	return v, nil
 }

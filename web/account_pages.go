@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/oidc"
 )
@@ -72,11 +73,11 @@ func (p *Pages) limited(w http.ResponseWriter, r *http.Request, page string, v v
 // the button (a page like any other, 200); checking it spends nothing.
 func (p *Pages) handleVerifyEmailPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	err := p.auth.CheckEmailLink(r.Context(), tok)
+	err := p.accounts.CheckEmailLink(r.Context(), tok)
 	switch {
 	case err == nil:
 		p.render(w, r, http.StatusOK, "verify_email", view{Hidden: []hiddenField{{"token", tok}}})
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		p.render(w, r, http.StatusOK, "verify_email", view{Data: map[string]any{"Dead": true},
 			Alert: "This link is invalid, already used or expired."})
 	default:
@@ -92,11 +93,11 @@ func (p *Pages) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 	if p.limited(w, r, "verify_email", v) {
 		return
 	}
-	err := p.auth.VerifyEmail(r.Context(), r.PostFormValue("token"), p.meta(r))
+	err := p.accounts.VerifyEmail(r.Context(), r.PostFormValue("token"), p.meta(r))
 	switch {
 	case err == nil:
 		p.render(w, r, http.StatusOK, "verify_email", view{Notice: "Your email address is confirmed.", Data: map[string]any{"Done": true}})
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		v.Alert = "This link is invalid, already used or expired. Sign in to ask for a new one."
 		p.render(w, r, http.StatusBadRequest, "verify_email", v)
 	default:
@@ -117,7 +118,7 @@ func (p *Pages) handleForgot(w http.ResponseWriter, r *http.Request) {
 	if p.limited(w, r, "forgot_password", v) {
 		return
 	}
-	err := p.auth.ForgotPassword(r.Context(), v.Email, p.meta(r))
+	err := p.accounts.ForgotPassword(r.Context(), v.Email, p.meta(r))
 	var ve *authority.ValidationError
 	switch {
 	case err == nil:
@@ -135,11 +136,11 @@ func (p *Pages) handleForgot(w http.ResponseWriter, r *http.Request) {
 // and where to ask for a new one; checking the link spends nothing.
 func (p *Pages) handleResetPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	err := p.auth.CheckResetLink(r.Context(), tok)
+	err := p.accounts.CheckResetLink(r.Context(), tok)
 	switch {
 	case err == nil:
 		p.render(w, r, http.StatusOK, "reset_password", view{Hidden: []hiddenField{{"token", tok}}})
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		p.render(w, r, http.StatusOK, "reset_password", view{Data: map[string]any{"Dead": true},
 			Alert: "This link is invalid, already used or expired."})
 	default:
@@ -157,7 +158,7 @@ func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
 	if p.limited(w, r, "reset_password", v) {
 		return
 	}
-	err := p.auth.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), p.meta(r))
+	err := p.accounts.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), p.meta(r))
 	var ve *authority.ValidationError
 	switch {
 	case err == nil:
@@ -166,7 +167,7 @@ func (p *Pages) handleReset(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ve):
 		v.setErrors(fieldErrors(err), ve.Field)
 		p.render(w, r, http.StatusUnprocessableEntity, "reset_password", v)
-	case errors.Is(err, authority.ErrBadAccountToken):
+	case errors.Is(err, account.ErrBadAccountToken):
 		v.Alert = "This link is invalid, already used or expired. Ask for a new one."
 		p.render(w, r, http.StatusBadRequest, "reset_password", v)
 	default:
@@ -200,17 +201,17 @@ func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess oidc.
 		p.renderFailure(w, r, err)
 		return
 	}
-	sessions, err := p.auth.Sessions(r.Context(), u.ID)
+	sessions, err := p.accounts.Sessions(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
 	}
-	factors, err := p.auth.Factors(r.Context(), u.ID)
+	factors, err := p.factors.Factors(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
 	}
-	passkeys, err := p.auth.WebAuthnCredentials(r.Context(), u.ID)
+	passkeys, err := p.factors.WebAuthnCredentials(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
@@ -225,7 +226,7 @@ func (p *Pages) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.auth.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), sess.ID, p.meta(r))
+	err := p.accounts.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), sess.ID, p.meta(r))
 	var ve *authority.ValidationError
 	switch {
 	case err == nil:
@@ -247,7 +248,7 @@ func (p *Pages) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("session_id")
-	err := p.auth.RevokeSession(r.Context(), u.ID, id, p.meta(r))
+	err := p.accounts.RevokeSession(r.Context(), u.ID, id, p.meta(r))
 	switch {
 	case err == nil && id == sess.ID:
 		p.clearSession(w)
@@ -265,7 +266,7 @@ func (p *Pages) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.auth.DeleteAccount(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	err := p.accounts.DeleteAccount(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
 	switch {
 	case err == nil:
 		p.clearSession(w)

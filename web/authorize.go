@@ -106,8 +106,18 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 	for _, sc := range req.Scopes {
 		scopes = append(scopes, scopeView{Name: sc, Description: oidc.ScopeDescription(sc)})
 	}
-	p.render(w, r, http.StatusOK, "consent", view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes,
-		Hidden: []hiddenField{{stepField, ticket}}}, formOrigin(req.RedirectURI))
+	v := view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes, Hidden: []hiddenField{{stepField, ticket}}}
+	if req.Resource != "" {
+		// The token will be for this resource server alone: the user is
+		// told which one, by its registered name.
+		res, err := p.oidc.ResourceByURI(r.Context(), req.Resource)
+		if err != nil {
+			p.renderFailure(w, r, err)
+			return
+		}
+		v.Data = map[string]any{"Resource": res}
+	}
+	p.render(w, r, http.StatusOK, "consent", v, formOrigin(req.RedirectURI))
 }
 
 // stepField is the form field of a page's step ticket.

@@ -5,14 +5,15 @@ import (
 	"net/http"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 )
 
 // renderSecondFactor answers a correct password of a user with a second
 // factor (the code step) or of one who must enrol one first; it reports
 // false for any other error.
 func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v view, err error, target string) bool {
-	var req *authority.MFARequiredError
-	var enr *authority.MFAEnrollmentRequiredError
+	var req *mfa.RequiredError
+	var enr *mfa.EnrollmentRequiredError
 	switch {
 	case errors.As(err, &req):
 		v.Data = map[string]any{"MFAToken": req.Token, "Methods": req.Methods}
@@ -43,11 +44,11 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 		var te *authority.ThrottledError
 		var ve *authority.ValidationError
 		switch {
-		case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
+		case errors.Is(err, mfa.ErrInvalidCode), errors.As(err, &ve):
 			v.Alert = "That code is wrong or was already used."
-			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{authority.MethodTOTP, authority.MethodRecoveryCode}}
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodTOTP, mfa.MethodRecoveryCode}}
 			p.render(w, r, http.StatusUnauthorized, "mfa", v, target)
-		case errors.Is(err, authority.ErrInvalidMFAToken):
+		case errors.Is(err, mfa.ErrInvalidToken):
 			v.Alert = "This sign-in expired or saw too many wrong codes. Please sign in again."
 			p.render(w, r, http.StatusUnauthorized, "login", v, target)
 		case errors.As(err, &te):

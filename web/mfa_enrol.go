@@ -10,6 +10,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -45,7 +46,7 @@ func qrDataURL(uri string) (template.URL, error) {
 // the enrolment's Ref (so that a wrong first code shows the same page
 // again) and, when the enrolment is part of a sign-in, its mfa_token
 // (v.Hidden) and authz.
-func (p *Pages) renderEnrol(w http.ResponseWriter, r *http.Request, status int, e authority.TOTPEnrolment, action string, v view, target string) {
+func (p *Pages) renderEnrol(w http.ResponseWriter, r *http.Request, status int, e mfa.TOTPEnrolment, action string, v view, target string) {
 	qr, err := qrDataURL(e.URI)
 	if err != nil {
 		p.renderFailure(w, r, err)
@@ -68,15 +69,15 @@ func (p *Pages) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := p.auth.EnrollTOTP(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	e, err := p.factors.EnrollTOTP(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
 	switch {
 	case err == nil:
 		p.renderEnrol(w, r, http.StatusOK, e, "/account/mfa/totp/confirm", view{}, "")
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; no authenticator was enrolled.", "")
-	case errors.Is(err, authority.ErrTOTPEnrolled):
+	case errors.Is(err, mfa.ErrTOTPEnrolled):
 		p.renderAccount(w, r, sess, u, http.StatusConflict, "An authenticator is already enrolled. Remove it first to enrol another.", "")
-	case errors.Is(err, authority.ErrMFAUnavailable):
+	case errors.Is(err, mfa.ErrUnavailable):
 		p.renderAccount(w, r, sess, u, http.StatusServiceUnavailable, "Second factors are not configured on this server.", "")
 	default:
 		p.renderFailure(w, r, err)
@@ -90,7 +91,7 @@ func (p *Pages) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := p.auth.ConfirmTOTP(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
+	codes, err := p.factors.ConfirmTOTP(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
 	if err == nil {
 		p.renderRecoveryCodes(w, r, codes, "/account", view{Notice: "Your authenticator is enrolled."}, "")
 		return
@@ -98,15 +99,15 @@ func (p *Pages) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 	var te *authority.ThrottledError
 	var ve *authority.ValidationError
 	switch {
-	case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
-		e, perr := p.auth.PendingTOTP(r.Context(), u.ID, r.PostFormValue("enrolment"))
+	case errors.Is(err, mfa.ErrInvalidCode), errors.As(err, &ve):
+		e, perr := p.factors.PendingTOTP(r.Context(), u.ID, r.PostFormValue("enrolment"))
 		if perr != nil {
 			p.renderAccount(w, r, sess, u, http.StatusConflict, "That code is not right. Start the enrolment again.", "")
 			return
 		}
 		p.renderEnrol(w, r, http.StatusUnprocessableEntity, e, "/account/mfa/totp/confirm",
 			view{Alert: "That code is not right. Enter the 6 digits the app shows now."}, "")
-	case errors.Is(err, authority.ErrNoTOTP):
+	case errors.Is(err, mfa.ErrNoTOTP):
 		p.renderAccount(w, r, sess, u, http.StatusConflict, "There is no enrolment waiting for a code. Start again.", "")
 	case errors.As(err, &te):
 		p.renderAccount(w, r, sess, u, http.StatusTooManyRequests, "Too many wrong codes for this account. Try again in "+humanSeconds(max(1, int(te.RetryAfter.Seconds())))+".", "")
@@ -122,7 +123,7 @@ func (p *Pages) handleRemoveTOTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.auth.RemoveTOTP(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
+	err := p.factors.RemoveTOTP(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
 	if err == nil {
 		http.Redirect(w, r, "/account?done=totp-removed", http.StatusSeeOther)
 		return
@@ -136,7 +137,7 @@ func (p *Pages) handleRegenerateCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := p.auth.RegenerateRecoveryCodes(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
+	codes, err := p.factors.RegenerateRecoveryCodes(r.Context(), u.ID, r.PostFormValue("code"), p.meta(r))
 	if err == nil {
 		p.renderRecoveryCodes(w, r, codes, "/account", view{Notice: "New recovery codes; the old ones no longer work."}, "")
 		return
@@ -148,7 +149,7 @@ func (p *Pages) refuseFactorChange(w http.ResponseWriter, r *http.Request, sess 
 	var te *authority.ThrottledError
 	var ve *authority.ValidationError
 	switch {
-	case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
+	case errors.Is(err, mfa.ErrInvalidCode), errors.As(err, &ve):
 		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, what+": the code is wrong or was already used.", "")
 	case errors.As(err, &te):
 		p.renderAccount(w, r, sess, u, http.StatusTooManyRequests, what+": too many wrong codes. Try again in "+humanSeconds(max(1, int(te.RetryAfter.Seconds())))+".", "")
@@ -160,13 +161,13 @@ func (p *Pages) refuseFactorChange(w http.ResponseWriter, r *http.Request, sess 
 // renderForcedEnrol starts the enrolment of a sign-in held back because
 // the user's roles require a second factor.
 func (p *Pages) renderForcedEnrol(w http.ResponseWriter, r *http.Request, v view, token, target string) {
-	e, err := p.auth.EnrollForSignIn(r.Context(), token, p.meta(r))
+	e, err := p.factors.EnrollForSignIn(r.Context(), token, p.meta(r))
 	switch {
 	case err == nil:
 		v.Hidden = []hiddenField{{"mfa_token", token}}
 		v.Notice = "Your account needs a second factor before you can sign in. Enrol an authenticator app now."
 		p.renderEnrol(w, r, http.StatusOK, e, "/login/mfa/enroll", v, target)
-	case errors.Is(err, authority.ErrMFAUnavailable):
+	case errors.Is(err, mfa.ErrUnavailable):
 		p.renderError(w, r, http.StatusForbidden, "Second factor required",
 			"Your account must have a second factor before you can sign in, and this server cannot enrol one. Contact your administrator.", "access_denied")
 	default:
@@ -187,7 +188,7 @@ func (p *Pages) handleForcedEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	current := p.currentSession(r)
 	token := r.PostFormValue("mfa_token")
-	u, amr, codes, err := p.auth.CompleteEnrolledSignIn(r.Context(), token, r.PostFormValue("code"), p.meta(r))
+	u, amr, codes, err := p.factors.CompleteEnrolledSignIn(r.Context(), token, r.PostFormValue("code"), p.meta(r))
 	var sess oidc.BrowserSession
 	var cookie string
 	if err == nil {
@@ -197,8 +198,8 @@ func (p *Pages) handleForcedEnrol(w http.ResponseWriter, r *http.Request) {
 		var te *authority.ThrottledError
 		var ve *authority.ValidationError
 		switch {
-		case errors.Is(err, authority.ErrInvalidCode), errors.As(err, &ve):
-			e, perr := p.auth.PendingForSignIn(r.Context(), token)
+		case errors.Is(err, mfa.ErrInvalidCode), errors.As(err, &ve):
+			e, perr := p.factors.PendingForSignIn(r.Context(), token)
 			if perr != nil {
 				v.Alert = "This sign-in expired. Please sign in again."
 				p.render(w, r, http.StatusUnauthorized, "login", v, target)
@@ -207,7 +208,7 @@ func (p *Pages) handleForcedEnrol(w http.ResponseWriter, r *http.Request) {
 			v.Hidden = []hiddenField{{"mfa_token", token}}
 			v.Alert = "That code is not right. Enter the 6 digits the app shows now."
 			p.renderEnrol(w, r, http.StatusUnprocessableEntity, e, "/login/mfa/enroll", v, target)
-		case errors.Is(err, authority.ErrInvalidMFAToken), errors.Is(err, authority.ErrNoTOTP):
+		case errors.Is(err, mfa.ErrInvalidToken), errors.Is(err, mfa.ErrNoTOTP):
 			v.Alert = "This sign-in expired. Please sign in again."
 			p.render(w, r, http.StatusUnauthorized, "login", v, target)
 		case errors.As(err, &te):

@@ -13,7 +13,9 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -27,6 +29,9 @@ type Config struct {
 	TemplateDir string
 	// Product is the name shown on the pages (default "Sigil").
 	Product string
+	// Sealer (the key-encryption keys) protects the console's cookies;
+	// nil leaves the console unavailable.
+	Sealer Sealer
 }
 
 // Limiter is the per-client request limit of the credential endpoints,
@@ -51,19 +56,29 @@ type Hooks struct {
 
 // Pages serves the hosted pages.
 type Pages struct {
-	cfg    Config
-	auth   *authority.Service
-	oidc   *oidc.Service
-	log    *slog.Logger
-	hooks  Hooks
-	tmpl   *templates
-	secure bool // the issuer is https: cookies are Secure and __Host-
+	cfg      Config
+	auth     *authority.Service
+	factors  *mfa.Service
+	accounts *account.Service
+	oidc     *oidc.Service
+	log      *slog.Logger
+	hooks    Hooks
+	tmpl     *templates
+	secure   bool // the issuer is https: cookies are Secure and __Host-
+}
+
+// Services are the domain services the pages call.
+type Services struct {
+	Auth     *authority.Service
+	Factors  *mfa.Service
+	Accounts *account.Service
+	Flow     *oidc.Service
 }
 
 // New loads the templates (embedded, overridden from cfg.TemplateDir) and
 // returns the pages. A template that does not parse is an error here, at
 // start, rather than on first use.
-func New(cfg Config, auth *authority.Service, flow *oidc.Service, hooks Hooks, log *slog.Logger) (*Pages, error) {
+func New(cfg Config, d Services, hooks Hooks, log *slog.Logger) (*Pages, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -87,7 +102,7 @@ func New(cfg Config, auth *authority.Service, flow *oidc.Service, hooks Hooks, l
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{cfg: cfg, auth: auth, oidc: flow, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
+	return &Pages{cfg: cfg, auth: d.Auth, factors: d.Factors, accounts: d.Accounts, oidc: d.Flow, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
 }
 
 // Register adds the pages' routes to r.

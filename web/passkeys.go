@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
 )
 
@@ -59,11 +60,11 @@ func ceremonyError(w http.ResponseWriter, err error) {
 		secs := retrySeconds(te.RetryAfter)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeCeremony(w, http.StatusTooManyRequests, map[string]string{"error": "Too many attempts: too many wrong passwords for this account. Please wait " + humanSeconds(secs) + " and try again."})
-	case errors.Is(err, authority.ErrWebAuthnUnavailable):
+	case errors.Is(err, mfa.ErrWebAuthnUnavailable):
 		writeCeremony(w, http.StatusServiceUnavailable, map[string]string{"error": "Passkeys are not available on this server."})
-	case errors.Is(err, authority.ErrInvalidMFAToken):
+	case errors.Is(err, mfa.ErrInvalidToken):
 		writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": "This sign-in expired. Please sign in again."})
-	case errors.Is(err, authority.ErrNoWebAuthn):
+	case errors.Is(err, mfa.ErrNoWebAuthn):
 		writeCeremony(w, http.StatusConflict, map[string]string{"error": "This account has no passkey."})
 	case errors.Is(err, authority.ErrUnavailable), errors.Is(err, authority.ErrOverloaded):
 		w.Header().Set("Retry-After", "5")
@@ -99,7 +100,7 @@ func (p *Pages) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reques
 		ceremonyError(w, err)
 		return
 	}
-	id, creation, err := p.auth.BeginWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	id, creation, err := p.factors.BeginWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
 	if err != nil {
 		ceremonyError(w, err)
 		return
@@ -118,16 +119,16 @@ func (p *Pages) handlePasskeyAdd(w http.ResponseWriter, r *http.Request) {
 		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "Adding a passkey needs JavaScript and a browser that supports passkeys.", "")
 		return
 	}
-	_, err := p.auth.FinishWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("ceremony_id"), r.PostFormValue("name"), []byte(cred), p.meta(r))
+	_, err := p.factors.FinishWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("ceremony_id"), r.PostFormValue("name"), []byte(cred), p.meta(r))
 	var ve *authority.ValidationError
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/account?done=passkey-added", http.StatusSeeOther)
 	case errors.As(err, &ve):
 		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The passkey's name "+ve.Reason+".", "")
-	case errors.Is(err, authority.ErrInvalidCeremony):
+	case errors.Is(err, mfa.ErrInvalidCeremony):
 		p.renderAccount(w, r, sess, u, http.StatusBadRequest, "Adding the passkey took too long or was already done. Try again.", "")
-	case errors.Is(err, authority.ErrWebAuthnRejected):
+	case errors.Is(err, mfa.ErrWebAuthnRejected):
 		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The passkey's answer could not be verified; it was not added.", "")
 	case errors.Is(err, authority.ErrConflict):
 		p.renderAccount(w, r, sess, u, http.StatusConflict, "This passkey is already registered.", "")
@@ -141,7 +142,7 @@ func (p *Pages) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := p.auth.RenameWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("name"), p.meta(r))
+	_, err := p.factors.RenameWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("name"), p.meta(r))
 	var ve *authority.ValidationError
 	switch {
 	case err == nil:
@@ -160,7 +161,7 @@ func (p *Pages) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.auth.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("password"), p.meta(r))
+	err := p.factors.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("password"), p.meta(r))
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/account?done=passkey-removed", http.StatusSeeOther)
@@ -187,7 +188,7 @@ func (p *Pages) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
-	id, assertion, err := p.auth.BeginWebAuthnLogin(r.Context(), r.PostFormValue("mfa_token"))
+	id, assertion, err := p.factors.BeginWebAuthnLogin(r.Context(), r.PostFormValue("mfa_token"))
 	if err != nil {
 		ceremonyError(w, err)
 		return
@@ -212,7 +213,7 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, alert string) {
 		v.Alert = alert
 		if mfaToken != "" {
-			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{authority.MethodWebAuthn}}
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodWebAuthn}}
 			p.render(w, r, status, "mfa", v, target)
 			return
 		}
@@ -230,7 +231,7 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	current := p.currentSession(r)
-	u, amr, err := p.auth.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r))
+	u, amr, err := p.factors.WebAuthnSignIn(r.Context(), mfaToken, r.PostFormValue("ceremony_id"), []byte(cred), p.meta(r))
 	var sess oidc.BrowserSession
 	var cookie string
 	if err == nil {
@@ -240,13 +241,13 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var te *authority.ThrottledError
 		switch {
-		case errors.Is(err, authority.ErrWebAuthnRejected):
+		case errors.Is(err, mfa.ErrWebAuthnRejected):
 			again(http.StatusUnauthorized, "That passkey is not registered for an account here, or its answer could not be verified.")
-		case errors.Is(err, authority.ErrClonedAuthenticator):
+		case errors.Is(err, mfa.ErrClonedAuthenticator):
 			again(http.StatusUnauthorized, "That passkey was refused: it looks copied to another device. Contact your administrator.")
-		case errors.Is(err, authority.ErrInvalidCeremony):
+		case errors.Is(err, mfa.ErrInvalidCeremony):
 			again(http.StatusBadRequest, "Signing in with the passkey took too long. Try again.")
-		case errors.Is(err, authority.ErrInvalidMFAToken):
+		case errors.Is(err, mfa.ErrInvalidToken):
 			v.Alert = "This sign-in expired or saw too many failures. Please sign in again."
 			p.render(w, r, http.StatusUnauthorized, "login", v, target)
 		case errors.As(err, &te):

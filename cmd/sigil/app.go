@@ -9,8 +9,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store"
 )
 
@@ -22,6 +24,12 @@ type app struct {
 	sealer *keys.Sealer
 	keys   *keys.Manager
 	auth   *authority.Service
+	// factors are the second factors; constructing them sets the core's
+	// second-factor gate.
+	factors *mfa.Service
+	// accounts is account self-service; constructing it sets the core's
+	// email verifier.
+	accounts *account.Service
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -136,16 +144,15 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*
 		MaxHashesPerClient:   cfg.MaxHashesPerClient,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		SessionTTL:           cfg.SessionTTL,
-		Sealer:               sealer,
 		MFARequiredRoles:     cfg.MFARequiredRoles,
-		WebAuthnRPID:         cfg.WebAuthnRPID,
-		WebAuthnOrigins:      cfg.WebAuthnOrigins,
 	}, db, ring, cfg.now, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, db: db, sealer: sealer, keys: km, auth: auth}, nil
+	factors := mfa.New(auth, db, mfa.Config{Issuer: cfg.Issuer, Sealer: sealer,
+		WebAuthnRPID: cfg.WebAuthnRPID, WebAuthnOrigins: cfg.WebAuthnOrigins})
+	return &app{cfg: cfg, log: log, db: db, sealer: sealer, keys: km, auth: auth, factors: factors, accounts: account.New(auth, db)}, nil
 }
 
 func (a *app) Close() { a.db.Close() }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"go/build"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,12 +27,15 @@ var importRules = map[string]struct {
 	"keys":                      {may: []string{"keys/rsasign"}, forbidden: []string{"net/http", "database/sql"}},
 	"keys/rsasign":              {forbidden: []string{"net/http", "database/sql"}},
 	"keys/keystest":             {may: []string{"keys"}},
-	"oidc":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"account":                   {may: []string{"authority"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"inspect":                   {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"mfa":                       {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"oidc":                      {may: []string{"authority", "mfa", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mail":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql"}},
-	"store":                     {may: []string{"authority", "oidc", "keys", "mail"}, forbidden: []string{"net/http"}},
+	"store":                     {may: []string{"authority", "account", "mfa", "oidc", "keys", "mail"}, forbidden: []string{"net/http"}},
 	"store/storetest":           {},
-	"web":                       {may: []string{"authority", "oidc"}, forbidden: []string{"database/sql"}},
-	"api":                       {may: []string{"authority", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
+	"web":                       {may: []string{"authority", "account", "mfa", "oidc"}, forbidden: []string{"database/sql"}},
+	"api":                       {may: []string{"authority", "account", "inspect", "mfa", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
 	// A resource server imports verify: go-jose and the standard library
 	// only, no database driver.
 	"verify":               {forbidden: []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite"}},
@@ -39,13 +44,15 @@ var importRules = map[string]struct {
 	"cmd/feed":             {may: []string{"verify"}},
 	"examples/go-oidc":     {},
 	"examples/oidc-webapp": {},
+	"examples/mcp-server":  {may: []string{"verify"}},
 }
 
 // Dependencies point inward, as docs/architecture.md draws them: the
 // domain knows no HTTP or SQL, pages and HTTP never reach the store or
 // the keys' storage, and a resource server's package pulls in no
 // database driver. The test reads every package's imports (test files
-// aside) and fails on an edge the map does not allow.
+// aside) and fails on an edge the map does not allow; it also wants a
+// doc.go in every package and no hand-written file over 500 lines.
 func TestImportsFollowTheArchitecture(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -73,6 +80,7 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 		}
 		rel = filepath.ToSlash(rel)
 		seen[rel] = true
+		checkPackageFiles(t, rel, path, pkg)
 		rule, ok := importRules[rel]
 		if !ok {
 			t.Errorf("package %s is not in the package map (docs/architecture.md, importRules)", rel)
@@ -102,3 +110,34 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 		t.Errorf("docs/architecture.md: %v", err)
 	}
 }
+
+// maxFileLines is the most lines a Go file written by hand may have:
+// beyond it, a file holds more than one concern and is split along them.
+const maxFileLines = 500
+
+// checkPackageFiles fails when the package has no doc.go (saying what it
+// owns and what it never does) or a hand-written Go file, test files
+// included, longer than maxFileLines.
+func checkPackageFiles(t *testing.T, rel, dir string, pkg *build.Package) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "doc.go")); err != nil {
+		t.Errorf("package %s has no doc.go", rel)
+	}
+	files := slices.Concat(pkg.GoFiles, pkg.CgoFiles, pkg.TestGoFiles, pkg.XTestGoFiles, pkg.IgnoredGoFiles)
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if generated.Match(b) {
+			continue
+		}
+		if n := bytes.Count(b, []byte("\n")); n > maxFileLines {
+			t.Errorf("%s/%s has %d lines, more than %d: split it along its concerns", rel, f, n, maxFileLines)
+		}
+	}
+}
+
+// generated matches the line that marks a generated Go file.
+var generated = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)

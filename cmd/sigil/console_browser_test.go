@@ -159,6 +159,9 @@ func consoleOps(t *testing.T, do func(method, path, ctype, body string, hdr ...s
 		{"POST", "/console/clients", http.StatusSeeOther},
 		{"POST", "/console/clients/x/secret", http.StatusSeeOther},
 		{"POST", "/console/clients/x/delete", http.StatusSeeOther},
+		{"GET", "/console/resources", http.StatusSeeOther},
+		{"POST", "/console/resources", http.StatusSeeOther},
+		{"POST", "/console/resources/x/delete", http.StatusSeeOther},
 	} {
 		ctype := ""
 		if c.method == "POST" {

@@ -22,8 +22,8 @@ import (
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
-// account is a signup the authority acknowledged.
-type account struct{ email, password string }
+// signedUp is a signup the authority acknowledged.
+type signedUp struct{ email, password string }
 
 // session is one client's refresh chain: the newest refresh token it
 // received, and whether its last refresh request (presenting that token)
@@ -36,7 +36,7 @@ type session struct {
 // crashLoad is what the clients of one crash test saw acknowledged.
 type crashLoad struct {
 	mu       sync.Mutex
-	accounts []account
+	accounts []signedUp
 	logins   []string   // refresh tokens /auth/login answered with
 	sessions []*session // every refresh chain
 	kids     []string   // kids POST /admin/keys/rotate answered 201 with
@@ -125,7 +125,7 @@ func TestCrashLeavesNoHalfWrittenState(t *testing.T) {
 // times, recording what was acknowledged. It returns false once the server
 // no longer answers.
 func (l *crashLoad) signupLoginRefresh(t *testing.T, base, email string) bool {
-	a := account{email, fmt.Sprintf("pw-%x-long", rand.Uint64())}
+	a := signedUp{email, fmt.Sprintf("pw-%x-long", rand.Uint64())}
 	st, body, err := rawPost(base+"/auth/signup", fmt.Sprintf(`{"email":%q,"password":%q}`, a.email, a.password))
 	if err != nil {
 		return false

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
@@ -294,7 +295,7 @@ func TestHeldBackSignInEnrolsOnlyWithinItself(t *testing.T) {
 				t.Errorf("%s with a live enrolment token and no password: %d %s", path, st, b)
 			}
 		}
-		clock.Add(authority.MFAEnrollTokenTTL + time.Second)
+		clock.Add(mfa.EnrollTokenTTL + time.Second)
 		for _, path := range addFactorEndpoints {
 			if st, _, b := doJSON(t, s, http.MethodPost, path, ``, held.MFAToken); st != http.StatusUnauthorized {
 				t.Errorf("%s with an expired enrolment token: %d %s", path, st, b)

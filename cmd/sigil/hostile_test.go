@@ -36,6 +36,7 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/refresh", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
+	{path: "/admin/resources", valid: `{"uri":"https://api.example.com/","name":"h"}`, field: "uri", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
 	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
@@ -77,7 +78,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
+		tables := []string{"users", "refresh_tokens", "clients", "resources", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -303,6 +304,8 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 		endpoints := []formEndpoint{
 			{"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"sigil"}}, "refresh_token", false, 400, "invalid_grant"},
 			{"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"http://127.0.0.1:9/cb"}}, "code", true, 400, "invalid_grant"},
+			// A resource indicator (RFC 8707) on every grant; not registered: invalid_target.
+			{"/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, "resource", true, 400, "invalid_target"},
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}
@@ -377,6 +380,11 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 				}
 				if c.status == 0 {
 					c.status, c.code = ep.valueStatus, ep.valueError
+				}
+				if ep.param == "resource" && strings.HasPrefix(c.name, "duplicate parameter") {
+					// Several resources ask for a token of several
+					// audiences, which Sigil does not issue.
+					c.code = "invalid_target"
 				}
 				st, h, body := do(t, c.method, s.Base+ep.path, c.ctype, c.body, hdr...)
 				what := ep.path + " " + c.name

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
 
@@ -73,7 +73,7 @@ func loginMFA(t *testing.T, s *server, mfaToken, code string) (int, string, logi
 
 func totpCode(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
-	c, err := authority.TOTPCode(secret, at)
+	c, err := mfa.TOTPCode(secret, at)
 	if err != nil {
 		t.Fatal(err)
 	}

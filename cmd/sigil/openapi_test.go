@@ -144,7 +144,7 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 		}
 	}
 
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/.well-known/openid-configuration", "/static/sigil.css"} {
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/static/sigil.css"} {
 		st, _ := do("GET", p, "", "")
 		expect(p, st, 200)
 	}
@@ -221,6 +221,18 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	secret, _ := sec["clientSecret"].(string)
 	st, _ = js("GET", "/admin/audit?limit=5", "", admin...)
 	expect("audit", st, 200)
+	st, rs := js("POST", "/admin/resources", `{"uri":"https://notes.example.com/mcp","name":"Notes"}`, admin...)
+	expect("create resource", st, 201)
+	st, _ = js("POST", "/admin/resources", `{"uri":"https://notes.example.com/mcp","name":"Notes"}`, admin...)
+	expect("create resource taken", st, 409)
+	st, _ = js("POST", "/admin/resources", `{"uri":"http://notes.example.com/","name":"Notes"}`, admin...)
+	expect("create resource invalid", st, 422)
+	st, _ = js("GET", "/admin/resources", "", admin...)
+	expect("list resources", st, 200)
+	st, _ = js("DELETE", "/admin/resources/"+rs["id"].(string), "", admin...)
+	expect("delete resource", st, 204)
+	st, _ = js("DELETE", "/admin/resources/"+rs["id"].(string), "", admin...)
+	expect("delete resource again", st, 404)
 
 	// Accounts: verification, reset, password and email change, sessions.
 	st, _ = js("POST", "/auth/signup", `{"email":"cy@example.com","password":"a long password","name":"Cy"}`)

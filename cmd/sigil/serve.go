@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigil-auth/sigil/api"
+	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
@@ -77,14 +78,18 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
-	flow, err := oidc.New(a.auth, a.db, a.keys.Ring())
+	flow, err := oidc.New(a.auth, a.factors, a.db, a.keys.Ring(), a.sealer)
 	if err != nil {
 		return fmt.Errorf("openid connect: %w", err)
 	}
+	var consoleSealer web.Sealer
+	if a.sealer != nil {
+		consoleSealer = a.sealer
+	}
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
-		a.auth, flow, a.keys, a.db, metrics, log)
-	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir}); err != nil {
+		api.Services{Auth: a.auth, Factors: a.factors, Accounts: a.accounts, Inspect: inspect.New(a.auth, a.keys.Ring()), Flow: flow, Keys: a.keys}, a.db, metrics, log)
+	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir, Sealer: consoleSealer}); err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
 	}
 	httpSrv := srv.HTTPServer(cfg.Addr)

@@ -1,4 +1,4 @@
-package authority
+package inspect
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 )
 
@@ -61,15 +62,15 @@ type Inspection struct {
 // Inspect decodes a compact JWS and explains exactly why it would not
 // verify here: every check of Verify is made separately (signature against
 // the published key named by kid, typ, issuer, audience, times with
-// Leeway, the jti deny list) and each failure is reported, not only the
+// authority.Leeway, the jti deny list) and each failure is reported, not only the
 // first. audience, when set, is the audience checked; otherwise the
 // configured default or any client's audience will do. The token itself is
 // never logged nor stored.
 //
-// Every inspection is audited (EventTokenInspected) with meta's actor
+// Every inspection is audited (authority.EventTokenInspected) with meta's actor
 // and what the token names (its jti, sub and client_id, as sent, since
 // an inspected token need not verify), never the token itself.
-func (s *Service) Inspect(ctx context.Context, raw, audience string, meta Meta) (Inspection, error) {
+func (s *Service) Inspect(ctx context.Context, raw, audience string, meta authority.Meta) (Inspection, error) {
 	in, err := s.inspect(ctx, raw, audience)
 	detail := "token inspected: " + inspectedNames(in.Claims)
 	if err != nil {
@@ -77,7 +78,7 @@ func (s *Service) Inspect(ctx context.Context, raw, audience string, meta Meta) 
 	} else if !in.Valid {
 		detail += " (does not verify)"
 	}
-	s.audit(ctx, Event{Type: EventTokenInspected, Actor: meta.Actor, IP: meta.IP, Detail: detail})
+	s.core.Audit(ctx, authority.Event{Type: authority.EventTokenInspected, Actor: meta.Actor, IP: meta.IP, Detail: detail})
 	return in, err
 }
 
@@ -144,7 +145,7 @@ func (s *Service) inspectSignature(raw string, in *Inspection, add func(code, fo
 	kid, _ := in.Header["kid"].(string)
 	typ, _ := in.Header["typ"].(string)
 	allowed := false
-	for _, a := range signatureAlgs {
+	for _, a := range authority.SignatureAlgorithms() {
 		if string(a) == alg {
 			allowed = true
 		}
@@ -191,7 +192,7 @@ func (s *Service) inspectSignature(raw string, in *Inspection, add func(code, fo
 		}
 		return
 	}
-	jws, err := jose.ParseSignedCompact(raw, signatureAlgs)
+	jws, err := jose.ParseSignedCompact(raw, authority.SignatureAlgorithms())
 	if err != nil || len(jws.Signatures) != 1 {
 		add(ProblemMalformed, "The token is not a compact JWS with one signature.")
 		return
@@ -203,7 +204,7 @@ func (s *Service) inspectSignature(raw string, in *Inspection, add func(code, fo
 
 // inspectClaims checks the claims as Verify does.
 func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience string, add func(code, format string, args ...any)) {
-	var c Claims
+	var c authority.Claims
 	b, _ := json.Marshal(in.Claims)
 	if err := json.Unmarshal(b, &c); err != nil {
 		add(ProblemMalformed, "A registered claim has the wrong type (exp, nbf and iat are numbers, aud a string or an array).")
@@ -217,9 +218,9 @@ func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience st
 		return &t
 	}
 	in.IssuedAt, in.NotBefore, in.ExpiresAt = at(c.IssuedAt), at(c.NotBefore), at(c.Expiry)
-	now := s.now()
-	if c.Issuer != s.cfg.Issuer {
-		add(ProblemWrongIssuer, "The issuer is %q; this authority is %q.", c.Issuer, s.cfg.Issuer)
+	now := s.core.Now()
+	if c.Issuer != s.core.Config().Issuer {
+		add(ProblemWrongIssuer, "The issuer is %q; this authority is %q.", c.Issuer, s.core.Config().Issuer)
 	}
 	if ok, want := s.audienceAccepted(ctx, c.Audience, audience); !ok {
 		add(ProblemWrongAudience, "The audience %v does not contain %s.", []string(c.Audience), want)
@@ -227,15 +228,15 @@ func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience st
 	switch {
 	case c.Expiry == 0:
 		add(ProblemMissingClaims, "The token has no exp claim.")
-	case now.After(time.Unix(c.Expiry, 0).Add(Leeway)):
+	case now.After(time.Unix(c.Expiry, 0).Add(authority.Leeway)):
 		add(ProblemExpired, "The token expired at %s (%s ago, beyond the %s leeway).",
-			time.Unix(c.Expiry, 0).UTC().Format(time.RFC3339), now.Sub(time.Unix(c.Expiry, 0)).Round(time.Second), Leeway)
+			time.Unix(c.Expiry, 0).UTC().Format(time.RFC3339), now.Sub(time.Unix(c.Expiry, 0)).Round(time.Second), authority.Leeway)
 	}
 	for _, nb := range []struct {
 		name string
 		sec  int64
 	}{{"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
-		if now.Add(Leeway).Before(time.Unix(nb.sec, 0)) {
+		if now.Add(authority.Leeway).Before(time.Unix(nb.sec, 0)) {
 			add(ProblemNotYetValid, "The token is not valid yet: %s is %s, %s from now.", nb.name,
 				time.Unix(nb.sec, 0).UTC().Format(time.RFC3339), time.Unix(nb.sec, 0).Sub(now).Round(time.Second))
 			break
@@ -243,7 +244,7 @@ func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience st
 	}
 	if c.Subject == "" || c.ID == "" {
 		add(ProblemMissingClaims, "The token lacks a sub or a jti claim.")
-	} else if denied, err := s.denied(ctx, &c); err != nil {
+	} else if denied, err := s.core.Denied(ctx, &c); err != nil {
 		add(ProblemRevokedJTI, "Whether the token was revoked cannot be told: %v.", err)
 	} else if denied {
 		add(ProblemRevokedJTI, "The token (jti %s, session %s) was revoked: by itself at /oauth2/revoke, with its session (logout, a reused refresh token), or with its client.", c.ID, c.SessionID)
@@ -253,14 +254,14 @@ func (s *Service) inspectClaims(ctx context.Context, in *Inspection, audience st
 // audienceAccepted reports whether aud holds audience, or, with none
 // given, the default audience or one of a client's; want describes what
 // was looked for.
-func (s *Service) audienceAccepted(ctx context.Context, aud Audience, audience string) (bool, string) {
+func (s *Service) audienceAccepted(ctx context.Context, aud authority.Audience, audience string) (bool, string) {
 	if audience != "" {
 		return aud.Contains(audience), fmt.Sprintf("%q", audience)
 	}
-	if aud.Contains(s.cfg.Audience) {
+	if aud.Contains(s.core.Config().Audience) {
 		return true, ""
 	}
-	clients, err := s.store.ListClients(ctx)
+	clients, err := s.core.Clients(ctx)
 	if err == nil {
 		for _, cl := range clients {
 			if cl.Audience != "" && aud.Contains(cl.Audience) {
@@ -268,7 +269,7 @@ func (s *Service) audienceAccepted(ctx context.Context, aud Audience, audience s
 			}
 		}
 	}
-	return false, fmt.Sprintf("the default audience %q nor any client's audience", s.cfg.Audience)
+	return false, fmt.Sprintf("the default audience %q nor any client's audience", s.core.Config().Audience)
 }
 
 // decodeSegment decodes one base64url part of a compact JWS into a JSON

@@ -1,4 +1,4 @@
-package authority
+package mfa
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // The parts of TOTP enrolment that the hosted pages need beyond the REST
@@ -44,7 +46,7 @@ func (s *Service) PendingTOTP(ctx context.Context, userID, ref string) (TOTPEnro
 
 func (s *Service) pendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
 	t, err := s.store.TOTPByUser(ctx, userID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !t.ConfirmedAt.IsZero()) {
+	if errors.Is(err, authority.ErrNotFound) || (err == nil && !t.ConfirmedAt.IsZero()) {
 		return TOTPEnrolment{}, ErrNoTOTP
 	}
 	if err != nil {
@@ -71,11 +73,11 @@ func (s *Service) pendingTOTP(ctx context.Context, userID string) (TOTPEnrolment
 }
 
 // EnrollForSignIn starts a TOTP enrolment for the user of an enrolment
-// token (from an MFAEnrollmentRequiredError), replacing a pending one.
+// token (from an EnrollmentRequiredError), replacing a pending one.
 // The password is not asked again: the token was made when it was
-// checked, lives MFAEnrollTokenTTL and serves that sign-in only.
-func (s *Service) EnrollForSignIn(ctx context.Context, enrollToken string, meta Meta) (TOTPEnrolment, error) {
-	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+// checked, lives EnrollTokenTTL and serves that sign-in only.
+func (s *Service) EnrollForSignIn(ctx context.Context, enrollToken string, meta authority.Meta) (TOTPEnrolment, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, PurposeEnroll)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
@@ -89,7 +91,7 @@ func (s *Service) EnrollForSignIn(ctx context.Context, enrollToken string, meta 
 // PendingForSignIn is PendingTOTP for the user of an enrolment token,
 // which is proof enough.
 func (s *Service) PendingForSignIn(ctx context.Context, enrollToken string) (TOTPEnrolment, error) {
-	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+	t, err := s.liveMFAToken(ctx, enrollToken, PurposeEnroll)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
@@ -102,28 +104,28 @@ func (s *Service) PendingForSignIn(ctx context.Context, enrollToken string) (TOT
 // the code proves the new authenticator, so the returned amr names both
 // factors. It returns the user, who may now be signed in, and the
 // recovery codes, shown this once; the caller opens the session.
-func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code string, meta Meta) (User, []string, []string, error) {
-	t, err := s.liveMFAToken(ctx, enrollToken, MFAPurposeEnroll)
+func (s *Service) CompleteEnrolledSignIn(ctx context.Context, enrollToken, code string, meta authority.Meta) (authority.User, []string, []string, error) {
+	t, err := s.liveMFAToken(ctx, enrollToken, PurposeEnroll)
 	if err != nil {
-		return User{}, nil, nil, err
+		return authority.User{}, nil, nil, err
 	}
 	codes, err := s.ConfirmTOTP(ctx, t.UserID, code, meta)
 	if err != nil {
-		return User{}, nil, nil, err
+		return authority.User{}, nil, nil, err
 	}
-	if err := s.store.SpendMFAToken(ctx, t.Hash, MFATokenMaxFailures, s.now().UTC()); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return User{}, nil, nil, ErrInvalidMFAToken
+	if err := s.store.SpendMFAToken(ctx, t.Hash, TokenMaxFailures, s.core.Now().UTC()); err != nil {
+		if errors.Is(err, authority.ErrConflict) {
+			return authority.User{}, nil, nil, ErrInvalidToken
 		}
-		return User{}, nil, nil, err
+		return authority.User{}, nil, nil, err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil {
-		return User{}, nil, nil, err
+		return authority.User{}, nil, nil, err
 	}
-	if err := s.loginAllowed(ctx, u, meta); err != nil {
-		return User{}, nil, nil, err
+	if err := s.core.LoginAllowed(ctx, u, meta); err != nil {
+		return authority.User{}, nil, nil, err
 	}
-	s.audit(ctx, Event{Type: EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
+	s.core.Audit(ctx, authority.Event{Type: authority.EventMFASuccess, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: "second factor enrolled during sign-in on the hosted page"})
 	return u, withSecondFactor(t.AMR, MethodTOTP), codes, nil
 }

@@ -1,4 +1,4 @@
-package authority
+package mfa
 
 import (
 	"context"
@@ -44,28 +44,28 @@ type WebAuthnCeremony struct {
 
 // WebAuthnStore keeps WebAuthn credentials and ceremonies.
 type WebAuthnStore interface {
-	// CreateWebAuthnCredential stores a new credential; ErrConflict when
+	// CreateWebAuthnCredential stores a new credential; authority.ErrConflict when
 	// its id is already registered.
 	CreateWebAuthnCredential(ctx context.Context, c WebAuthnCredential) error
 	// WebAuthnCredentials lists the user's credentials, oldest first.
 	WebAuthnCredentials(ctx context.Context, userID string) ([]WebAuthnCredential, error)
-	// WebAuthnCredentialByID returns ErrNotFound for no such credential.
+	// WebAuthnCredentialByID returns authority.ErrNotFound for no such credential.
 	WebAuthnCredentialByID(ctx context.Context, id string) (WebAuthnCredential, error)
 	// UseWebAuthnCredential records a verified assertion: the counter
 	// moves from oldCount to newCount (compare-and-swap, so two
 	// instances cannot both accept the same counter) and the flags are
-	// updated; ErrConflict when the stored counter is no longer oldCount.
+	// updated; authority.ErrConflict when the stored counter is no longer oldCount.
 	UseWebAuthnCredential(ctx context.Context, id string, oldCount, newCount uint32, flags byte, at time.Time) error
-	// RenameWebAuthnCredential renames the user's credential; ErrNotFound
+	// RenameWebAuthnCredential renames the user's credential; authority.ErrNotFound
 	// when the user has no such credential.
 	RenameWebAuthnCredential(ctx context.Context, userID, id, name string) error
-	// DeleteWebAuthnCredential removes the user's credential; ErrNotFound
+	// DeleteWebAuthnCredential removes the user's credential; authority.ErrNotFound
 	// when the user has no such credential.
 	DeleteWebAuthnCredential(ctx context.Context, userID, id string) error
 
 	// CreateWebAuthnCeremony stores a ceremony and drops expired ones.
 	CreateWebAuthnCeremony(ctx context.Context, c WebAuthnCeremony) error
 	// TakeWebAuthnCeremony deletes the ceremony and returns it, so that
-	// it is used once; ErrNotFound for none.
+	// it is used once; authority.ErrNotFound for none.
 	TakeWebAuthnCeremony(ctx context.Context, hash string) (WebAuthnCeremony, error)
 }

@@ -1,9 +1,11 @@
-package authority
+package mfa
 
 import (
 	"context"
 	"errors"
 	"strconv"
+
+	"github.com/sigil-auth/sigil/authority"
 )
 
 // What a change of the user's second factors asks and tells: adding one
@@ -33,10 +35,10 @@ func factorPasskey(article, name string) string {
 // checkFactorPassword is checkPassword for a change of the user's second
 // factors: a wrong password is also an mfa.failure event saying what it
 // was for.
-func (s *Service) checkFactorPassword(ctx context.Context, userID, password, what string, meta Meta) (User, error) {
-	u, err := s.checkPassword(ctx, userID, password, meta)
-	if errors.Is(err, ErrInvalidCredentials) {
-		s.audit(ctx, Event{Type: EventMFAFailure, Actor: actorOr(meta, userID), UserID: userID, IP: meta.IP, Detail: "wrong password to " + what})
+func (s *Service) checkFactorPassword(ctx context.Context, userID, password, what string, meta authority.Meta) (authority.User, error) {
+	u, err := s.core.CheckPassword(ctx, userID, password, meta)
+	if errors.Is(err, authority.ErrInvalidCredentials) {
+		s.core.Audit(ctx, authority.Event{Type: authority.EventMFAFailure, Actor: meta.ActorOr(userID), UserID: userID, IP: meta.IP, Detail: "wrong password to " + what})
 	}
 	return u, err
 }
@@ -47,9 +49,9 @@ func (s *Service) checkFactorPassword(ctx context.Context, userID, password, wha
 func (s *Service) notifyFactor(ctx context.Context, userID, kind, factor string) {
 	u, err := s.store.UserByID(ctx, userID)
 	if err == nil {
-		err = s.mailer.Queue(ctx, Mail{Kind: kind, To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email, Factor: factor})
+		err = s.core.QueueMail(ctx, authority.Mail{Kind: kind, To: u.Email, UserID: u.ID, Name: u.Name, Email: u.Email, Factor: factor})
 	}
 	if err != nil {
-		s.log.Warn("second-factor notice not queued", "kind", kind, "user_id", userID, "err", err)
+		s.core.Log().Warn("second-factor notice not queued", "kind", kind, "user_id", userID, "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package authority
+package mfa
 
 import (
 	"context"
@@ -17,12 +17,12 @@ type TOTP struct {
 	CreatedAt time.Time
 }
 
-// MFAToken is the record of a token handed out by a login that still needs
+// Token is the record of a token handed out by a login that still needs
 // a second factor, or an enrolment of one: only its SHA-256 is kept.
-type MFAToken struct {
+type Token struct {
 	Hash    string
 	UserID  string
-	Purpose string // MFAPurposeLogin or MFAPurposeEnroll
+	Purpose string // PurposeLogin or PurposeEnroll
 	// AMR is how the user authenticated so far (e.g. "pwd").
 	AMR       []string
 	Failures  int
@@ -31,10 +31,10 @@ type MFAToken struct {
 	UsedAt    time.Time
 }
 
-// Purposes of an MFAToken.
+// Purposes of an Token.
 const (
-	MFAPurposeLogin  = "login"
-	MFAPurposeEnroll = "enroll"
+	PurposeLogin  = "login"
+	PurposeEnroll = "enroll"
 )
 
 // Factors summarises the second factors a user has.
@@ -50,27 +50,27 @@ type Factors struct {
 // Any reports whether the user has a second factor to sign in with.
 func (f Factors) Any() bool { return f.TOTP || f.WebAuthn > 0 }
 
-// MFAStore keeps second factors and the tokens of logins in progress.
-type MFAStore interface {
+// FactorStore keeps second factors and the tokens of logins in progress.
+type FactorStore interface {
 	// UserFactors summarises the confirmed factors of a user.
 	UserFactors(ctx context.Context, userID string) (Factors, error)
 	// TOTPByUser returns the user's authenticator, pending or confirmed;
-	// ErrNotFound for none.
+	// authority.ErrNotFound for none.
 	TOTPByUser(ctx context.Context, userID string) (TOTP, error)
 	// PutPendingTOTP stores t as the user's pending enrolment, replacing a
-	// pending one; ErrConflict if a confirmed one exists.
+	// pending one; authority.ErrConflict if a confirmed one exists.
 	PutPendingTOTP(ctx context.Context, t TOTP) error
 	// ConfirmTOTP confirms the pending enrolment with the step of its
 	// first code and replaces the user's recovery codes by codeHashes, in
-	// one transaction; ErrConflict if no pending enrolment remains.
+	// one transaction; authority.ErrConflict if no pending enrolment remains.
 	ConfirmTOTP(ctx context.Context, userID string, step int64, at time.Time, codeHashes []string) error
 	// UseTOTPStep records step as accepted if it is later than the last
-	// accepted one; ErrConflict otherwise (a replay).
+	// accepted one; authority.ErrConflict otherwise (a replay).
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
 	// ReplaceRecoveryCodes drops the user's recovery codes and stores
 	// codeHashes.
 	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes []string, at time.Time) error
-	// UseRecoveryCode spends the unused code with hash; ErrNotFound if
+	// UseRecoveryCode spends the unused code with hash; authority.ErrNotFound if
 	// there is none.
 	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error
 	// DeleteFactors removes every second factor of the user (TOTP,
@@ -82,13 +82,13 @@ type MFAStore interface {
 	DeleteTOTP(ctx context.Context, userID string) (bool, error)
 
 	// CreateMFAToken stores a new token.
-	CreateMFAToken(ctx context.Context, t MFAToken) error
-	// MFATokenByHash returns ErrNotFound for no such token.
-	MFATokenByHash(ctx context.Context, hash string) (MFAToken, error)
+	CreateMFAToken(ctx context.Context, t Token) error
+	// MFATokenByHash returns authority.ErrNotFound for no such token.
+	MFATokenByHash(ctx context.Context, hash string) (Token, error)
 	// FailMFAToken counts a wrong code against a token and returns the
 	// new count.
 	FailMFAToken(ctx context.Context, hash string) (int, error)
 	// SpendMFAToken marks the token used if it is unused, has fewer than
-	// maxFailures failures and is unexpired at at; ErrConflict otherwise.
+	// maxFailures failures and is unexpired at at; authority.ErrConflict otherwise.
 	SpendMFAToken(ctx context.Context, hash string, maxFailures int, at time.Time) error
 }
