@@ -251,11 +251,11 @@ func setupLine(site, token string) string {
 	if token == "" {
 		return ""
 	}
-	return fmt.Sprintf(`
+	return `
 No administrator exists yet. Create the first one in a browser (the link
-works once, for %s, until an administrator exists):
-  %s/setup?token=%s
-`, "an hour", site, token)
+works once, for an hour, until an administrator exists):
+  ` + site + `/setup?token=` + token + `
+`
 }
 
 // mailDestination says, for the banner, where the mail Sigil sends
