@@ -104,6 +104,16 @@ func (a *auditRun) auditConsole(t *testing.T, tab context.Context, setupLink str
 	runBrowser(t, tab, chromedp.Click(`a.revoke`), chromedp.WaitVisible(`button[name=confirm-revoke]`))
 	a.check(t, tab, "console-key-revoke")
 
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/console/resources"),
+		chromedp.WaitVisible(`form.create-resource`),
+		chromedp.SendKeys(`#uri`, "https://api.example.com/billing"),
+		chromedp.SendKeys(`#name`, "Billing API"),
+		chromedp.Click(`button[name=create-resource]`),
+		chromedp.WaitVisible(`//td[contains(., "Billing API")]`, chromedp.BySearch),
+	)
+	a.check(t, tab, "console-resources")
+
 	runBrowser(t, tab, chromedp.Navigate(iss+"/console/audit"), chromedp.WaitVisible(`table.audit`))
 	a.check(t, tab, "console-audit")
 

@@ -81,13 +81,13 @@ const describeJS = `const describe = e => e.tagName.toLowerCase() + (e.id ? '#' 
 	' "' + (e.innerText || e.value || '').trim().slice(0, 30) + '"';`
 
 // sidewaysJS answers the page's width and, when wider than the
-// viewport, the elements that reach past it.
+// viewport, the elements that reach farthest past it.
 const sidewaysJS = `(() => {` + describeJS + `
 	const w = document.documentElement.scrollWidth;
 	if (w <= innerWidth) return [];
-	const wide = [...document.body.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-		.filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= innerWidth + 1);
-	return ['page is ' + w + ' px wide', ...wide.slice(0, 5).map(describe)];
+	const far = [...document.body.querySelectorAll('*')].map(e => ({e, right: e.getBoundingClientRect().right}))
+		.filter(x => x.right > innerWidth + 1).sort((a, b) => b.right - a.right);
+	return ['page is ' + w + ' px wide', ...far.slice(0, 3).map(x => describe(x.e) + ' reaches ' + Math.round(x.right) + ' px')];
 })()`
 
 // hiddenActionsJS lists the links, buttons and fields that are out of the
