@@ -163,6 +163,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	EmailDirectory
 	AccountStore
 	ClientSecretStore
 	BuiltinClientStore
