@@ -73,6 +73,7 @@ var pageAccess = map[string]PageAccess{
 	"POST /account/password":            PageSession,
 	"POST /account/sessions/revoke":     PageSession,
 	"POST /account/delete":              PageSession,
+	"POST /account/verify-email/resend": PageSession,
 	"POST /account/mfa/totp":            PageSession,
 	"POST /account/mfa/totp/confirm":    PageSession,
 	"POST /account/mfa/totp/remove":     PageSession,
