@@ -98,7 +98,7 @@ func TestAccountPageFitsAndReadsPlainly(t *testing.T) {
 			chromedp.Evaluate(`[...document.querySelectorAll("form.change-password [aria-invalid=true]")].map(e => e.id + ": " +
 				(document.getElementById(e.getAttribute("aria-describedby")) || {}).textContent)`, &invalid),
 		)
-		screenshot(t, tab, "password-errors-390")
+		screenshot(t, tab, "password-errors")
 		if len(invalid) != 2 || !strings.HasPrefix(invalid[0], "current_password: Current password") || !strings.HasPrefix(invalid[1], "new_password: New password must be at least 8") {
 			t.Errorf("password change errors: %q", invalid)
 		}
