@@ -222,8 +222,26 @@ func (p *Pages) renderAccountView(w http.ResponseWriter, r *http.Request, sess o
 		p.renderFailure(w, r, err)
 		return
 	}
+	// The few clients the sessions name, by name (a lookup the client
+	// cache answers); one no longer registered keeps its id.
+	names := map[string]string{}
+	for _, sn := range sessions {
+		if _, seen := names[sn.ClientID]; seen || sn.ClientID == "" {
+			continue
+		}
+		c, err := p.auth.Client(r.Context(), sn.ClientID)
+		switch {
+		case err == nil:
+			names[sn.ClientID] = c.Name
+		case errors.Is(err, authority.ErrNotFound):
+			names[sn.ClientID] = ""
+		default:
+			p.renderFailure(w, r, err)
+			return
+		}
+	}
 	v.User, v.Session, v.Consents, v.Wide = u, sess, consents, true
-	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys}
+	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names}
 	p.render(w, r, status, "account", v)
 }
 
