@@ -162,6 +162,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	EmailDirectory
 	AccountStore
 	ClientSecretStore
 	BuiltinClientStore

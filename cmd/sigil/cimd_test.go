@@ -98,7 +98,7 @@ func TestClientIDMetadataDocuments(t *testing.T) {
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"}}))
 	consent := b.signIn(login, userEmail, userPassword)
 	host := strings.TrimPrefix(docs.srv.URL, "http://")
-	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, "Allow Agent One?") || !strings.Contains(consent.Body, "<strong>"+host+"</strong>") {
+	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, "Allow Agent One?") || !strings.Contains(consent.Body, "document at "+host+":") {
 		t.Fatalf("consent page: %d\n%.600s", consent.Status, consent.Body)
 	}
 	form := hidden(consent)
