@@ -9,7 +9,7 @@ PKGS      := ./...
 # GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
 GOTAGS    ?= openssl
 
-.PHONY: all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit axe screenshots examples example-node example-python deploy-test
+.PHONY: FORCE example-mcp-agent all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit axe screenshots examples example-node example-python deploy-test
 
 all: build
 
@@ -90,7 +90,8 @@ fuzz-smoke:
 # (The Go examples are packages of the main module: `unit` runs them.)
 PYTHON ?= /usr/bin/python3
 NODE_EXAMPLE := examples/node-express
-examples: example-node example-python
+MCP_AGENT := examples/mcp-agent-ts
+examples: example-node example-python example-mcp-agent
 
 # npm ci only when node_modules is missing or older than the lock file.
 $(NODE_EXAMPLE)/node_modules/.package-lock.json: $(NODE_EXAMPLE)/package-lock.json
@@ -98,6 +99,17 @@ $(NODE_EXAMPLE)/node_modules/.package-lock.json: $(NODE_EXAMPLE)/package-lock.js
 
 example-node: build $(NODE_EXAMPLE)/node_modules/.package-lock.json
 	cd $(NODE_EXAMPLE) && SIGIL_BIN=$(CURDIR)/bin/sigil npm test
+
+# The MCP TypeScript SDK's auth() flow against bin/sigil and the Go MCP
+# server of examples/mcp-server.
+$(MCP_AGENT)/node_modules/.package-lock.json: $(MCP_AGENT)/package-lock.json
+	cd $(MCP_AGENT) && npm ci --no-audit --no-fund
+
+bin/mcp-server: FORCE
+	$(GO) build -o bin/mcp-server ./examples/mcp-server
+
+example-mcp-agent: build bin/mcp-server $(MCP_AGENT)/node_modules/.package-lock.json
+	cd $(MCP_AGENT) && SIGIL_BIN=$(CURDIR)/bin/sigil MCP_SERVER_BIN=$(CURDIR)/bin/mcp-server npm test
 
 example-python: build
 	SIGIL_BIN=$(CURDIR)/bin/sigil $(PYTHON) -m unittest discover -s examples/python -v
@@ -131,3 +143,5 @@ compare:
 
 clean:
 	rm -rf bin
+
+FORCE:

@@ -162,6 +162,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	EmailDirectory
 	AccountStore
 	ClientSecretStore
 	BuiltinClientStore
@@ -229,6 +230,8 @@ type Service struct {
 	// resources tells which resource indicators are registered; nil
 	// until SetResources (then every resource is invalid_target).
 	resources ResourceRegistry
+	// documents resolves client ID metadata documents; nil when off.
+	documents ClientDocuments
 
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.

@@ -83,6 +83,7 @@ var pageAccess = map[string]PageAccess{
 	"POST /account/passkeys/add":          PageSession,
 	"POST /account/passkeys/rename":       PageSession,
 	"POST /account/passkeys/remove":       PageSession,
+	"POST /account/verify-email/resend":   PageSession,
 	"GET /console":                        PagePublic,
 	"GET /console/callback":               PagePublic,
 	"POST /console/sign-out":              PagePublic,

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigil-auth/sigil/api"
+	"github.com/sigil-auth/sigil/cimd"
 	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/oidc"
@@ -78,6 +79,9 @@ func runServe(ctx context.Context, e env) error {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
+	if cfg.CIMD {
+		cimd.New(a.auth, cimd.Config{AllowLoopback: cfg.TestCIMDLoopback})
+	}
 	flow, err := oidc.New(a.auth, a.factors, a.db, a.keys.Ring(), a.sealer)
 	if err != nil {
 		return fmt.Errorf("openid connect: %w", err)
