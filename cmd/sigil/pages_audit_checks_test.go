@@ -108,8 +108,24 @@ const hiddenActionsJS = `(() => {` + describeJS + `
 })()`
 
 // overlapJS lists pairs of visible text runs drawn over each other (by
-// more than a few pixels each way: adjacent lines may touch).
+// more than a few pixels each way: adjacent lines may touch). A run is
+// cut to the boxes of its ancestors that clip (overflow other than
+// visible, clip, clip-path): visually hidden text (a screen-reader-only
+// header, a stacked table's header row) and text scrolled out of a box
+// are not drawn.
 const overlapJS = `(() => {` + describeJS + `
+	const drawn = (r, e) => {
+		let x1 = r.left, y1 = r.top, x2 = r.right, y2 = r.bottom;
+		for (let p = e; p && p !== document.body; p = p.parentElement) {
+			const st = getComputedStyle(p);
+			if (st.clipPath.startsWith('inset(50%') || st.clip === 'rect(0px, 0px, 0px, 0px)') return null;
+			if (st.overflowX !== 'visible' || st.overflowY !== 'visible') {
+				const b = p.getBoundingClientRect();
+				x1 = Math.max(x1, b.left); y1 = Math.max(y1, b.top); x2 = Math.min(x2, b.right); y2 = Math.min(y2, b.bottom);
+			}
+		}
+		return x2 - x1 >= 2 && y2 - y1 >= 2 ? {left: x1, top: y1, right: x2, bottom: y2} : null;
+	};
 	const runs = [];
 	const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 	for (let n = walk.nextNode(); n; n = walk.nextNode()) {
@@ -117,7 +133,10 @@ const overlapJS = `(() => {` + describeJS + `
 		if (!n.textContent.trim() || !e.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
 		const range = document.createRange();
 		range.selectNodeContents(n);
-		for (const r of range.getClientRects()) if (r.width >= 2 && r.height >= 2) runs.push({e, r});
+		for (const r of range.getClientRects()) {
+			const d = drawn(r, e);
+			if (d) runs.push({e, r: d});
+		}
 	}
 	const out = [];
 	for (let i = 0; i < runs.length; i++) for (let j = i + 1; j < runs.length; j++) {
@@ -188,7 +207,8 @@ func findings(t *testing.T, tab context.Context, axe string, size auditSize) []s
 
 // The audit's checks find what they look for, on a page made to fail
 // each: text drawn over text, a page wider than a phone, a button out of
-// sight and one cut off by a box that scrolls, an image with no text.
+// sight and one cut off by a box that scrolls, an image with no text;
+// and visually hidden text over shown text is not taken for drawn text.
 func TestPageAuditChecksFindFaults(t *testing.T) {
 	axe := loadAxe(t)
 	tab := newTab(t)
@@ -196,6 +216,8 @@ func TestPageAuditChecksFindFaults(t *testing.T) {
 <h1>Faults</h1>
 <p class="one" style="position:absolute;top:100px;left:10px">Some text here</p>
 <p class="two" style="position:absolute;top:104px;left:14px">Other text here</p>
+<p class="seen" style="position:absolute;top:150px;left:10px">Shown text</p>
+<span class="hidden" style="position:absolute;top:150px;left:10px;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap">Screen-reader text</span>
 <div style="margin-top:200px;width:300px;overflow-x:auto"><div style="width:900px"><button style="margin-left:600px">Cut off</button></div></div>
 <button style="position:absolute;left:1400px;top:300px">Far right</button>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
@@ -207,6 +229,9 @@ func TestPageAuditChecksFindFaults(t *testing.T) {
 		if !strings.Contains(desk, want) {
 			t.Errorf("at 1280 px the checks do not report %q:\n%s", want, desk)
 		}
+	}
+	if strings.Contains(desk, "span.hidden") {
+		t.Errorf("visually hidden text is reported as drawn over text:\n%s", desk)
 	}
 	if !strings.Contains(phone, "scrolls sideways: page is") {
 		t.Errorf("at 390 px the checks do not report the sideways scroll:\n%s", phone)
