@@ -9,7 +9,7 @@ PKGS      := ./...
 # GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
 GOTAGS    ?= openssl
 
-.PHONY: FORCE example-mcp-agent all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python deploy-test
+.PHONY: FORCE example-mcp-agent all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit axe screenshots examples example-node example-python deploy-test
 
 all: build
 
@@ -46,7 +46,7 @@ staticcheck:
 # The whole suite runs on the pure-Go build; the key packages run again
 # with GOTAGS, so the OpenSSL signer's differential, concurrency and
 # lifetime tests run under the race detector too.
-unit: mailpit
+unit: mailpit axe
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m -tags '$(GOTAGS)' ./keys/...
 
@@ -56,6 +56,20 @@ MAILPIT_VERSION ?= v1.33.1
 mailpit: bin/mailpit
 bin/mailpit:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+# axe is axe-core, which the page audit (TestPagesAudit) injects into
+# every hosted and console page; npm ci only when node_modules is missing
+# or older than the lock file.
+AXE := cmd/sigil/testdata/axe
+axe: $(AXE)/node_modules/.package-lock.json
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	cd $(AXE) && npm ci --no-audit --no-fund
+
+# screenshots runs the page audit on SQLite and writes a screenshot of
+# every page at 1280 and 390 px wide to docs/screens (docs/pages.md).
+screenshots: mailpit axe
+	rm -f docs/screens/*.png
+	SIGIL_SCREENSHOTS_DIR=$(CURDIR)/docs/screens $(GO) test -count=1 -run '^TestPagesAudit$$/^sqlite$$' ./cmd/sigil/
 
 # Each fuzz target runs FUZZTIME on top of its checked-in seed corpus,
 # built with GOTAGS (keys/rsasign's target compares OpenSSL with crypto/rsa).

@@ -253,6 +253,8 @@ type Service struct {
 	gate SecondFactorGate
 	// verifier mails verification links.
 	verifier EmailVerifier
+	// setup is the first-run set-up link of this process (setup.go).
+	setup setupLink
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

@@ -62,6 +62,8 @@ var pageAccess = map[string]PageAccess{
 	"POST /forgot-password":               PagePublic,
 	"GET /reset-password":                 PagePublic,
 	"POST /reset-password":                PagePublic,
+	"GET /setup":                          PagePublic,
+	"POST /setup":                         PagePublic,
 	"GET /static/":                        PagePublic,
 	"GET /oauth2/authorize":               PageAuthorize,
 	"POST /oauth2/authorize":              PageAuthorize,
