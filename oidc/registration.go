@@ -71,11 +71,22 @@ type Registration struct {
 // RegisterClient registers a client that asks for itself (RFC 7591): a
 // third-party client of the authorization code flow with a
 // registration access token for RFC 7592. via says how the request was
-// let in (RegisteredWithToken or RegisteredOpenly), for the audit log.
-func (s *Service) RegisterClient(ctx context.Context, md ClientMetadata, via string, meta authority.Meta) (Registration, error) {
+// let in (RegisteredWithToken or RegisteredOpenly), for the audit log;
+// with RegisteredWithToken, initialToken is the initial access token,
+// one use of which is spent once the metadata is found valid, so a
+// rejected request costs no use.
+func (s *Service) RegisterClient(ctx context.Context, md ClientMetadata, via, initialToken string, meta authority.Meta) (Registration, error) {
+	if via == RegisteredWithToken && initialToken == "" {
+		return Registration{}, ErrInvalidRegistrationToken
+	}
 	in, md, err := registrationInput(md)
 	if err != nil {
 		return Registration{}, err
+	}
+	if via == RegisteredWithToken {
+		if err := s.SpendRegistrationToken(ctx, initialToken); err != nil {
+			return Registration{}, err
+		}
 	}
 	token := authority.RandomToken(32)
 	in.RegistrationTokenHash = authority.HashToken(token)
