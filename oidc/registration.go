@@ -179,12 +179,17 @@ func registrationInput(md ClientMetadata) (authority.NewClient, ClientMetadata, 
 
 // validateRegisteredRedirectURI checks a redirect URI a client registers
 // for itself: the rules of every client (authority.ValidateRedirectURI)
-// and, stricter, http only on the loopback IP literals 127.0.0.1 and
+// and, stricter, ASCII only, http only on the loopback IP literals 127.0.0.1 and
 // [::1] (RFC 8252 §7.3, §8.3): never "localhost", which a name server or
 // a hosts file may send elsewhere.
 func validateRegisteredRedirectURI(raw string) error {
 	if err := authority.ValidateRedirectURI(raw); err != nil {
 		return err
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return r > '~' }) >= 0 {
+		// A URI, not an IRI: a host in look-alike letters would read as
+		// another on the consent page.
+		return fmt.Errorf("%.200q: only ASCII is allowed (percent-encode the rest)", raw)
 	}
 	u, _ := url.Parse(raw)
 	if u.Scheme == "http" && u.Hostname() != "127.0.0.1" && u.Hostname() != "::1" {

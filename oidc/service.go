@@ -78,9 +78,9 @@ type Service struct {
 	// registrations keeps the initial access tokens of dynamic client
 	// registration.
 	registrations RegistrationStore
-	ring      *keys.Ring
-	cfg       authority.Config
-	log       *slog.Logger
+	ring          *keys.Ring
+	cfg           authority.Config
+	log           *slog.Logger
 	// now is the core's clock.
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.

@@ -295,6 +295,7 @@ func TestRegistrationErrors(t *testing.T) {
 		{"private-use scheme without a dot", `{"redirect_uris":["myapp:/cb"]}`, "invalid_redirect_uri"},
 		{"private-use scheme with a host", `{"redirect_uris":["com.example.app://evil.example/cb"]}`, "invalid_redirect_uri"},
 		{"a space", `{"redirect_uris":["https://app.example.com/c b"]}`, "invalid_redirect_uri"},
+		{"a look-alike host", `{"redirect_uris":["https://\u0430pple.com/cb"]}`, "invalid_redirect_uri"},
 		{"21 redirect URIs", `{"redirect_uris":[` + strings.TrimSuffix(strings.Repeat(`"https://app.example.com/cb",`, 21), ",") + `]}`, "invalid_redirect_uri"},
 		{"client_credentials", `{` + ok + `,"grant_types":["client_credentials"]}`, "invalid_client_metadata"},
 		{"client_credentials besides the code grant", `{` + ok + `,"grant_types":["authorization_code","client_credentials"]}`, "invalid_client_metadata"},
