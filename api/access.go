@@ -42,6 +42,13 @@ const (
 	// handler checks: the first second factor of a user whose roles
 	// require one.
 	AccessEnrolment
+	// AccessRegistration: dynamic client registration (RFC 7591), by
+	// Config.Registration: anyone (open), a Bearer initial access token
+	// (token), or nobody (off: 404); the handler checks it.
+	AccessRegistration
+	// AccessRegistrationClient: a registered client's registration
+	// access token (RFC 7592), which the handler checks.
+	AccessRegistrationClient
 )
 
 // String names the access in the docs' table.
@@ -61,6 +68,10 @@ func (a Access) String() string {
 		return "public; more detail for an admin token"
 	case AccessEnrolment:
 		return "account token, or the enrolment token of an mfa-enrollment-required answer"
+	case AccessRegistration:
+		return "by SIGIL_REGISTRATION: public (open), an initial access token (token), 404 (off)"
+	case AccessRegistrationClient:
+		return "the client's registration access token (RFC 7592); 404 while registration is off"
 	}
 	return "undeclared"
 }

@@ -23,10 +23,14 @@ var apiCells = map[Access]accessCells{
 	AccessPublic:      {"–", "–", "–", "–", "–"},
 	AccessOperator:    {"admin: detail", "–", "–", "admin: detail", "–"},
 	AccessOAuthClient: {"–", "–", "–", "–", "–"},
-	AccessOAuthBearer: {"no (no openid)", "with openid", "with openid", "with openid", "–"},
-	AccessAccount:     {"yes", "yes", "403", "yes", "–"},
-	AccessEnrolment:   {"yes", "yes", "403", "yes", "–"},
-	AccessAdmin:       {"admin role", "403", "403", "admin role", "–"},
+	// Access tokens play no part: the credential is an initial or a
+	// registration access token.
+	AccessRegistration:       {"–", "–", "–", "–", "–"},
+	AccessRegistrationClient: {"–", "–", "–", "–", "–"},
+	AccessOAuthBearer:        {"no (no openid)", "with openid", "with openid", "with openid", "–"},
+	AccessAccount:            {"yes", "yes", "403", "yes", "–"},
+	AccessEnrolment:          {"yes", "yes", "403", "yes", "–"},
+	AccessAdmin:              {"admin role", "403", "403", "admin role", "–"},
 }
 
 var pageCells = map[web.PageAccess]accessCells{

@@ -55,6 +55,10 @@ type clientView struct {
 	FirstParty             bool     `json:"firstParty"`
 	RequireMFA             bool     `json:"requireMfa"`
 	PKCEOptional           bool     `json:"pkceOptional"`
+	// Registered: the client registered itself (RFC 7591) at
+	// RegisteredAt.
+	Registered   bool       `json:"registered"`
+	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
 }
 
 func parseScopesField(raw json.RawMessage) ([]string, error) {
@@ -136,7 +140,11 @@ func (s *Server) handleListClients(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Audience: c.Audience, TokenTTL: int(ttl / time.Second), CreatedAt: c.CreatedAt,
 			RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, GrantTypes: c.GrantTypes,
-			Public: c.Public, FirstParty: c.FirstParty, RequireMFA: c.RequireMFA, PKCEOptional: c.PKCEOptional}
+			Public: c.Public, FirstParty: c.FirstParty, RequireMFA: c.RequireMFA, PKCEOptional: c.PKCEOptional, Registered: c.Registered()}
+		if c.Registered() {
+			at := c.RegisteredAt
+			out[i].RegisteredAt = &at
+		}
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, map[string]any{"clients": out})

@@ -49,6 +49,14 @@ func oauthErrorFor(err error) *oauthError {
 		return &oauthError{http.StatusBadRequest, "invalid_target", strings.TrimPrefix(err.Error(), authority.ErrInvalidTarget.Error()+": ")}
 	case errors.Is(err, authority.ErrUnauthorizedClient):
 		return &oauthError{http.StatusBadRequest, "unauthorized_client", err.Error()}
+	case errors.Is(err, oidc.ErrInvalidClientMetadata):
+		return &oauthError{http.StatusBadRequest, "invalid_client_metadata", strings.TrimPrefix(err.Error(), oidc.ErrInvalidClientMetadata.Error()+": ")}
+	case errors.Is(err, oidc.ErrInvalidRedirectURI):
+		return &oauthError{http.StatusBadRequest, "invalid_redirect_uri", strings.TrimPrefix(err.Error(), oidc.ErrInvalidRedirectURI.Error()+": ")}
+	case errors.Is(err, oidc.ErrInvalidRegistrationToken):
+		// RFC 6750 §3.1, for the initial access token (RFC 7591 §3) and
+		// the registration access token (RFC 7592 §3) alike.
+		return &oauthError{http.StatusUnauthorized, "invalid_token", "the registration token is unknown, expired, used up or not this client's"}
 	case errors.Is(err, authority.ErrThrottled):
 		// RFC 6749 defines no rate-limit error for the token endpoint;
 		// temporarily_unavailable is the code OAuth client libraries
@@ -81,6 +89,9 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	noStore(w)
 	if oe.status == http.StatusUnauthorized && basic {
 		h.Set("WWW-Authenticate", `Basic realm="sigil", charset="UTF-8"`)
+	}
+	if oe.code == "invalid_token" {
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	switch oe.status {
 	case http.StatusServiceUnavailable:

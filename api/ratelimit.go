@@ -90,6 +90,17 @@ func newClientLimiter(perSecond float64, now func() time.Time) *clientLimiter {
 		clients: make(map[string]*list.Element), lru: list.New()}
 }
 
+// newBurstLimiter is newClientLimiter with an explicit burst, for a
+// limit (client registration) whose rate is far below one per second.
+func newBurstLimiter(perSecond float64, burst int, now func() time.Time) *clientLimiter {
+	l := newClientLimiter(perSecond, now)
+	if l != nil {
+		l.burst = max(1, burst)
+		l.idle = max(limiterIdle, time.Duration(float64(l.burst)/perSecond*float64(time.Second)))
+	}
+	return l
+}
+
 // allow takes a token for client. When none is left it returns how long
 // until one is, and whether this refusal should be audited.
 func (l *clientLimiter) allow(client string) (ok bool, wait time.Duration, audit bool) {

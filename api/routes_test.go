@@ -15,13 +15,13 @@ import (
 // in cmd/sigil/hostile_test.go, the form ones the formEndpoints table
 // there. Adding a route here means adding it there.
 func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
-	json := []string{"/admin/clients", "/admin/resources", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
+	json := []string{"/admin/clients", "/admin/resources", "/admin/registration-tokens", "/oauth2/register", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
 		"/auth/verify-email", "/auth/password/forgot", "/auth/password/reset", "/auth/password", "/auth/email",
 		"/auth/login/mfa", "/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/webauthn/register/begin",
 		"/auth/mfa/webauthn/register/finish", "/auth/login/webauthn/begin", "/auth/login/webauthn/finish"}
 	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
 	// /oauth2/userinfo reads only its Authorization header.
-	noBody := []string{"/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo",
+	noBody := []string{"/oauth2/register/{id}", "/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo",
 		"/auth/verify-email/resend", "/auth/sessions/revoke-all", "/admin/users/{id}/lock", "/admin/users/{id}/unlock", "/admin/users/{id}/password-reset", "/admin/users/{id}/sessions/revoke-all"}
 
 	s := &Server{metrics: NewMetrics(&keys.Ring{})}

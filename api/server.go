@@ -33,6 +33,12 @@ type Config struct {
 	RateLimit float64
 	// CORSOrigins may call /auth/* from a browser.
 	CORSOrigins []string
+	// Registration is the mode of dynamic client registration
+	// (RegistrationOff, RegistrationToken, RegistrationOpen); "" is off.
+	Registration string
+	// RegistrationRate is the per-address rate (per second) of client
+	// registrations, in a bucket of registrationBurst; 0 turns it off.
+	RegistrationRate float64
 }
 
 // Readiness reports whether the database answers. Ready must return by
@@ -58,6 +64,9 @@ type Server struct {
 	// access is the declared access of every route, by "METHOD /path".
 	access  map[string]Access
 	limiter *clientLimiter
+	// registrations limits client registrations per address, tighter
+	// than limiter.
+	registrations *clientLimiter
 	// warnedPrivate is set once the private-peer warning is logged.
 	warnedPrivate atomic.Bool
 
@@ -92,6 +101,9 @@ func New(cfg Config, d Services, ready Readiness, metrics *Metrics, log *slog.Lo
 		metrics = NewMetrics(km.Ring())
 	}
 	s := &Server{cfg: cfg, auth: auth, factors: d.Factors, accounts: d.Accounts, inspector: d.Inspect, oidc: d.Flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	if s.registrationOn() && cfg.RegistrationRate > 0 {
+		s.registrations = newBurstLimiter(cfg.RegistrationRate, registrationBurst, nil)
+	}
 	s.refusalHold = auth.HashQueueWait()
 	s.jwksCacheControl = []string{"public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 	s.router = s.routes()
@@ -142,6 +154,11 @@ func (s *Server) routes() *mux.Router {
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleCreateClient, http.MethodPost)
 	s.handle(r, "/admin/clients", AccessAdmin, s.handleListClients, http.MethodGet)
 	s.handle(r, "/admin/clients/{id}", AccessAdmin, s.handleDeleteClient, http.MethodDelete)
+	s.handle(r, registrationPath, AccessRegistration, s.handleRegister)
+	s.handle(r, registrationPath+"/{id}", AccessRegistrationClient, s.handleRegistration)
+	s.handle(r, "/admin/registration-tokens", AccessAdmin, s.handleCreateRegistrationToken, http.MethodPost)
+	s.handle(r, "/admin/registration-tokens", AccessAdmin, s.handleListRegistrationTokens, http.MethodGet)
+	s.handle(r, "/admin/registration-tokens/{id}", AccessAdmin, s.handleDeleteRegistrationToken, http.MethodDelete)
 	s.handle(r, "/admin/resources", AccessAdmin, s.handleCreateResource, http.MethodPost)
 	s.handle(r, "/admin/resources", AccessAdmin, s.handleListResources, http.MethodGet)
 	s.handle(r, "/admin/resources/{id}", AccessAdmin, s.handleDeleteResource, http.MethodDelete)
@@ -198,6 +215,9 @@ func (s *Server) Run(ctx context.Context) {
 			}
 		}
 	}()
+	if s.registrations != nil {
+		go s.registrations.run(ctx)
+	}
 	if s.limiter != nil {
 		s.limiter.run(ctx)
 	}

@@ -89,9 +89,9 @@ func etagMatch(header, etag string) bool {
 // asMetadata is the OAuth 2.0 authorization server metadata (RFC 8414),
 // served at /.well-known/oauth-authorization-server. OpenID discovery
 // embeds it, so every field here is in both documents with the same
-// value. Optional endpoints (dynamic registration, the device grant) are
-// omitted while Sigil does not implement them, so a client never follows
-// a link to a 404.
+// value. Optional endpoints are omitted while they are not served
+// (dynamic registration while SIGIL_REGISTRATION is off, the device
+// grant until it is built), so a client never follows a link to a 404.
 type asMetadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
@@ -146,8 +146,13 @@ func (s *Server) metadata() discovery {
 	// "none": the public login client refreshes and revokes its own
 	// tokens with client_id alone.
 	public := append(auth[:len(auth):len(auth)], "none")
+	registration := ""
+	if s.registrationOn() {
+		registration = iss + registrationPath
+	}
 	return discovery{
 		asMetadata: asMetadata{
+			RegistrationEndpoint:              registration,
 			Issuer:                            s.cfg.Issuer,
 			AuthorizationEndpoint:             iss + "/oauth2/authorize",
 			TokenEndpoint:                     iss + "/oauth2/token",

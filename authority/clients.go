@@ -52,12 +52,23 @@ type Client struct {
 	// authorization requests; every other client must send it (OAuth
 	// 2.1).
 	PKCEOptional bool
+	// RegisteredAt is when the client registered itself (dynamic client
+	// registration, RFC 7591); zero for a client an administrator
+	// created. A registered client is always third-party.
+	RegisteredAt time.Time
+	// RegistrationTokenHash is HashToken of a registered client's
+	// registration access token (RFC 7592), with which it may read or
+	// delete its registration; "" for other clients.
+	RegistrationTokenHash string
 	// Document is set for a client described by a client ID metadata
 	// document (its ID is the document's URL): never stored, always
 	// asked for consent, named on the consent page with the document's
 	// host.
 	Document bool
 }
+
+// Registered reports whether the client registered itself (RFC 7591).
+func (c Client) Registered() bool { return !c.RegisteredAt.IsZero() }
 
 // HasGrant reports whether the client may use grant.
 func (c Client) HasGrant(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
@@ -82,6 +93,15 @@ type NewClient struct {
 	// PKCEOptional lets a confidential client leave PKCE out; a public
 	// client may not.
 	PKCEOptional bool
+	// Registered marks a client that registers itself (RFC 7591): it is
+	// held third-party, without Sigil's audience or ScopeAdmin whatever
+	// the other fields say, it is stamped with its registration time,
+	// and the caller audits it (EventClientRegistered) instead of
+	// EventClientCreated.
+	Registered bool
+	// RegistrationTokenHash is the hash of a registered client's
+	// registration access token.
+	RegistrationTokenHash string
 }
 
 // Limits on client fields.
@@ -155,6 +175,14 @@ func narrowScope(allowed, requested string) (string, error) {
 // CreateClient validates in, creates the client and returns it with its
 // secret: 256 random bits, shown this once and stored only hashed.
 func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Client, string, error) {
+	if in.Registered {
+		// Whatever a registration asks, it gets none of what only the
+		// operator's own clients may have.
+		in.FirstParty, in.Audience, in.PKCEOptional, in.RequireMFA = false, "", false, false
+		if slices.Contains(in.Scopes, ScopeAdmin) {
+			return Client{}, "", invalid("scopes", ScopeAdmin+" may not be registered")
+		}
+	}
 	name := strings.TrimSpace(in.Name)
 	switch {
 	case name == "":
@@ -188,6 +216,9 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	if c.Audience == "" {
 		c.Audience = c.ID
 	}
+	if in.Registered {
+		c.RegisteredAt, c.RegistrationTokenHash = c.CreatedAt, in.RegistrationTokenHash
+	}
 	if err := validateClientFlow(&c, in); err != nil {
 		return Client{}, "", err
 	}
@@ -199,7 +230,9 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient, meta Meta) (Cl
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Client{}, "", err
 	}
-	s.audit(ctx, Event{Type: EventClientCreated, Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
+	if !in.Registered {
+		s.audit(ctx, Event{Type: EventClientCreated, Actor: meta.Actor, IP: meta.IP, Detail: "client " + c.ID + " (" + c.Name + ")"})
+	}
 	return c, secret, nil
 }
 

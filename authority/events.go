@@ -50,6 +50,16 @@ const (
 	EventTokenInspected = "token.inspected"
 	// EventClientCreated: an OAuth client was registered.
 	EventClientCreated = "client.created"
+	// EventClientRegistered: an OAuth client registered itself (RFC
+	// 7591), with an initial access token or by open registration; the
+	// detail says which, the event's address is the registrant's.
+	EventClientRegistered = "client.registered"
+	// EventRegistrationTokenCreated: an administrator created an
+	// initial access token for dynamic client registration.
+	EventRegistrationTokenCreated = "registration_token.created"
+	// EventRegistrationTokenDeleted: an initial access token was
+	// deleted.
+	EventRegistrationTokenDeleted = "registration_token.deleted"
 	// EventClientDeleted: an OAuth client was deleted.
 	EventClientDeleted = "client.deleted"
 	// EventClientSecretRotated: an OAuth client's secret was replaced.
@@ -139,6 +149,9 @@ var AuditEventTypes = []string{
 	EventTokenRevoke,
 	EventTokenInspected,
 	EventClientCreated,
+	EventClientRegistered,
+	EventRegistrationTokenCreated,
+	EventRegistrationTokenDeleted,
 	EventClientDeleted,
 	EventClientSecretRotated,
 	EventResourceCreated,

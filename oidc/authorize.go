@@ -208,7 +208,10 @@ func ParseAuthorizeParams(q url.Values, c authority.Client) (AuthorizeRequest, *
 		return fail("invalid_scope", strings.TrimPrefix(err.Error(), authority.ErrInvalidScope.Error()+": "))
 	}
 	for _, sc := range scopes {
-		if !slices.Contains(oidcScopes, sc) && !slices.Contains(c.Scopes, sc) {
+		// A client that registered itself may ask only for what it
+		// registered (RFC 7591 scope); others for the OpenID Connect
+		// scopes too.
+		if (c.Registered() || !slices.Contains(oidcScopes, sc)) && !slices.Contains(c.Scopes, sc) {
 			return fail("invalid_scope", fmt.Sprintf("scope %q is not allowed for this client", sc))
 		}
 	}

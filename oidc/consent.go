@@ -9,16 +9,19 @@ import (
 )
 
 // needsConsent reports whether the user must be asked before client gets
-// what req asks for: never for a first-party client; for a third-party
-// client when prompt=consent says so or the request asks for a scope the
-// user has not granted it yet.
+// what req asks for: never for a first-party client; always for a client
+// that registered itself (RFC 7591), whose name and redirect URIs nobody
+// vouched for; for another third-party client when prompt=consent says
+// so or the request asks for a scope the user has not granted it yet.
 func (s *Service) needsConsent(ctx context.Context, userID string, c authority.Client, req AuthorizeRequest) (bool, error) {
 	if c.FirstParty {
 		return false, nil
 	}
-	if req.PromptConsent || c.Document {
+	if req.PromptConsent || c.Document || c.Registered() {
 		// A metadata document's client is asked every time: what the
-		// document says may change, and it is no registered client.
+		// document says may change, and it is no registered client; a
+		// client that registered itself likewise, since nobody vouched
+		// for its name or redirect URIs.
 		return true, nil
 	}
 	granted, err := s.store.ConsentedScopes(ctx, userID, c.ID)

@@ -3,8 +3,10 @@
 // decision of the next step (sign-in, second factor, consent, code),
 // the sealed tickets that bind a hosted step to the request it was shown
 // for, browser sessions (the hosted pages' single sign-on), authorization
-// codes and their exchange, consent, ID tokens, userinfo and the
-// id_token_hint of logout.
+// codes and their exchange, consent, ID tokens, userinfo, the
+// id_token_hint of logout, registered resources (RFC 8707), and clients
+// that register themselves (RFC 7591, with RFC 7592 read and delete)
+// with the initial access tokens that let them.
 //
 // It asks the core (package authority) for everything it does not own:
 // checking passwords and second factors, signing access tokens, refresh

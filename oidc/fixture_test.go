@@ -18,6 +18,7 @@ type memStore struct {
 	authority.Store
 	mfa.FactorStore
 	mfa.WebAuthnStore
+	RegistrationStore
 	mu        sync.Mutex
 	users     map[string]authority.User
 	resources []Resource

@@ -63,6 +63,7 @@ type Store interface {
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 
 	ResourceStore
+	RegistrationStore
 }
 
 // Service is the OpenID Connect flow. It issues and checks what the flow
@@ -74,9 +75,12 @@ type Service struct {
 	factors   *mfa.Service
 	store     Store
 	resources ResourceStore
-	ring      *keys.Ring
-	cfg       authority.Config
-	log       *slog.Logger
+	// registrations keeps the initial access tokens of dynamic client
+	// registration.
+	registrations RegistrationStore
+	ring          *keys.Ring
+	cfg           authority.Config
+	log           *slog.Logger
 	// now is the core's clock.
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.
@@ -94,7 +98,7 @@ func New(core *authority.Service, factors *mfa.Service, store Store, ring *keys.
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{core: core, factors: factors, store: store, resources: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}
+	s := &Service{core: core, factors: factors, store: store, resources: store, registrations: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}
 	// Resources are the flow's; the core's grants (client_credentials,
 	// refresh) check resource indicators against them.
 	core.SetResources(s)

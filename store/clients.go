@@ -28,9 +28,11 @@ type clientRow struct {
 	FirstParty             bool   `db:"first_party"`
 	RequireMFA             bool   `db:"require_mfa"`
 	PKCEOptional           bool   `db:"pkce_optional"`
+	RegisteredAt           int64  `db:"registered_at"`
+	RegistrationTokenHash  string `db:"registration_token_hash"`
 }
 
-const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at, redirect_uris, post_logout_redirect_uris, grant_types, public, first_party, require_mfa, pkce_optional`
+const clientColumns = `id, name, secret_hash, scopes, audience, token_ttl, created_at, redirect_uris, post_logout_redirect_uris, grant_types, public, first_party, require_mfa, pkce_optional, registered_at, registration_token_hash`
 
 // fields splits a space-separated column, never returning nil.
 func fields(s string) []string {
@@ -41,21 +43,35 @@ func fields(s string) []string {
 }
 
 func (r clientRow) client() authority.Client {
-	return authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: fields(r.Scopes), Audience: r.Audience,
+	c := authority.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Scopes: fields(r.Scopes), Audience: r.Audience,
 		TokenTTL: time.Duration(r.TokenTTL) * time.Millisecond, CreatedAt: fromMS(r.CreatedAt),
 		RedirectURIs: fields(r.RedirectURIs), PostLogoutRedirectURIs: fields(r.PostLogoutRedirectURIs),
 		GrantTypes: fields(r.GrantTypes), Public: r.Public, FirstParty: r.FirstParty, RequireMFA: r.RequireMFA,
-		PKCEOptional: r.PKCEOptional}
+		PKCEOptional: r.PKCEOptional, RegistrationTokenHash: r.RegistrationTokenHash}
+	if r.RegisteredAt != 0 {
+		c.RegisteredAt = fromMS(r.RegisteredAt)
+	}
+	return c
 }
 
 // CreateClient stores a client (its secret's hash only).
 func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt),
-		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty, c.RequireMFA, c.PKCEOptional)
+		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty, c.RequireMFA, c.PKCEOptional,
+		registeredMS(c.RegisteredAt), c.RegistrationTokenHash)
 	return d.wrap(err)
+}
+
+// registeredMS is the registered_at column: 0 for a client an
+// administrator created.
+func registeredMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
 }
 
 // ClientByID returns the client with id, or authority.ErrNotFound.

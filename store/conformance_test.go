@@ -49,6 +49,7 @@ func TestConformance(t *testing.T) {
 		{"ClientPKCEOptional", testClientPKCEOptional},
 		{"BrowserSessionReauthReplacesCookie", testBrowserSessionReauthReplacesCookie},
 		{"ResourcesAndTheirGrants", testResources},
+		{"RegistrationTokensAndRegisteredClients", testRegistration},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -108,7 +108,7 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // operators' checks and tests.
 func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "resources", "revoked_tokens", "login_throttle",
+	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "resources", "registration_tokens", "revoked_tokens", "login_throttle",
 		"account_tokens", "mail_outbox",
 		"mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies":
 	default:

@@ -35,6 +35,9 @@ type clientRow struct {
 	FirstParty             bool      `json:"firstParty"`
 	RequireMFA             bool      `json:"requireMfa"`
 	PKCEOptional           bool      `json:"pkceOptional"`
+	// Registered clients registered themselves (RFC 7591).
+	Registered   bool      `json:"registered"`
+	RegisteredAt time.Time `json:"registeredAt"`
 }
 
 // Builtin reports whether the client is the console's own.

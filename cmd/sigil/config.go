@@ -30,8 +30,12 @@ type Config struct {
 	KeyReloadInterval time.Duration // how often the keyring is re-read to heal a missed notification
 	RateLimit         float64       // requests per second per client IP; 0 disables
 	LockoutThreshold  int
-	ClientIPHeader    string
-	TrustedProxies    []netip.Prefix
+	// Registration is SIGIL_REGISTRATION (off, token, open) and
+	// RegistrationRate its per-address rate per second.
+	Registration     string
+	RegistrationRate float64
+	ClientIPHeader   string
+	TrustedProxies   []netip.Prefix
 	// MaxHashesPerClient: 0 automatic, negative off (authority.Config).
 	MaxHashesPerClient int
 	CORSOrigins        []string

@@ -46,7 +46,7 @@ func parseRate(v string) (float64, error) {
 	num, unit, hasUnit := strings.Cut(strings.TrimSpace(v), "/")
 	n, err := strconv.ParseFloat(num, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid rate %q (use N/s or N/m, 0 to turn off)", v)
+		return 0, fmt.Errorf("invalid rate %q (use N/s, N/m or N/h, 0 to turn off)", v)
 	}
 	if !hasUnit {
 		return n, nil
@@ -59,5 +59,5 @@ func parseRate(v string) (float64, error) {
 	case "h":
 		return n / 3600, nil
 	}
-	return 0, fmt.Errorf("invalid rate %q (use N/s or N/m, 0 to turn off)", v)
+	return 0, fmt.Errorf("invalid rate %q (use N/s, N/m or N/h, 0 to turn off)", v)
 }

@@ -84,6 +84,19 @@ var settings = []setting{
 		c.RateLimit = r
 		return err
 	}},
+	{"SIGIL_REGISTRATION", "registration", "off", "dynamic client registration (RFC 7591) at /oauth2/register: off, token (an initial access token from sigil registration-tokens) or open (anyone)", func(c *Config, v string) error {
+		switch v {
+		case "off", "token", "open":
+			c.Registration = v
+			return nil
+		}
+		return fmt.Errorf("invalid value %q (off, token or open)", v)
+	}},
+	{"SIGIL_REGISTRATION_RATE_LIMIT", "registration-rate-limit", "20/h", "per-client-IP rate of client registrations, in a bucket of 5 (N/h, N/m, N/s); 0 turns it off", func(c *Config, v string) error {
+		r, err := parseRate(v)
+		c.RegistrationRate = r
+		return err
+	}},
 	{"SIGIL_LOCKOUT_THRESHOLD", "lockout-threshold", "5", "failed logins in a row before an account is throttled; 0 turns it off", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

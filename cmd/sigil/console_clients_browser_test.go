@@ -32,16 +32,19 @@ func clientCredentials(t *testing.T, s *server, id, secret string) (int, string)
 // deleted.
 func TestConsoleManagesClients(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		env := browserEnv(t, dbURL, nil)
+		env := browserEnv(t, dbURL, map[string]string{"SIGIL_REGISTRATION": "open"})
 		s := startServer(t, env)
+		// A client that registered itself is marked as such.
+		agent := s.register(t, mcpMetadata)
 		iss := env["SIGIL_ISSUER"]
 		tab := newTab(t)
 		consoleSignIn(t, tab, iss, adminEmail, adminPassword, `#signing-alg`)
-		var id, secret, builtin string
+		var id, secret, builtin, registeredMark string
 		runBrowser(t, tab,
 			chromedp.Click(`a[href="/console/clients"]`),
 			chromedp.WaitVisible(`form.create-client`),
 			chromedp.Text(`tr[data-client="sigil-console"]`, &builtin),
+			chromedp.Text(`tr[data-client="`+agent.ClientID+`"] .registered`, &registeredMark),
 			chromedp.SendKeys(`#name`, "Billing worker"),
 			chromedp.Click(`input[name=grant_types][value=client_credentials]`),
 			chromedp.SendKeys(`#scopes`, "billing.read billing.write"),
@@ -55,6 +58,9 @@ func TestConsoleManagesClients(t *testing.T) {
 		screenshot(t, tab, "client-secret")
 		if !strings.Contains(builtin, "built in") {
 			t.Errorf("the console's own client row: %s", builtin)
+		}
+		if registeredMark != "registered" || strings.Contains(builtin, "registered") {
+			t.Errorf("registered marker %q; the console's own row: %s", registeredMark, builtin)
 		}
 		st, tok := clientCredentials(t, s, id, secret)
 		if st != http.StatusOK {

@@ -9,13 +9,15 @@ import (
 
 func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 	cases := map[string]string{
-		"SIGIL_ACCESS_TOKEN_TTL":   "soon",
-		"SIGIL_SIGNING_ALG":        "HS256",
-		"SIGIL_DATABASE_URL":       "mysql://x",
-		"SIGIL_RATE_LIMIT":         "fast",
-		"SIGIL_KEY_ENCRYPTION_KEY": "short",
-		"SIGIL_AUDIT_RETENTION":    "-3d",
-		"SIGIL_PRUNE_INTERVAL":     "10ms",
+		"SIGIL_ACCESS_TOKEN_TTL":        "soon",
+		"SIGIL_SIGNING_ALG":             "HS256",
+		"SIGIL_DATABASE_URL":            "mysql://x",
+		"SIGIL_RATE_LIMIT":              "fast",
+		"SIGIL_KEY_ENCRYPTION_KEY":      "short",
+		"SIGIL_AUDIT_RETENTION":         "-3d",
+		"SIGIL_PRUNE_INTERVAL":          "10ms",
+		"SIGIL_REGISTRATION":            "anyone",
+		"SIGIL_REGISTRATION_RATE_LIMIT": "lots",
 	}
 	for name, val := range cases {
 		env := testEnv(storetest.SQLiteURL(t), map[string]string{name: val})
@@ -57,7 +59,8 @@ func TestHelpDescribesEverything(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", arg, err)
 		}
-		for _, want := range []string{"serve", "migrate", "keys", "users", "clients", "SIGIL_DATABASE_URL", "SIGIL_KEY_ENCRYPTION_KEY", "SIGIL_ROTATION_PERIOD", "SIGIL_CORS_ORIGINS"} {
+		for _, want := range []string{"serve", "migrate", "keys", "users", "clients", "SIGIL_DATABASE_URL", "SIGIL_KEY_ENCRYPTION_KEY", "SIGIL_ROTATION_PERIOD", "SIGIL_CORS_ORIGINS",
+			"registration-tokens", "SIGIL_REGISTRATION", "SIGIL_REGISTRATION_RATE_LIMIT"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s output lacks %s:\n%s", arg, want, out)
 			}

@@ -37,6 +37,7 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/resources", valid: `{"uri":"https://api.example.com/","name":"h"}`, field: "uri", admin: true},
+	{path: "/admin/registration-tokens", valid: `{"expiresIn":"1h","uses":2}`, field: "expiresIn", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
 	{path: "/auth/verify-email", valid: `{"token":"x"}`, field: "token"},
@@ -78,7 +79,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "clients", "resources", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
+		tables := []string{"users", "refresh_tokens", "clients", "resources", "registration_tokens", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)

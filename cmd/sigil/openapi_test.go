@@ -81,7 +81,7 @@ func (v *validating) RoundTrip(req *http.Request) (*http.Response, error) {
 // client that validates each request and answer against the served
 // /openapi.yaml with kin-openapi; fails for an operation never exercised.
 func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
-	s := startServer(t, adminEnv(storetest.SQLiteURL(t), nil))
+	s := startServer(t, adminEnv(storetest.SQLiteURL(t), map[string]string{"SIGIL_REGISTRATION": "token"}))
 	resp, err := http.Get(s.Base + "/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +233,36 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("delete resource", st, 204)
 	st, _ = js("DELETE", "/admin/resources/"+rs["id"].(string), "", admin...)
 	expect("delete resource again", st, 404)
+
+	// Dynamic client registration (RFC 7591, 7592) with an initial access
+	// token.
+	st, it := js("POST", "/admin/registration-tokens", `{"expiresIn":"1h","uses":2}`, admin...)
+	expect("create registration token", st, 201)
+	st, _ = js("POST", "/admin/registration-tokens", `{"uses":0.5}`, admin...)
+	expect("create registration token invalid", st, 422)
+	st, _ = js("GET", "/admin/registration-tokens", "", admin...)
+	expect("list registration tokens", st, 200)
+	initial, _ := it["token"].(string)
+	st, _ = js("POST", "/oauth2/register", `{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`, "Authorization", "Bearer wrong")
+	expect("register with a wrong token", st, 401)
+	st, _ = js("POST", "/oauth2/register", `{"redirect_uris":["http://example.com/cb"]}`, "Authorization", "Bearer "+initial)
+	expect("register invalid", st, 400)
+	st, rc := js("POST", "/oauth2/register", `{"redirect_uris":["https://app.example.com/cb"],"client_name":"App","scope":"notes.read"}`, "Authorization", "Bearer "+initial)
+	expect("register", st, 201)
+	regID, _ := rc["client_id"].(string)
+	regToken, _ := rc["registration_access_token"].(string)
+	st, _ = js("GET", "/oauth2/register/"+regID, "", "Authorization", "Bearer "+regToken)
+	expect("read registration", st, 200)
+	st, _ = js("GET", "/oauth2/register/"+regID, "", "Authorization", "Bearer wrong")
+	expect("read registration, wrong token", st, 401)
+	st, _ = js("DELETE", "/oauth2/register/"+regID, "", "Authorization", "Bearer "+regToken)
+	expect("delete registration", st, 204)
+	st, _ = js("DELETE", "/oauth2/register/"+regID, "", "Authorization", "Bearer "+regToken)
+	expect("delete registration again", st, 401)
+	st, _ = js("DELETE", "/admin/registration-tokens/"+it["id"].(string), "", admin...)
+	expect("delete registration token", st, 204)
+	st, _ = js("DELETE", "/admin/registration-tokens/"+it["id"].(string), "", admin...)
+	expect("delete registration token again", st, 404)
 
 	// Accounts: verification, reset, password and email change, sessions.
 	st, _ = js("POST", "/auth/signup", `{"email":"cy@example.com","password":"a long password","name":"Cy"}`)

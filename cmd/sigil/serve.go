@@ -91,7 +91,8 @@ func runServe(ctx context.Context, e env) error {
 		consoleSealer = a.sealer
 	}
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
-		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins},
+		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins,
+		Registration: cfg.Registration, RegistrationRate: cfg.RegistrationRate},
 		api.Services{Auth: a.auth, Factors: a.factors, Accounts: a.accounts, Inspect: inspect.New(a.auth, a.keys.Ring()), Flow: flow, Keys: a.keys}, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir, Sealer: consoleSealer}); err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
