@@ -108,12 +108,17 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 	}
 	v := view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes, Hidden: []hiddenField{{stepField, ticket}},
 		Data: map[string]any{}}
-	if client.Document {
+	switch {
+	case client.Document:
 		// A client described by a metadata document is whoever controls
 		// its host: the page says which host that is.
 		if u, err := url.Parse(client.ID); err == nil {
 			v.Data["DocumentHost"] = u.Host
 		}
+	case client.Registered():
+		// A client that registered itself chose its own name: the page
+		// says so, and where the answer will be sent.
+		v.Data["SelfRegistered"] = redirectTarget(req.RedirectURI)
 	}
 	if req.Resource != "" {
 		// The token will be for this resource server alone: the user is
@@ -261,4 +266,19 @@ func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, uri string, par
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Location", u.String())
 	w.WriteHeader(status)
+}
+
+// redirectTarget names where an authorization answer goes, for people:
+// the host of an https or http redirect URI, the scheme of a native
+// app's private-use one.
+func redirectTarget(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return raw
+	case u.Host != "":
+		return u.Host
+	default:
+		return u.Scheme + ":"
+	}
 }

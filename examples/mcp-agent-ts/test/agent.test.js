@@ -91,6 +91,8 @@ class User {
     if (p.status === 200) {
       assert.match(p.html, /Allow Example TypeScript agent\?/, 'the consent page names the registered client');
       assert.match(p.html, /Example MCP/, 'the consent page names the resource');
+      assert.match(p.html, /This application registered itself\./, 'the consent page says the client registered itself');
+      assert.match(p.html, /the answer goes to 127\.0\.0\.1:7777/, 'the consent page names where the answer goes');
       p = await this.request(`${this.origin}/consent`, { ...User.hidden(p.html), consent: 'allow' });
     }
     assert.ok(p.status === 302 || p.status === 303, `after consent: ${p.status} ${p.html.slice(0, 300)}`);
