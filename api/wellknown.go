@@ -89,9 +89,8 @@ func etagMatch(header, etag string) bool {
 // asMetadata is the OAuth 2.0 authorization server metadata (RFC 8414),
 // served at /.well-known/oauth-authorization-server. OpenID discovery
 // embeds it, so every field here is in both documents with the same
-// value. Optional endpoints (dynamic registration, the device grant) are
-// omitted while Sigil does not implement them, so a client never follows
-// a link to a 404.
+// value. Optional endpoints (dynamic registration) are omitted while
+// Sigil does not serve them, so a client never follows a link to a 404.
 type asMetadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
@@ -149,13 +148,14 @@ func (s *Server) metadata() discovery {
 			Issuer:                            s.cfg.Issuer,
 			AuthorizationEndpoint:             iss + "/oauth2/authorize",
 			TokenEndpoint:                     iss + "/oauth2/token",
+			DeviceAuthorizationEndpoint:       iss + "/oauth2/device_authorization",
 			JWKSURI:                           iss + jwksPath,
 			RevocationEndpoint:                iss + "/oauth2/revoke",
 			IntrospectionEndpoint:             iss + "/oauth2/introspect",
 			ScopesSupported:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, authority.ScopeEmail, oidc.ScopeOfflineAccess, authority.ScopeRoles},
 			ResponseTypesSupported:            []string{"code"},
 			ResponseModesSupported:            []string{"query"},
-			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token"},
+			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token", authority.GrantDeviceCode},
 			TokenEndpointAuthMethodsSupported: public,
 			RevocationAuthMethods:             public,
 			IntrospectionAuthMethods:          auth,
