@@ -18,6 +18,9 @@ type memStore struct {
 	authority.Store
 	mfa.FactorStore
 	mfa.WebAuthnStore
+	// DeviceStore is not used by these tests (the device grant is
+	// tested on the real stores).
+	DeviceStore
 	mu        sync.Mutex
 	users     map[string]authority.User
 	resources []Resource
