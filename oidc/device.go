@@ -256,10 +256,12 @@ func hashUserCode(code string) string { return authority.HashToken("device-user-
 func deviceAuthz(id string) string { return "device=" + id }
 
 // DeviceAuthzID returns the device authorization id a sign-in form
-// carries (see DeviceAuthz), and whether authz is one.
+// carries (see DeviceAuthz), and whether authz is one: ids are 22
+// base64url characters (authority.NewTokenID), and nothing else is ever
+// looked up.
 func DeviceAuthzID(authz string) (string, bool) {
 	id, ok := strings.CutPrefix(authz, "device=")
-	if !ok || len(id) == 0 || len(id) > 64 || strings.ContainsAny(id, "&=") {
+	if !ok || len(id) != 22 || !authority.PlainID(id) || strings.ContainsAny(id, "&=+/%") {
 		return "", false
 	}
 	return id, true

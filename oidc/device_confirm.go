@@ -51,6 +51,9 @@ func (s *Service) LookupUserCode(ctx context.Context, raw string, meta authority
 // PendingDevice returns the pending device authorization id (carried
 // through the sign-in forms) and its client.
 func (s *Service) PendingDevice(ctx context.Context, id string) (DeviceAuthorization, authority.Client, error) {
+	if _, ok := DeviceAuthzID(deviceAuthz(id)); !ok {
+		return DeviceAuthorization{}, authority.Client{}, ErrUserCodeExpired
+	}
 	d, err := s.store.DeviceAuthorizationByID(ctx, id)
 	if errors.Is(err, authority.ErrNotFound) {
 		return DeviceAuthorization{}, authority.Client{}, ErrUserCodeExpired

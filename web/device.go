@@ -160,6 +160,7 @@ func (p *Pages) handleDeviceConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := oidc.DeviceAuthzID(oidc.DeviceAuthz(id)); !ok {
+		// Not an id Sigil issues: never looked up.
 		p.renderDeviceError(w, r, oidc.ErrUserCodeExpired)
 		return
 	}
