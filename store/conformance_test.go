@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 		{"ClientPKCEOptional", testClientPKCEOptional},
 		{"BrowserSessionReauthReplacesCookie", testBrowserSessionReauthReplacesCookie},
 		{"ResourcesAndTheirGrants", testResources},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
