@@ -114,3 +114,17 @@ func TestDeviceConfirmationIsBoundToItsPage(t *testing.T) {
 		t.Errorf("a forged confirmation decided the authorization")
 	}
 }
+
+// The CLI registers a command-line tool as docs/agents.md shows: public,
+// the device grant and refresh tokens, no redirect URI.
+func TestDeviceClientFromTheCLI(t *testing.T) {
+	env := testEnv(storetest.SQLiteURL(t), nil)
+	out, errOut, err := runCLI(t, env, "", "clients", "create", "--name", "Acme CLI", "--public",
+		"--grant-type", deviceGrant, "--grant-type", "refresh_token")
+	if err != nil || !strings.Contains(out+errOut, "public") {
+		t.Fatalf("clients create: %v\n%s\n%s", err, out, errOut)
+	}
+	if _, errOut, err := runCLI(t, env, "", "clients", "create", "--name", "Bad", "--grant-type", "urn:example:unknown"); err == nil {
+		t.Errorf("an unknown grant type was accepted: %s", errOut)
+	}
+}
