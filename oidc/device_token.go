@@ -101,7 +101,8 @@ func (s *Service) issueDeviceTokens(ctx context.Context, c authority.Client, d D
 		ID: jti, ClientID: c.ID, Scope: scope, AMR: d.AMR, SessionID: family,
 	}
 	authority.SetUserClaims(claims, u, c.FirstParty)
-	access, err := s.core.Sign(claims, authority.GrantDeviceCode)
+	// The metrics label is the short name; the URN is long for a label.
+	access, err := s.core.Sign(claims, "device_code")
 	if err != nil {
 		return CodeTokens{}, err
 	}
