@@ -154,6 +154,22 @@ func TestDeviceGrantWithGolangOAuth2(t *testing.T) {
 			t.Errorf("no refresh or ID token: %+v", tok)
 		}
 
+		// The refresh token keeps the resource and the user.
+		st, _, body := f.s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {f.clientID}})
+		var refreshed struct {
+			AccessToken string `json:"access_token"`
+		}
+		decode(t, body, &refreshed)
+		if st != http.StatusOK {
+			t.Fatalf("refresh: %d %s", st, body)
+		}
+		if c := verifyAccessToken(t, f.s, refreshed.AccessToken, resource); c.Subject != f.userID {
+			t.Errorf("refreshed claims %+v", c)
+		}
+		if idc := verifyWithJWKS(t, f.s, tok.Extra("id_token").(string)); idc["sub"] != f.userID || idc["aud"] != f.clientID {
+			t.Errorf("ID token claims %v", idc)
+		}
+
 		// Exactly once.
 		st, m := f.poll(t, da.DeviceCode, nil)
 		if st != http.StatusBadRequest || m["error"] != "invalid_grant" {
