@@ -3,8 +3,10 @@
 // decision of the next step (sign-in, second factor, consent, code),
 // the sealed tickets that bind a hosted step to the request it was shown
 // for, browser sessions (the hosted pages' single sign-on), authorization
-// codes and their exchange, consent, ID tokens, userinfo and the
-// id_token_hint of logout.
+// codes and their exchange, consent, ID tokens, userinfo, the
+// id_token_hint of logout, and the device authorization grant (RFC 8628:
+// device and user codes, the confirmation's decision, polling and its
+// pace).
 //
 // It asks the core (package authority) for everything it does not own:
 // checking passwords and second factors, signing access tokens, refresh
