@@ -128,3 +128,47 @@ func TestDeviceClientFromTheCLI(t *testing.T) {
 		t.Errorf("an unknown grant type was accepted: %s", errOut)
 	}
 }
+
+// A browser already signed in goes from the code straight to the
+// confirmation (still shown); a user locked between Allow and the poll
+// gets no tokens.
+func TestDeviceSignedInBrowserAndLockBeforeThePoll(t *testing.T) {
+	clock := newTestClock()
+	f := newDeviceFixture(t, storetest.SQLiteURL(t), clock.Now)
+	start := func() (string, string) {
+		st, _, body := f.s.postForm(t, "/oauth2/device_authorization", url.Values{"client_id": {f.clientID}})
+		var da struct {
+			DeviceCode string `json:"device_code"`
+			UserCode   string `json:"user_code"`
+		}
+		decode(t, body, &da)
+		if st != http.StatusOK {
+			t.Fatalf("%d %s", st, body)
+		}
+		return da.DeviceCode, da.UserCode
+	}
+	b := newBrowserless(t, f.iss)
+	_, code1 := start()
+	if _, p := f.confirm(t, b, f.iss+"/device", code1, "allow"); p.Status != http.StatusOK {
+		t.Fatalf("first device: %d", p.Status)
+	}
+	device2, code2 := start()
+	form := hidden(b.get(f.iss + "/device"))
+	form.Set("user_code", code2)
+	p := b.post(f.iss+"/device", form)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `action="/device/confirm"`) || strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("signed in: want the confirmation at once: %d\n%.500s", p.Status, p.Body)
+	}
+	form = hidden(p)
+	form.Set("consent", "allow")
+	if p = b.post(f.iss+"/device/confirm", form); p.Status != http.StatusOK {
+		t.Fatalf("allow: %d", p.Status)
+	}
+	if st, _, body := f.s.postJSON(t, "/admin/users/"+f.userID+"/lock", nil, bearer(f.admin)...); st >= 300 {
+		t.Fatalf("lock: %d %s", st, body)
+	}
+	clock.Add(5 * time.Second)
+	if st, m := f.poll(t, device2, nil); st != http.StatusBadRequest || m["error"] != "invalid_grant" {
+		t.Errorf("poll after the lock: %d %v", st, m)
+	}
+}
