@@ -9,7 +9,7 @@ PKGS      := ./...
 # GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
 GOTAGS    ?= openssl
 
-.PHONY: all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit examples example-node example-python deploy-test
+.PHONY: FORCE example-mcp-agent all build build-load compare test check vet staticcheck fmt-check unit fuzz-smoke bench bench-smoke load clean mailpit axe screenshots examples example-node example-python deploy-test
 
 all: build
 
@@ -46,7 +46,7 @@ staticcheck:
 # The whole suite runs on the pure-Go build; the key packages run again
 # with GOTAGS, so the OpenSSL signer's differential, concurrency and
 # lifetime tests run under the race detector too.
-unit: mailpit
+unit: mailpit axe
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m -tags '$(GOTAGS)' ./keys/...
 
@@ -56,6 +56,20 @@ MAILPIT_VERSION ?= v1.33.1
 mailpit: bin/mailpit
 bin/mailpit:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+# axe is axe-core, which the page audit (TestPagesAudit) injects into
+# every hosted and console page; npm ci only when node_modules is missing
+# or older than the lock file.
+AXE := cmd/sigil/testdata/axe
+axe: $(AXE)/node_modules/.package-lock.json
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	cd $(AXE) && npm ci --no-audit --no-fund
+
+# screenshots runs the page audit on SQLite and writes a screenshot of
+# every page at 1280 and 390 px wide to docs/screens (docs/pages.md).
+screenshots: mailpit axe
+	rm -f docs/screens/*.png
+	SIGIL_SCREENSHOTS_DIR=$(CURDIR)/docs/screens $(GO) test -count=1 -run '^TestPagesAudit$$/^sqlite$$' ./cmd/sigil/
 
 # Each fuzz target runs FUZZTIME on top of its checked-in seed corpus,
 # built with GOTAGS (keys/rsasign's target compares OpenSSL with crypto/rsa).
@@ -76,7 +90,8 @@ fuzz-smoke:
 # (The Go examples are packages of the main module: `unit` runs them.)
 PYTHON ?= /usr/bin/python3
 NODE_EXAMPLE := examples/node-express
-examples: example-node example-python
+MCP_AGENT := examples/mcp-agent-ts
+examples: example-node example-python example-mcp-agent
 
 # npm ci only when node_modules is missing or older than the lock file.
 $(NODE_EXAMPLE)/node_modules/.package-lock.json: $(NODE_EXAMPLE)/package-lock.json
@@ -84,6 +99,17 @@ $(NODE_EXAMPLE)/node_modules/.package-lock.json: $(NODE_EXAMPLE)/package-lock.js
 
 example-node: build $(NODE_EXAMPLE)/node_modules/.package-lock.json
 	cd $(NODE_EXAMPLE) && SIGIL_BIN=$(CURDIR)/bin/sigil npm test
+
+# The MCP TypeScript SDK's auth() flow against bin/sigil and the Go MCP
+# server of examples/mcp-server.
+$(MCP_AGENT)/node_modules/.package-lock.json: $(MCP_AGENT)/package-lock.json
+	cd $(MCP_AGENT) && npm ci --no-audit --no-fund
+
+bin/mcp-server: FORCE
+	$(GO) build -o bin/mcp-server ./examples/mcp-server
+
+example-mcp-agent: build bin/mcp-server $(MCP_AGENT)/node_modules/.package-lock.json
+	cd $(MCP_AGENT) && SIGIL_BIN=$(CURDIR)/bin/sigil MCP_SERVER_BIN=$(CURDIR)/bin/mcp-server npm test
 
 example-python: build
 	SIGIL_BIN=$(CURDIR)/bin/sigil $(PYTHON) -m unittest discover -s examples/python -v
@@ -117,3 +143,5 @@ compare:
 
 clean:
 	rm -rf bin
+
+FORCE:

@@ -10,6 +10,10 @@ import (
 
 type auditPage struct {
 	Events []authority.Event `json:"events"`
+	// Names holds, by id, the email of each user and the name of each
+	// client the page's events name as actor or user (deleted ones are
+	// left out), so a reader sees people and applications, not ids.
+	Names map[string]string `json:"names"`
 	// NextCursor fetches the next (older) page; absent on the last page.
 	NextCursor string `json:"nextCursor,omitempty"`
 }
@@ -17,7 +21,8 @@ type auditPage struct {
 // handleAudit serves GET /admin/audit: audit events newest first, limit
 // (1–500, default 100) per page; cursor (from nextCursor) continues with
 // older events; type and userId filter, and from (inclusive) and to
-// (exclusive), RFC 3339 times, bound the time range.
+// (exclusive), RFC 3339 times, bound the time range. The page names the
+// users (email) and clients (name) its events refer to.
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	eq := authority.EventQuery{Type: q.Get("type"), UserID: q.Get("userId"), Limit: 100}
@@ -55,7 +60,12 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	page := auditPage{Events: events}
+	names, err := s.auth.EventNames(r.Context(), events)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	page := auditPage{Events: events, Names: names}
 	if page.Events == nil {
 		page.Events = []authority.Event{}
 	}

@@ -109,6 +109,8 @@ type asMetadata struct {
 	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethods              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIss          bool     `json:"authorization_response_iss_parameter_supported"`
+	// ClientIDMetadataDocuments is set while SIGIL_CIMD is on.
+	ClientIDMetadataDocuments bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 // discovery is the OpenID Provider metadata: the authorization server
@@ -161,6 +163,7 @@ func (s *Server) metadata() discovery {
 			IntrospectionAuthMethods:          auth,
 			CodeChallengeMethods:              []string{"S256"},
 			AuthorizationResponseIss:          true,
+			ClientIDMetadataDocuments:         s.auth != nil && s.auth.ClientDocumentsOn(),
 		},
 		IDTokenSigningAlgValuesSupported: algs,
 		SubjectTypesSupported:            []string{"public"},

@@ -162,6 +162,7 @@ type Store interface {
 	Auditor
 	ThrottleStore
 	EventLog
+	EmailDirectory
 	AccountStore
 	ClientSecretStore
 	BuiltinClientStore
@@ -229,6 +230,8 @@ type Service struct {
 	// resources tells which resource indicators are registered; nil
 	// until SetResources (then every resource is invalid_target).
 	resources ResourceRegistry
+	// documents resolves client ID metadata documents; nil when off.
+	documents ClientDocuments
 
 	// dummyHash is verified for unknown emails, so a login costs the same
 	// whether or not the account exists.
@@ -250,6 +253,8 @@ type Service struct {
 	gate SecondFactorGate
 	// verifier mails verification links.
 	verifier EmailVerifier
+	// setup is the first-run set-up link of this process (setup.go).
+	setup setupLink
 }
 
 // New returns a Service. now is the clock (nil means time.Now).

@@ -52,6 +52,11 @@ type Client struct {
 	// authorization requests; every other client must send it (OAuth
 	// 2.1).
 	PKCEOptional bool
+	// Document is set for a client described by a client ID metadata
+	// document (its ID is the document's URL): never stored, always
+	// asked for consent, named on the consent page with the document's
+	// host.
+	Document bool
 }
 
 // HasGrant reports whether the client may use grant.
@@ -273,10 +278,10 @@ func (s *Service) IsPublicClient(id string) bool { return id == s.cfg.LoginClien
 // authenticates with its id alone; ErrInvalidClient for an unknown id or a
 // confidential client.
 func (s *Service) PublicClient(ctx context.Context, id string) (Client, error) {
-	if !PlainID(id) {
+	if !PlainID(id) && (s.documents == nil || !s.documents.DocumentURL(id)) {
 		return Client{}, ErrInvalidClient
 	}
-	c, err := s.store.ClientByID(ctx, id)
+	c, err := s.clientByID(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && !c.Public) {
 		return Client{}, ErrInvalidClient
 	}
@@ -285,10 +290,10 @@ func (s *Service) PublicClient(ctx context.Context, id string) (Client, error) {
 
 // Client returns the client id; ErrNotFound for none.
 func (s *Service) Client(ctx context.Context, id string) (Client, error) {
-	if !PlainID(id) {
+	if !PlainID(id) && (s.documents == nil || !s.documents.DocumentURL(id)) {
 		return Client{}, ErrNotFound
 	}
-	return s.store.ClientByID(ctx, id)
+	return s.clientByID(ctx, id)
 }
 
 // ClientToken is an access token issued by the client_credentials grant.

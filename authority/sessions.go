@@ -180,7 +180,7 @@ func (s *Service) audienceFor(ctx context.Context, clientID string) (Audience, t
 	if clientID == s.cfg.LoginClientID {
 		return Audience{s.cfg.Audience}, s.cfg.AccessTTL, true, nil
 	}
-	c, err := s.store.ClientByID(ctx, clientID)
+	c, err := s.clientByID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, 0, false, fmt.Errorf("%w: the client no longer exists", ErrInvalidGrant)
 	}

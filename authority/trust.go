@@ -78,7 +78,7 @@ const (
 func (s *Service) AuthorizeAPI(ctx context.Context, c *Claims, access APIAccess) error {
 	rest := c.ClientID == s.cfg.LoginClientID
 	if !rest {
-		cl, err := s.store.ClientByID(ctx, c.ClientID)
+		cl, err := s.clientByID(ctx, c.ClientID)
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: the client no longer exists", ErrInvalidToken)
 		}

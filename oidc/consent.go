@@ -16,7 +16,9 @@ func (s *Service) needsConsent(ctx context.Context, userID string, c authority.C
 	if c.FirstParty {
 		return false, nil
 	}
-	if req.PromptConsent {
+	if req.PromptConsent || c.Document {
+		// A metadata document's client is asked every time: what the
+		// document says may change, and it is no registered client.
 		return true, nil
 	}
 	granted, err := s.store.ConsentedScopes(ctx, userID, c.ID)
@@ -37,8 +39,10 @@ func (s *Service) needsConsent(ctx context.Context, userID string, c authority.C
 // GrantConsent remembers that the user allowed client the request's
 // scopes, until they take it back.
 func (s *Service) GrantConsent(ctx context.Context, userID string, c authority.Client, req AuthorizeRequest, meta authority.Meta) error {
-	if err := s.store.GrantConsent(ctx, userID, c.ID, req.Scopes, s.now().UTC()); err != nil {
-		return err
+	if !c.Document {
+		if err := s.store.GrantConsent(ctx, userID, c.ID, req.Scopes, s.now().UTC()); err != nil {
+			return err
+		}
 	}
 	s.audit(ctx, authority.Event{Type: authority.EventConsentGrant, Actor: userID, UserID: userID, IP: meta.IP,
 		Detail: "client " + c.ID + " allowed scopes: " + strings.Join(req.Scopes, " ")})

@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		{"MigrateIsIdempotent", testMigrateIdempotent},
 		{"UserEmailIsUnique", testUserEmailUnique},
 		{"UserLookup", testUserLookup},
+		{"UserEmails", testUserEmails},
 		{"PasswordHashCompareAndSwap", testPasswordCAS},
 		{"KeysInsertAndUpdate", testKeysInsertUpdate},
 		{"KeysRejectTwoActive", testKeysRejectTwoActive},

@@ -120,3 +120,30 @@ func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	err := d.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM `+table)
 	return n, d.wrap(err)
 }
+
+// UserEmails returns the emails of the users among ids, by id, in one
+// query; ids of no user are left out.
+func (d *DB) UserEmails(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := `SELECT id, email FROM users WHERE id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+	var rows []struct {
+		ID    string `db:"id"`
+		Email string `db:"email"`
+	}
+	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(q), args...); err != nil {
+		return nil, d.wrap(err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Email
+	}
+	return out, nil
+}

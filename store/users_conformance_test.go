@@ -66,3 +66,19 @@ func testPasswordCAS(t *testing.T, db *store.DB) {
 		t.Fatalf("hash = %q", got.PasswordHash)
 	}
 }
+
+func testUserEmails(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	for _, e := range []string{"e1@example.com", "e2@example.com", "e3@example.com"} {
+		if err := db.CreateUser(ctx, user(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.UserEmails(ctx, []string{"id-e1@example.com", "id-e3@example.com", "gone", "bootstrap"})
+	if err != nil || len(got) != 2 || got["id-e1@example.com"] != "e1@example.com" || got["id-e3@example.com"] != "e3@example.com" {
+		t.Fatalf("UserEmails = %v, %v", got, err)
+	}
+	if got, err := db.UserEmails(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("UserEmails(nil) = %v, %v", got, err)
+	}
+}

@@ -29,11 +29,12 @@ func (p *Pages) registerAccountPages(r *mux.Router) {
 	r.HandleFunc("/account/password", p.handleChangePassword).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/revoke", p.handleRevokeSession).Methods(http.MethodPost)
 	r.HandleFunc("/account/delete", p.handleDeleteAccount).Methods(http.MethodPost)
+	r.HandleFunc("/account/verify-email/resend", p.handleResendVerification).Methods(http.MethodPost)
 }
 
 // accountPaths are served by the pages of this file.
 var accountPaths = []string{"/verify-email", "/forgot-password", "/reset-password",
-	"/account/password", "/account/sessions/revoke", "/account/delete"}
+	"/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend"}
 
 // postForm parses a form post and checks its CSRF token; on failure it
 // answers and returns false.
@@ -196,6 +197,12 @@ func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (oidc.Browse
 // renderAccount shows the account page with an alert (status) or the
 // notice of a finished action.
 func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess oidc.BrowserSession, u authority.User, status int, alert, notice string) {
+	p.renderAccountView(w, r, sess, u, status, view{Alert: alert, Notice: notice})
+}
+
+// renderAccountView shows the account page with v's messages and field
+// errors.
+func (p *Pages) renderAccountView(w http.ResponseWriter, r *http.Request, sess oidc.BrowserSession, u authority.User, status int, v view) {
 	consents, err := p.oidc.Consents(r.Context(), u.ID)
 	if err != nil {
 		p.renderFailure(w, r, err)
@@ -216,28 +223,92 @@ func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, sess oidc.
 		p.renderFailure(w, r, err)
 		return
 	}
-	v := view{User: u, Session: sess, Consents: consents, Wide: true, Alert: alert, Notice: notice,
-		Data: map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys}}
+	// The few clients the sessions name, by name (a lookup the client
+	// cache answers); one no longer registered keeps its id.
+	names := map[string]string{}
+	for _, sn := range sessions {
+		if _, seen := names[sn.ClientID]; seen || sn.ClientID == "" {
+			continue
+		}
+		c, err := p.auth.Client(r.Context(), sn.ClientID)
+		switch {
+		case err == nil:
+			names[sn.ClientID] = c.Name
+		case errors.Is(err, authority.ErrNotFound):
+			names[sn.ClientID] = ""
+		default:
+			p.renderFailure(w, r, err)
+			return
+		}
+	}
+	v.User, v.Session, v.Consents, v.Wide = u, sess, consents, true
+	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names}
 	p.render(w, r, status, "account", v)
 }
 
+// handleChangePassword changes the password. Both fields are checked
+// before either is reported, each error shown next to its field: a new
+// password of the wrong length is refused before the current one is
+// hashed.
 func (p *Pages) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	sess, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}
-	err := p.accounts.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), sess.ID, p.meta(r))
-	var ve *authority.ValidationError
-	switch {
-	case err == nil:
-		http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
-	case errors.Is(err, authority.ErrInvalidCredentials):
-		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "Your current password is not right.", "")
-	case errors.As(err, &ve):
-		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "The new password "+ve.Reason+".", "")
-	default:
-		p.renderFailure(w, r, err)
+	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
+	errs := map[string]string{}
+	if current == "" {
+		errs["current_password"] = "Current password is required."
 	}
+	if err := authority.ValidatePassword(next); err != nil {
+		errs["new_password"] = "New password " + err.(*authority.ValidationError).Reason + "."
+	}
+	if len(errs) == 0 {
+		err := p.accounts.ChangePassword(r.Context(), u.ID, current, next, sess.ID, p.meta(r))
+		var ve *authority.ValidationError
+		switch {
+		case err == nil:
+			http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
+			return
+		case errors.Is(err, authority.ErrInvalidCredentials):
+			errs["current_password"] = "Current password is not right."
+		case errors.As(err, &ve):
+			errs["new_password"] = "New password " + ve.Reason + "."
+		default:
+			p.renderFailure(w, r, err)
+			return
+		}
+	}
+	var v view
+	v.setErrors(errs, "current_password", "new_password")
+	status := http.StatusUnprocessableEntity
+	if errs["current_password"] == "Current password is not right." {
+		status = http.StatusUnauthorized
+	}
+	p.renderAccountView(w, r, sess, u, status, v)
+}
+
+// handleResendVerification mails a new verification link to the
+// account's unverified email, under the same per-client limit as the
+// other mail-sending posts.
+func (p *Pages) handleResendVerification(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := p.accountPost(w, r)
+	if !ok {
+		return
+	}
+	if p.hooks.Limiter != nil {
+		if ok, wait := p.hooks.Limiter.Allow(r); !ok {
+			secs := retrySeconds(wait)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			p.renderAccount(w, r, sess, u, http.StatusTooManyRequests, "Too many requests from your network. Try again in "+humanSeconds(secs)+".", "")
+			return
+		}
+	}
+	if err := p.accounts.ResendVerification(r.Context(), u.ID, p.meta(r)); err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=verification-sent", http.StatusSeeOther)
 }
 
 // handleRevokeSession signs one session out; signing this browser's own

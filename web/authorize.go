@@ -110,7 +110,15 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 	for _, sc := range req.Scopes {
 		scopes = append(scopes, scopeView{Name: sc, Description: oidc.ScopeDescription(sc)})
 	}
-	v := view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes, Hidden: []hiddenField{{stepField, ticket}}}
+	v := view{Authz: authz, ClientName: client.Name, User: u, Scopes: scopes, Hidden: []hiddenField{{stepField, ticket}},
+		Data: map[string]any{}}
+	if client.Document {
+		// A client described by a metadata document is whoever controls
+		// its host: the page says which host that is.
+		if u, err := url.Parse(client.ID); err == nil {
+			v.Data["DocumentHost"] = u.Host
+		}
+	}
 	if req.Resource != "" {
 		// The token will be for this resource server alone: the user is
 		// told which one, by its registered name.
@@ -119,7 +127,7 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, authz stri
 			p.renderFailure(w, r, err)
 			return
 		}
-		v.Data = map[string]any{"Resource": res}
+		v.Data["Resource"] = res
 	}
 	p.render(w, r, http.StatusOK, "consent", v, formOrigin(req.RedirectURI))
 }

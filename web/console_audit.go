@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ func (c *console) handleAudit(w http.ResponseWriter, r consoleRequest) {
 	}
 	page := struct {
 		Events     []authority.Event `json:"events"`
+		Names      map[string]string `json:"names"`
 		NextCursor string            `json:"nextCursor"`
 	}{}
 	status := http.StatusOK
@@ -74,8 +76,12 @@ func (c *console) handleAudit(w http.ResponseWriter, r consoleRequest) {
 	if page.NextCursor != "" {
 		next = "/console/audit?" + url.Values{"type": {f.Type}, "user": {f.User}, "from": {f.From}, "to": {f.To}, "cursor": {page.NextCursor}}.Encode()
 	}
+	rows := make([]auditRow, len(page.Events))
+	for i, e := range page.Events {
+		rows[i] = auditRow{Event: e, ActorName: page.Names[e.Actor], UserName: page.Names[e.UserID]}
+	}
 	c.render(w, r, status, "console_audit", "audit", view{Title: "Audit", Alert: alert, Data: map[string]any{
-		"Events": page.Events, "Filter": f, "Next": next, "Paged": q.Get("cursor") != "", "Types": auditTypes}})
+		"Events": rows, "Filter": f, "Next": next, "Paged": q.Get("cursor") != "", "Types": auditTypes(f.Type)}})
 }
 
 // userID resolves the user filter: an email becomes the id of the user
@@ -98,8 +104,20 @@ func (c *console) userID(w http.ResponseWriter, r consoleRequest, user string) (
 	return "", true
 }
 
-// auditTypes are suggestions for the type filter (any type can be typed).
-var auditTypes = []string{"login.success", "login.failure", "login.throttled", "account.locked", "user.signup", "user.locked", "user.unlocked",
-	"user.roles_set", "user.deleted", "session.login", "session.logout", "session.revoked", "session.revoked_all", "password.changed",
-	"password.reset", "mfa.failure", "mfa.reset", "client.create", "client.delete", "client.secret_rotated", "key.created",
-	"key.activated", "key.retired", "key.revoked", "key.destroyed", "token.revoke", "refresh.reuse", "code.replay"}
+// auditRow is an event with the names of its actor and user (empty for
+// an id the admin API could not name: a deleted user, "bootstrap").
+type auditRow struct {
+	authority.Event
+	ActorName, UserName string
+}
+
+// auditTypes are the choices of the type filter: every type Sigil
+// writes, by name, and the one asked for if it is not among them (a
+// link from an older version).
+func auditTypes(current string) []string {
+	types := slices.Sorted(slices.Values(authority.AuditEventTypes))
+	if current != "" && !slices.Contains(types, current) {
+		types = append([]string{current}, types...)
+	}
+	return types
+}

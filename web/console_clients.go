@@ -67,6 +67,22 @@ func (c *console) clientsPage(w http.ResponseWriter, r consoleRequest, status in
 	}})
 }
 
+// clientNames reads the clients' names by id, for pages that show which
+// client a session or an event belongs to.
+func (c *console) clientNames(w http.ResponseWriter, r consoleRequest) (map[string]string, bool) {
+	var list struct {
+		Clients []clientRow `json:"clients"`
+	}
+	if !c.get(w, r, "/admin/clients", &list) {
+		return nil, false
+	}
+	names := make(map[string]string, len(list.Clients))
+	for _, cl := range list.Clients {
+		names[cl.ClientID] = cl.Name
+	}
+	return names, true
+}
+
 // lines splits a textarea into its values, one a line or separated by
 // spaces (neither URIs nor scopes contain spaces), never nil.
 func lines(s string) []string {
@@ -75,6 +91,10 @@ func lines(s string) []string {
 	}
 	return []string{}
 }
+
+// secretScripts are the scripts of the page that shows a secret once:
+// its copy button.
+var secretScripts = []string{"/static/copy.js"}
 
 // handleCreateClient creates a client through POST /admin/clients and
 // shows its secret this once.
@@ -105,7 +125,7 @@ func (c *console) handleCreateClient(w http.ResponseWriter, r consoleRequest) {
 	}
 	switch {
 	case a.status == http.StatusCreated && jsonInto(a.body, &created):
-		c.render(w, r, http.StatusCreated, "console_secret", "clients", view{Title: "Client created", Data: map[string]any{
+		c.render(w, r, http.StatusCreated, "console_secret", "clients", view{Title: "Client created", Scripts: secretScripts, Data: map[string]any{
 			"ClientID": created.ClientID, "Secret": created.ClientSecret, "Name": f.Name, "Created": true}})
 	case a.status == http.StatusUnprocessableEntity || a.status == http.StatusBadRequest:
 		c.clientsPage(w, r, a.status, "", a.problem(), f)
@@ -124,7 +144,7 @@ func (c *console) handleRotateSecret(w http.ResponseWriter, r consoleRequest) {
 	}
 	switch {
 	case a.status == http.StatusOK && jsonInto(a.body, &rotated):
-		c.render(w, r, http.StatusOK, "console_secret", "clients", view{Title: "New client secret", Data: map[string]any{
+		c.render(w, r, http.StatusOK, "console_secret", "clients", view{Title: "New client secret", Scripts: secretScripts, Data: map[string]any{
 			"ClientID": id, "Secret": rotated.ClientSecret}})
 	case a.status == http.StatusUnprocessableEntity:
 		c.clientsPage(w, r, a.status, "", a.problem(), clientForm{Grants: map[string]bool{}})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -36,22 +35,4 @@ func (c *console) handleOverview(w http.ResponseWriter, r consoleRequest) {
 		"Window":    humanDuration(time.Duration(o.TokensWindowSeconds) * time.Second),
 		"Published": o.Keys.published(),
 	}})
-}
-
-// humanDuration writes d the way an operator reads it: the two largest
-// units.
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	default:
-		return fmt.Sprintf("%d days %d h", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-	}
 }

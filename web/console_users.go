@@ -95,8 +95,12 @@ func (c *console) userPage(w http.ResponseWriter, r consoleRequest, status int, 
 	if !c.get(w, r, base, &u) || !c.get(w, r, base+"/sessions", &sessions) || !c.get(w, r, base+"/mfa", &factors) {
 		return
 	}
+	names, ok := c.clientNames(w, r)
+	if !ok {
+		return
+	}
 	c.render(w, r, status, "console_user", "users", view{Title: u.Email, Notice: notice, Alert: alert, Data: map[string]any{
-		"U": u, "Sessions": sessions.Sessions, "Factors": factors, "Self": u.Email == r.sess.Email}})
+		"U": u, "Sessions": sessions.Sessions, "Factors": factors, "Self": u.Email == r.sess.Email, "ClientNames": names}})
 }
 
 // userActions are the forms of a user's page, each posted to

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/oidc"
 )
@@ -217,6 +218,8 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		notice = "The passkey is removed."
 	case "totp-removed":
 		notice = "Your authenticator and recovery codes are removed."
+	case "verification-sent":
+		notice = "A new confirmation link is on its way to " + u.Email + ". It works for " + humanDuration(account.VerifyTokenTTL) + "."
 	}
 	p.renderAccount(w, r, sess, u, http.StatusOK, "", notice)
 }

@@ -122,6 +122,7 @@ func (p *Pages) Register(r *mux.Router) {
 	p.registerTOTPPages(r)
 	p.registerPasskeyPages(r)
 	p.registerHome(r)
+	p.registerSetup(r)
 	p.registerDevicePages(r)
 }
 
@@ -129,7 +130,7 @@ func (p *Pages) Register(r *mux.Router) {
 // pages too, not problem+json).
 func IsPage(path string) bool {
 	switch path {
-	case "/login", "/signup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
+	case "/login", "/signup", "/setup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
 	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path) || slices.Contains(devicePaths, path) || isConsolePage(path)

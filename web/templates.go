@@ -31,8 +31,10 @@ var layoutFiles = []string{"layout.html", "console_nav.html"}
 
 // funcs are the functions every template may call.
 var funcs = template.FuncMap{
-	"join": strings.Join,
-	"has":  has,
+	"join":     strings.Join,
+	"has":      has,
+	"duration": durationOf,
+	"device":   deviceName,
 	// when writes a time (a time.Time or a *time.Time) in UTC to the
 	// minute, or a dash for none.
 	"when": func(v any) string {

@@ -28,6 +28,7 @@ var importRules = map[string]struct {
 	"keys/rsasign":              {forbidden: []string{"net/http", "database/sql"}},
 	"keys/keystest":             {may: []string{"keys"}},
 	"account":                   {may: []string{"authority"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"cimd":                      {may: []string{"authority"}, forbidden: []string{"database/sql", "html/template"}},
 	"inspect":                   {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mfa":                       {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"oidc":                      {may: []string{"authority", "mfa", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
@@ -44,6 +45,7 @@ var importRules = map[string]struct {
 	"cmd/feed":              {may: []string{"verify"}},
 	"examples/go-oidc":      {},
 	"examples/oidc-webapp":  {},
+	"examples/mcp-server":   {may: []string{"verify"}},
 	"examples/device-login": {},
 }
 

@@ -45,15 +45,21 @@ type Config struct {
 	SMTP                 *mail.SMTPConfig
 	MailFrom             string
 	RequireVerifiedEmail bool
-	MailMaxAttempts      int
-	MailRetryBackoff     time.Duration
-	SessionTTL           time.Duration // browser sessions of the hosted pages
-	TemplateDir          string        // overrides of the hosted pages' templates
-	MFARequiredRoles     []string      // roles that must enrol a second factor
-	WebAuthnRPID         string        // WebAuthn relying-party ID (default: the issuer's host)
-	WebAuthnOrigins      []string      // origins WebAuthn answers may come from (default: the issuer's)
-	AuditRetention       time.Duration // audit events older than this are pruned; 0 keeps them
-	PruneInterval        time.Duration // how often expired rows are pruned; 0 turns pruning off
+	// CIMD turns client ID metadata documents on (SIGIL_CIMD).
+	CIMD bool
+	// TestCIMDLoopback lets client ID metadata documents come from
+	// loopback addresses over http: for tests only, read from
+	// SIGIL_TEST_CIMD_LOOPBACK and never a flag.
+	TestCIMDLoopback bool
+	MailMaxAttempts  int
+	MailRetryBackoff time.Duration
+	SessionTTL       time.Duration // browser sessions of the hosted pages
+	TemplateDir      string        // overrides of the hosted pages' templates
+	MFARequiredRoles []string      // roles that must enrol a second factor
+	WebAuthnRPID     string        // WebAuthn relying-party ID (default: the issuer's host)
+	WebAuthnOrigins  []string      // origins WebAuthn answers may come from (default: the issuer's)
+	AuditRetention   time.Duration // audit events older than this are pruned; 0 keeps them
+	PruneInterval    time.Duration // how often expired rows are pruned; 0 turns pruning off
 
 	// now is the authority's clock; nil means time.Now. Only tests set it.
 	now func() time.Time
@@ -113,6 +119,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if c.SMTP != nil && c.MailFrom == "" {
 			return Config{}, errors.New("SIGIL_MAIL_FROM (--mail-from): required with SIGIL_SMTP_URL")
 		}
+		c.TestCIMDLoopback = getenv("SIGIL_TEST_CIMD_LOOPBACK") == "1"
 		return c, nil
 	}
 }

@@ -215,6 +215,17 @@ var settings = []setting{
 		c.RequireVerifiedEmail = b
 		return nil
 	}},
+	{"SIGIL_CIMD", "cimd", "off", "on: a client_id that is an https URL names a client ID metadata document, fetched (public addresses only, 5 s, 5 KiB, no redirects) and cached; off: only registered clients", func(c *Config, v string) error {
+		switch v {
+		case "on":
+			c.CIMD = true
+		case "off":
+			c.CIMD = false
+		default:
+			return fmt.Errorf("invalid value %q (on or off)", v)
+		}
+		return nil
+	}},
 	{"SIGIL_SESSION_TTL", "session-ttl", "24h", "lifetime of a browser session of the hosted sign-in pages (single sign-on)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute {

@@ -31,7 +31,7 @@ func TestConsoleFiltersAuditLog(t *testing.T) {
 		runBrowser(t, tab,
 			chromedp.Click(`a[href="/console/audit"]`),
 			chromedp.WaitVisible(`form.audit-filter`),
-			chromedp.SendKeys(`#type`, "login.failure"),
+			chromedp.SetValue(`#type`, "login.failure"),
 			chromedp.SendKeys(`#user`, email),
 			// The unfiltered page has a table too: mark its body, so that
 			// the wait below finds the filtered page's table.

@@ -333,8 +333,10 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	}
 	st, _ = do("GET", "/account", "", "")
 	expect("account without session", st, 303)
-	for _, p := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
-		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete",
+	st, _ = do("GET", "/setup?token=unknown", "", "")
+	expect("set-up link once an administrator exists", st, 410)
+	for _, p := range []string{"/login", "/signup", "/setup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
+		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend",
 		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
 		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey", "/device", "/device/confirm"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigil-auth/sigil/api"
+	"github.com/sigil-auth/sigil/cimd"
 	"github.com/sigil-auth/sigil/inspect"
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/oidc"
@@ -70,10 +71,17 @@ func runServe(ctx context.Context, e env) error {
 			log.Info("administrator created", "email", cfg.AdminEmail)
 		}
 	}
+	setupToken, err := a.auth.NewSetupToken(ctx)
+	if err != nil {
+		return fmt.Errorf("first-run set-up link: %w", err)
+	}
 	if err := a.auth.EnsureConsoleClient(ctx, strings.TrimRight(cfg.Issuer, "/")+"/console/callback"); err != nil {
 		return fmt.Errorf("admin console client: %w", err)
 	}
 
+	if cfg.CIMD {
+		cimd.New(a.auth, cimd.Config{AllowLoopback: cfg.TestCIMDLoopback})
+	}
 	flow, err := oidc.New(a.auth, a.factors, a.db, a.keys.Ring(), a.sealer)
 	if err != nil {
 		return fmt.Errorf("openid connect: %w", err)
@@ -129,7 +137,7 @@ func runServe(ctx context.Context, e env) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	announce(e, cfg, ln.Addr().String())
+	announce(e, cfg, ln.Addr().String(), setupToken)
 
 	select {
 	case err = <-serveErr:
@@ -191,7 +199,6 @@ func prune(ctx context.Context, a *app, cfg Config, pruned *prometheus.CounterVe
 	}
 }
 
-// announce prints where Sigil listens and how to try it.
 // warnExposure warns when the issuer is http:// while Sigil listens on an
 // address other hosts can reach: passwords, tokens and session cookies
 // would cross the network in clear. Behind a TLS-terminating proxy the
@@ -217,11 +224,13 @@ func loopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func announce(e env, cfg Config, addr string) {
+// announce prints where Sigil listens and how to try it: the set-up
+// link while no administrator exists, the browser pages and curl lines.
+func announce(e env, cfg Config, addr, setupToken string) {
 	base := "http://" + addr
 	site := strings.TrimSuffix(cfg.Issuer, "/")
 	fmt.Fprintf(e.stdout, `Sigil is listening on %s (issuer %s)
-
+%s
 In a browser:
   %s/          what this server is
   %s/login     sign in or create an account
@@ -232,12 +241,25 @@ In a browser:
 Try it:
   curl -s -X POST %s/auth/signup -H 'Content-Type: application/json' \
        -d '{"email":"ada@example.com","password":"correct horse battery","name":"Ada"}'
-  curl -s -X POST %s/auth/login -H 'Content-Type: application/json' \
-       -d '{"email":"ada@example.com","password":"correct horse battery"}'
+  TOKEN=$(curl -s -X POST %s/auth/login -H 'Content-Type: application/json' \
+       -d '{"email":"ada@example.com","password":"correct horse battery"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -s %s/auth/me -H "Authorization: Bearer $TOKEN"
   curl -s %s/.well-known/jwks.json
 
-`, base, cfg.Issuer, site, site, site, site, mailDestination(cfg), base, base, base, base)
+`, base, cfg.Issuer, setupLine(site, setupToken), site, site, site, site, mailDestination(cfg), base, base, base, base)
+}
+
+// setupLine is the banner's first-run paragraph: the one-time link that
+// creates the first administrator, while none exists ("" otherwise).
+func setupLine(site, token string) string {
+	if token == "" {
+		return ""
+	}
+	return `
+No administrator exists yet. Create the first one in a browser (the link
+works once, for an hour, until an administrator exists):
+  ` + site + `/setup?token=` + token + `
+`
 }
 
 // mailDestination says, for the banner, where the mail Sigil sends

@@ -121,7 +121,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 
 		// New recovery codes, with one of the old ones; it is spent.
 		runBrowser(t, tab,
-			chromedp.SendKeys(`#regen_code`, codes[0]),
+			chromedp.SendKeys(`#totp_code`, codes[0]),
 			chromedp.Click(`button[name=regenerate-codes]`),
 			chromedp.WaitVisible(`ol.recovery-codes`),
 			chromedp.Evaluate(`[...document.querySelectorAll("ol.recovery-codes code")].map(e => e.textContent)`, &codes),
@@ -132,8 +132,8 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 		// Removal with a wrong code is refused; with a current code it works.
 		runBrowser(t, tab,
 			chromedp.Click(`a.button`),
-			chromedp.WaitVisible(`#remove_code`),
-			chromedp.SendKeys(`#remove_code`, "000000"),
+			chromedp.WaitVisible(`#totp_code`),
+			chromedp.SendKeys(`#totp_code`, "000000"),
 			chromedp.Click(`button[name=remove-totp]`),
 			chromedp.WaitVisible(`div[role=alert]:not([hidden])`),
 			chromedp.Text(`div[role=alert]:not([hidden])`, &text),
@@ -143,7 +143,7 @@ func TestHostedTOTPEnrolmentInBrowser(t *testing.T) {
 		}
 		clock.Add(30 * time.Second)
 		runBrowser(t, tab,
-			chromedp.SendKeys(`#remove_code`, appCode(t, secret, clock.Now())),
+			chromedp.SendKeys(`#totp_code`, appCode(t, secret, clock.Now())),
 			chromedp.Click(`button[name=remove-totp]`),
 			chromedp.WaitVisible(`button[name=enroll-totp]`),
 			chromedp.Text(`.notice`, &text),
