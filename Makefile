@@ -69,7 +69,7 @@ $(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
 # every page at 1280 and 390 px wide to docs/screens (docs/pages.md).
 screenshots: mailpit axe
 	rm -f docs/screens/*.png
-	SIGIL_SCREENSHOTS_DIR=$(CURDIR)/docs/screens $(GO) test -count=1 -run '^TestPagesAudit$$/^sqlite$$' ./cmd/sigil/
+	SIGIL_SCREENSHOTS_DIR=$(CURDIR)/docs/screens $(GO) test -count=1 -run '^(TestPagesAudit|TestDevicePagesInBrowser)$$/^sqlite$$' ./cmd/sigil/
 
 # Each fuzz target runs FUZZTIME on top of its checked-in seed corpus,
 # built with GOTAGS (keys/rsasign's target compares OpenSSL with crypto/rsa).

@@ -41,6 +41,14 @@ func oauthErrorFor(err error) *oauthError {
 		return oe
 	case errors.Is(err, authority.ErrInvalidClient):
 		return errOAuthClient
+	case errors.Is(err, oidc.ErrAuthorizationPending):
+		return &oauthError{http.StatusBadRequest, "authorization_pending", "the user has not confirmed the request yet"}
+	case errors.Is(err, oidc.ErrSlowDown):
+		return &oauthError{http.StatusBadRequest, "slow_down", "polled faster than the interval; add 5 seconds to it"}
+	case errors.Is(err, oidc.ErrAccessDenied):
+		return &oauthError{http.StatusBadRequest, "access_denied", "the user denied the request"}
+	case errors.Is(err, oidc.ErrExpiredToken):
+		return &oauthError{http.StatusBadRequest, "expired_token", "the device code has expired; start again"}
 	case errors.Is(err, authority.ErrInvalidGrant):
 		return &oauthError{http.StatusBadRequest, "invalid_grant", grantDescription(err)}
 	case errors.Is(err, authority.ErrInvalidScope):
@@ -253,7 +261,8 @@ type tokenAnswer struct {
 // clients of the browser flow (confidential, or public with PKCE),
 // grant_type=client_credentials for confidential clients,
 // grant_type=refresh_token for the client a refresh token was issued to
-// (the public login client for tokens from /auth/login). Every grant takes
+// (the public login client for tokens from /auth/login), and the device
+// code grant (RFC 8628) for clients that have it. Every grant takes
 // one resource indicator (RFC 8707), the audience of the token it issues.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, who, ok := s.clientRequest(w, r, true)
@@ -301,8 +310,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		var t oidc.CodeTokens
 		t, err = s.oidc.ExchangeCode(r.Context(), who.client, code, redirect, form.Get("code_verifier"), form.Get("resource"), s.meta(r))
 		ans = tokenAnswer{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, Scope: t.Scope, RefreshToken: t.RefreshToken, IDToken: t.IDToken}
+	case authority.GrantDeviceCode:
+		ans, err = s.deviceToken(r, who, form.Get("device_code"), form.Get("resource"))
 	default:
-		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: authorization_code, client_credentials, refresh_token"}
+		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "supported grant types: authorization_code, client_credentials, refresh_token, " + authority.GrantDeviceCode}
 	}
 	if err != nil {
 		s.writeOAuthError(w, r, err, who.basic)

@@ -22,6 +22,9 @@ var rateLimitedPaths = map[string]bool{
 	"/auth/signup":  true,
 	"/auth/refresh": true,
 	"/oauth2/token": true,
+	// Each device authorization is a row and a user code in the space
+	// people guess in.
+	"/oauth2/device_authorization": true,
 	// Introspection answers whether a token is live: limited so a client
 	// cannot use it as an oracle at volume.
 	"/oauth2/introspect": true,

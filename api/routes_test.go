@@ -19,7 +19,7 @@ func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
 		"/auth/verify-email", "/auth/password/forgot", "/auth/password/reset", "/auth/password", "/auth/email",
 		"/auth/login/mfa", "/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/webauthn/register/begin",
 		"/auth/mfa/webauthn/register/finish", "/auth/login/webauthn/begin", "/auth/login/webauthn/finish"}
-	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"}
+	form := []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token", "/oauth2/device_authorization"}
 	// /oauth2/userinfo reads only its Authorization header.
 	noBody := []string{"/oauth2/register/{id}", "/admin/keys/{kid}/revoke", "/admin/clients/{id}/secret", "/oauth2/userinfo",
 		"/auth/verify-email/resend", "/auth/sessions/revoke-all", "/admin/users/{id}/lock", "/admin/users/{id}/unlock", "/admin/users/{id}/password-reset", "/admin/users/{id}/sessions/revoke-all"}

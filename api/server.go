@@ -148,6 +148,7 @@ func (s *Server) routes() *mux.Router {
 	s.handle(r, "/auth/refresh", AccessPublic, s.handleRefresh, http.MethodPost)
 	s.handle(r, "/auth/logout", AccessPublic, s.handleLogout, http.MethodPost)
 	s.handle(r, "/oauth2/token", AccessOAuthClient, s.handleToken)
+	s.handle(r, "/oauth2/device_authorization", AccessOAuthClient, s.handleDeviceAuthorization)
 	s.handle(r, "/oauth2/revoke", AccessOAuthClient, s.handleRevoke)
 	s.handle(r, "/oauth2/introspect", AccessOAuthClient, s.handleIntrospect)
 	s.handle(r, "/oauth2/userinfo", AccessOAuthBearer, s.handleUserInfo)

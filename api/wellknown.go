@@ -90,8 +90,8 @@ func etagMatch(header, etag string) bool {
 // served at /.well-known/oauth-authorization-server. OpenID discovery
 // embeds it, so every field here is in both documents with the same
 // value. Optional endpoints are omitted while they are not served
-// (dynamic registration while SIGIL_REGISTRATION is off, the device
-// grant until it is built), so a client never follows a link to a 404.
+// (dynamic registration while SIGIL_REGISTRATION is off), so a client
+// never follows a link to a 404.
 type asMetadata struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
@@ -156,13 +156,14 @@ func (s *Server) metadata() discovery {
 			Issuer:                            s.cfg.Issuer,
 			AuthorizationEndpoint:             iss + "/oauth2/authorize",
 			TokenEndpoint:                     iss + "/oauth2/token",
+			DeviceAuthorizationEndpoint:       iss + "/oauth2/device_authorization",
 			JWKSURI:                           iss + jwksPath,
 			RevocationEndpoint:                iss + "/oauth2/revoke",
 			IntrospectionEndpoint:             iss + "/oauth2/introspect",
 			ScopesSupported:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, authority.ScopeEmail, oidc.ScopeOfflineAccess, authority.ScopeRoles},
 			ResponseTypesSupported:            []string{"code"},
 			ResponseModesSupported:            []string{"query"},
-			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token"},
+			GrantTypesSupported:               []string{"authorization_code", "client_credentials", "refresh_token", authority.GrantDeviceCode},
 			TokenEndpointAuthMethodsSupported: public,
 			RevocationAuthMethods:             public,
 			IntrospectionAuthMethods:          auth,

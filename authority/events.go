@@ -68,6 +68,14 @@ const (
 	EventResourceCreated = "resource.created"
 	// EventResourceDeleted: a registered resource server was deleted.
 	EventResourceDeleted = "resource.deleted"
+	// EventDeviceStarted: a client started a device authorization (RFC 8628); the detail names the client, never a code.
+	EventDeviceStarted = "device.started"
+	// EventDeviceApproved: a signed-in user allowed a device authorization on the confirmation page.
+	EventDeviceApproved = "device.approved"
+	// EventDeviceDenied: a signed-in user denied a device authorization on the confirmation page.
+	EventDeviceDenied = "device.denied"
+	// EventDeviceCodeWrong: a user code entered on /device matched no pending authorization (counted by the per-address throttle).
+	EventDeviceCodeWrong = "device.code_wrong"
 	// EventSessionLogin: a browser session started on the hosted pages.
 	EventSessionLogin = "session.login"
 	// EventSessionLogout: a browser session ended.
@@ -156,6 +164,10 @@ var AuditEventTypes = []string{
 	EventClientSecretRotated,
 	EventResourceCreated,
 	EventResourceDeleted,
+	EventDeviceStarted,
+	EventDeviceApproved,
+	EventDeviceDenied,
+	EventDeviceCodeWrong,
 	EventSessionLogin,
 	EventSessionLogout,
 	EventSessionRevoked,

@@ -14,6 +14,10 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode is the device authorization grant (RFC 8628): a
+	// command-line tool or a device without a browser shows a code the
+	// user confirms on another screen.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Limits on a client's redirect URIs.
@@ -47,9 +51,9 @@ func validateClientFlow(c *Client, in NewClient) error {
 	seen := map[string]bool{}
 	for _, g := range grants {
 		switch g {
-		case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
+		case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode:
 		default:
-			return invalid("grantTypes", fmt.Sprintf("%q is not one of authorization_code, refresh_token, client_credentials", g))
+			return invalid("grantTypes", fmt.Sprintf("%q is not one of authorization_code, refresh_token, client_credentials, %s", g, GrantDeviceCode))
 		}
 		if !seen[g] {
 			seen[g] = true
@@ -64,8 +68,10 @@ func validateClientFlow(c *Client, in NewClient) error {
 		return invalid("grantTypes", "redirect URIs need the authorization_code grant")
 	case c.Public && seen[GrantClientCredentials]:
 		return invalid("grantTypes", "a public client has no secret and cannot use client_credentials")
-	case c.Public && !seen[GrantAuthorizationCode]:
-		return invalid("public", "a public client needs the authorization_code grant")
+	case c.Public && !seen[GrantAuthorizationCode] && !seen[GrantDeviceCode]:
+		// A command-line tool with the device grant alone is public and
+		// has no redirect URI: the user confirms on Sigil's own page.
+		return invalid("public", "a public client needs the authorization_code or the device_code grant")
 	}
 	return nil
 }

@@ -4,9 +4,11 @@
 // the sealed tickets that bind a hosted step to the request it was shown
 // for, browser sessions (the hosted pages' single sign-on), authorization
 // codes and their exchange, consent, ID tokens, userinfo, the
-// id_token_hint of logout, registered resources (RFC 8707), and clients
+// id_token_hint of logout, registered resources (RFC 8707), clients
 // that register themselves (RFC 7591, with RFC 7592 read and delete)
-// with the initial access tokens that let them.
+// with the initial access tokens that let them, and the device
+// authorization grant (RFC 8628: device and user codes, the
+// confirmation's decision, polling and its pace).
 //
 // It asks the core (package authority) for everything it does not own:
 // checking passwords and second factors, signing access tokens, refresh

@@ -19,6 +19,9 @@ type memStore struct {
 	mfa.FactorStore
 	mfa.WebAuthnStore
 	RegistrationStore
+	// DeviceStore is not used by these tests (the device grant is
+	// tested on the real stores).
+	DeviceStore
 	mu        sync.Mutex
 	users     map[string]authority.User
 	resources []Resource

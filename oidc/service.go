@@ -64,6 +64,7 @@ type Store interface {
 
 	ResourceStore
 	RegistrationStore
+	DeviceStore
 }
 
 // Service is the OpenID Connect flow. It issues and checks what the flow
@@ -85,6 +86,8 @@ type Service struct {
 	now func() time.Time
 	// steps seals the tickets of hosted sign-in steps.
 	steps *keys.Sealer
+	// pace is the polling pace of device codes (RFC 8628), in memory.
+	pace *pacer
 }
 
 // New returns the flow on top of core and its second factors, keeping
@@ -98,7 +101,7 @@ func New(core *authority.Service, factors *mfa.Service, store Store, ring *keys.
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{core: core, factors: factors, store: store, resources: store, registrations: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps}
+	s := &Service{core: core, factors: factors, store: store, resources: store, registrations: store, ring: ring, cfg: core.Config(), log: core.Log(), now: core.Now, steps: steps, pace: newPacer()}
 	// Resources are the flow's; the core's grants (client_credentials,
 	// refresh) check resource indicators against them.
 	core.SetResources(s)

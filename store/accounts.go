@@ -295,6 +295,7 @@ func (d *DB) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM account_tokens WHERE user_id = ?`,
 			`DELETE FROM browser_sessions WHERE user_id = ?`,
 			`DELETE FROM authorization_codes WHERE user_id = ?`,
+			`DELETE FROM device_authorizations WHERE user_id = ?`,
 			`DELETE FROM consents WHERE user_id = ?`,
 			`DELETE FROM mail_outbox WHERE user_id = ? AND status <> 'sending'`,
 			`DELETE FROM users WHERE id = ?`,

@@ -50,6 +50,7 @@ func TestConformance(t *testing.T) {
 		{"BrowserSessionReauthReplacesCookie", testBrowserSessionReauthReplacesCookie},
 		{"ResourcesAndTheirGrants", testResources},
 		{"RegistrationTokensAndRegisteredClients", testRegistration},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

@@ -68,6 +68,7 @@ func (r PruneResult) Total() int64 {
 var PruneTables = []string{
 	"refresh_tokens", "authorization_codes", "browser_sessions", "revoked_tokens",
 	"audit_events", "account_tokens", "mfa_tokens", "webauthn_ceremonies", "mail_outbox", "login_throttle",
+	"device_authorizations",
 }
 
 // pruneRule is one table's batch: the key of its rows and the condition
@@ -112,6 +113,9 @@ func (o PruneOptions) rules() []pruneRule {
 		pruneRule{"webauthn_ceremonies", "ceremony_hash", `expires_at < ?`, []any{now}},
 		pruneRule{"mail_outbox", "id", `status IN ('sent', 'failed') AND created_at < ?`, []any{ms(o.Now.Add(-mailKeep))}},
 		pruneRule{"login_throttle", "email", `updated_at < ? AND locked_until < ?`, []any{ms(o.Now.Add(-idle)), ms(o.Now.Add(-idle))}},
+		// An expired device authorization can be neither confirmed nor
+		// polled for tokens.
+		pruneRule{"device_authorizations", "id", `expires_at < ?`, []any{now}},
 	)
 }
 

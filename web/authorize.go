@@ -44,6 +44,10 @@ func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // continueAuthorization goes on with an authorization request carried
 // through a form (sign-in, sign-up) once the user is signed in.
 func (p *Pages) continueAuthorization(w http.ResponseWriter, r *http.Request, authz string, sess oidc.BrowserSession, u authority.User, fresh bool) {
+	if id, ok := oidc.DeviceAuthzID(authz); ok {
+		p.continueDevice(w, r, id, sess, u)
+		return
+	}
 	req, client, err := p.parseAuthz(r, authz)
 	if err != nil {
 		p.renderAuthorizeError(w, r, err)

@@ -1,6 +1,7 @@
 // Package web serves Sigil's hosted pages: sign-in, sign-up, consent,
-// logout and the user's account page, and the browser side of the OpenID
-// Connect authorization code flow (/oauth2/authorize, /oauth2/logout).
+// logout and the user's account page, the browser side of the OpenID
+// Connect authorization code flow (/oauth2/authorize, /oauth2/logout),
+// and the device grant's code entry and confirmation (/device).
 //
 // Pages are server-rendered html/template files embedded in the binary and
 // overridable one by one from a directory (SIGIL_TEMPLATE_DIR). They need

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sigil-auth/sigil/account"
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 )
 
 // handleLoginPage shows the sign-in form. On its own (no authorization
@@ -25,6 +26,12 @@ func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v := view{Authz: authz}
+	if _, ok := oidc.DeviceAuthzID(authz); ok {
+		if v, _, ok = p.authzView(w, r, authz); ok {
+			p.render(w, r, http.StatusOK, "login", v)
+		}
+		return
+	}
 	if authz != "" {
 		req, client, aerr := p.parseAuthz(r, authz)
 		if aerr != nil {

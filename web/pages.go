@@ -123,6 +123,7 @@ func (p *Pages) Register(r *mux.Router) {
 	p.registerPasskeyPages(r)
 	p.registerHome(r)
 	p.registerSetup(r)
+	p.registerDevicePages(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are
@@ -132,7 +133,7 @@ func IsPage(path string) bool {
 	case "/login", "/signup", "/setup", "/account", "/consent", "/account/consents/revoke", "/oauth2/authorize", "/oauth2/logout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path) || isConsolePage(path)
+	return strings.HasPrefix(path, "/static/") || isAccountPage(path) || slices.Contains(totpPaths, path) || slices.Contains(passkeyPaths, path) || slices.Contains(devicePaths, path) || isConsolePage(path)
 }
 
 // view is what every template receives.
@@ -144,7 +145,8 @@ type view struct {
 	Notice  string
 	Wide    bool
 	// Authz carries an authorization request through the sign-in,
-	// sign-up and consent forms (its query string).
+	// sign-up and consent forms (its query string), or a device
+	// authorization (oidc.DeviceAuthz).
 	Authz      string
 	Email      string
 	Name       string

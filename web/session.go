@@ -41,6 +41,16 @@ func (p *Pages) authzView(w http.ResponseWriter, r *http.Request, authz string) 
 	if authz == "" {
 		return v, "", true
 	}
+	if id, ok := oidc.DeviceAuthzID(authz); ok {
+		// A device authorization: its pages post to Sigil alone.
+		_, client, err := p.oidc.PendingDevice(r.Context(), id)
+		if err != nil {
+			p.renderDeviceError(w, r, err)
+			return v, "", false
+		}
+		v.ClientName = client.Name
+		return v, "", true
+	}
 	req, client, aerr := p.parseAuthz(r, authz)
 	if aerr != nil {
 		p.renderAuthorizeError(w, r, aerr)

@@ -40,21 +40,23 @@ func TestAuthorizationServerMetadataAgreesWithDiscovery(t *testing.T) {
 		"revocation_endpoint": `"` + iss + `/oauth2/revoke"`, "introspection_endpoint": `"` + iss + `/oauth2/introspect"`,
 		"jwks_uri": `"` + iss + `/.well-known/jwks.json"`, "code_challenge_methods_supported": `["S256"]`,
 		"authorization_response_iss_parameter_supported": `true`, "response_types_supported": `["code"]`,
-		"grant_types_supported": `["authorization_code","client_credentials","refresh_token"]`,
+		"grant_types_supported":         `["authorization_code","client_credentials","refresh_token","urn:ietf:params:oauth:grant-type:device_code"]`,
+		"device_authorization_endpoint": `"` + iss + `/oauth2/device_authorization"`,
 	}
 	for k, v := range want {
 		if string(as[k]) != v {
 			t.Errorf("%s = %s, want %s", k, as[k], v)
 		}
 	}
-	// Not built yet: listing them would send clients to a 404.
-	for _, k := range []string{"registration_endpoint", "device_authorization_endpoint", "userinfo_endpoint"} {
+	// Registration is not served (listing it would send clients to a
+	// 404); userinfo is OpenID's alone.
+	for _, k := range []string{"registration_endpoint", "userinfo_endpoint"} {
 		if _, ok := as[k]; ok {
 			t.Errorf("RFC 8414 metadata lists %s", k)
 		}
 	}
-	if _, ok := oidcDoc["device_authorization_endpoint"]; ok {
-		t.Error("discovery lists a device endpoint")
+	if string(oidcDoc["device_authorization_endpoint"]) != `"`+iss+`/oauth2/device_authorization"` {
+		t.Errorf("discovery's device endpoint: %s", oidcDoc["device_authorization_endpoint"])
 	}
 }
 

@@ -39,13 +39,14 @@ var importRules = map[string]struct {
 	"api":                       {may: []string{"authority", "account", "inspect", "mfa", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
 	// A resource server imports verify: go-jose and the standard library
 	// only, no database driver.
-	"verify":               {forbidden: []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite"}},
-	"cmd/sigil":            {may: []string{"*"}},
-	"cmd/sigil-load":       {may: []string{"*"}},
-	"cmd/feed":             {may: []string{"verify"}},
-	"examples/go-oidc":     {},
-	"examples/oidc-webapp": {},
-	"examples/mcp-server":  {may: []string{"verify"}},
+	"verify":                {forbidden: []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite"}},
+	"cmd/sigil":             {may: []string{"*"}},
+	"cmd/sigil-load":        {may: []string{"*"}},
+	"cmd/feed":              {may: []string{"verify"}},
+	"examples/go-oidc":      {},
+	"examples/oidc-webapp":  {},
+	"examples/mcp-server":   {may: []string{"verify"}},
+	"examples/device-login": {},
 }
 
 // Dependencies point inward, as docs/architecture.md draws them: the

@@ -35,7 +35,7 @@ func runClients(ctx context.Context, e env) error {
 		fs.DurationVar(&ttl, "token-ttl", 0, "lifetime of the client's access tokens, at most SIGIL_ACCESS_TOKEN_TTL (default SIGIL_ACCESS_TOKEN_TTL)")
 		fs.Var(&redirects, "redirect-uri", "redirect URI of the authorization code flow, matched exactly (repeatable)")
 		fs.Var(&postLogout, "post-logout-redirect-uri", "where RP-initiated logout may send the browser back to (repeatable)")
-		fs.Var(&grants, "grant-type", "authorization_code, refresh_token or client_credentials (repeatable; default client_credentials, or authorization_code and refresh_token with redirect URIs)")
+		fs.Var(&grants, "grant-type", "authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code (repeatable; default client_credentials, or authorization_code and refresh_token with redirect URIs)")
 		fs.BoolVar(&public, "public", false, "a public client: no secret, PKCE required (SPAs, mobile and desktop apps)")
 		fs.BoolVar(&firstParty, "first-party", false, "a first-party client: users are never asked for consent")
 		fs.BoolVar(&pkceOptional, "pkce-optional", false, "a confidential client that may leave PKCE out of its authorization requests (default: PKCE required, OAuth 2.1)")

@@ -27,9 +27,14 @@ func TestHostilePageForms(t *testing.T) {
 			{"csrf_token": {csrf}, "consent": {"maybe"}, "authz": {"client_id=" + f.confID}},
 			{"csrf_token": {csrf}, "client_id": {"\x00"}, "id_token_hint": {"a.b.c"}},
 			{"csrf_token": {csrf, csrf}},
+			{"csrf_token": {csrf}, "user_code": {"\x00"}, "device": {"\x00"}, "consent": {"allow"}},
+			{"csrf_token": {csrf}, "user_code": {huge}, "device": {huge}, "consent": {"deny"}},
+			{"csrf_token": {csrf}, "user_code": {"BCDF-GHJK\xff"}, "device": {"' OR 1=1 --"}, "consent": {"allow"}, "step": {"a.b.c"}},
+			{"csrf_token": {csrf}, "authz": {"device=\x00"}, "email": {"x@example.com"}, "password": {"x"}},
+			{"csrf_token": {csrf}, "authz": {"device=AAAAAAAAAAAAAAAAAAAAAA"}, "email": {"x@example.com"}, "password": {"x"}},
 		}
 		before := countRowsWhere(t, dbURL, "users", "1=1")
-		for _, path := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/oauth2/logout", "/oauth2/authorize"} {
+		for _, path := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/oauth2/logout", "/oauth2/authorize", "/device", "/device/confirm"} {
 			for _, body := range bodies {
 				p := b.post(f.iss+path, body)
 				if p.Status >= 500 || (p.Status >= 200 && p.Status < 300 && path != "/oauth2/logout") && !strings.Contains(p.Body, `role="alert"`) {

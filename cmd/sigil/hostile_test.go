@@ -79,7 +79,7 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "clients", "resources", "registration_tokens", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
+		tables := []string{"users", "refresh_tokens", "clients", "resources", "registration_tokens", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -301,8 +301,16 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		s := startServer(t, adminEnv(dbURL, nil))
 		admin := s.adminToken(t)
-		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api"})
+		id, secret := s.createClient(t, admin, map[string]any{"name": "rs", "scopes": []string{"read"}, "audience": "api",
+			"grantTypes": []string{"client_credentials", deviceGrant}})
 		endpoints := []formEndpoint{
+			// The device grant (RFC 8628): a garbage device code is
+			// invalid_grant; at the device authorization endpoint an
+			// unregistered resource is invalid_target and a scope the
+			// client may not have invalid_scope.
+			{"/oauth2/token", url.Values{"grant_type": {deviceGrant}}, "device_code", true, 400, "invalid_grant"},
+			{"/oauth2/device_authorization", url.Values{}, "resource", true, 400, "invalid_target"},
+			{"/oauth2/device_authorization", url.Values{}, "scope", true, 400, "invalid_scope"},
 			{"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"sigil"}}, "refresh_token", false, 400, "invalid_grant"},
 			{"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"http://127.0.0.1:9/cb"}}, "code", true, 400, "invalid_grant"},
 			// A resource indicator (RFC 8707) on every grant; not registered: invalid_target.
@@ -310,7 +318,7 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 			{"/oauth2/revoke", url.Values{}, "token", true, 200, ""},
 			{"/oauth2/introspect", url.Values{}, "token", true, 200, ""},
 		}
-		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies"}
+		tables := []string{"users", "refresh_tokens", "login_throttle", "clients", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -381,6 +389,12 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 				}
 				if c.status == 0 {
 					c.status, c.code = ep.valueStatus, ep.valueError
+				}
+				if ep.path == "/oauth2/device_authorization" && c.name == "empty body" {
+					// Every parameter is optional for an authenticated
+					// client: a device authorization with its scopes.
+					c.status, c.code = 200, ""
+					before["device_authorizations"]++
 				}
 				if ep.param == "resource" && strings.HasPrefix(c.name, "duplicate parameter") {
 					// Several resources ask for a token of several

@@ -332,6 +332,10 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	expect("client_credentials wrong secret", st, 401)
 	st, _ = form("/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {id}, "client_secret": {secret}})
 	expect("unsupported grant", st, 400)
+	st, _ = form("/oauth2/device_authorization", url.Values{"client_id": {id}, "client_secret": {secret}})
+	expect("device authorization without the grant", st, 400)
+	st, _ = form("/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {"x"}, "client_id": {id}, "client_secret": {secret}})
+	expect("device code grant", st, 400)
 	st, _ = form("/oauth2/introspect", url.Values{"token": {tok["access_token"].(string)}, "client_id": {id}, "client_secret": {secret}})
 	expect("introspect", st, 200)
 	st, _ = form("/oauth2/revoke", url.Values{"token": {"whatever"}, "client_id": {id}, "client_secret": {secret}})
@@ -353,7 +357,7 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 			t.Errorf("%s /oauth2/logout: %d", m, st)
 		}
 	}
-	for _, p := range []string{"/login", "/signup", "/verify-email", "/forgot-password", "/reset-password"} {
+	for _, p := range []string{"/login", "/signup", "/verify-email", "/forgot-password", "/reset-password", "/device"} {
 		st, _ = do("GET", p, "", "")
 		expect("GET "+p, st, 200)
 	}
@@ -364,7 +368,7 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	for _, p := range []string{"/login", "/signup", "/setup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
 		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend",
 		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
-		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey"} {
+		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey", "/device", "/device/confirm"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)

@@ -222,13 +222,13 @@ func TestDiscoveryListsOAuthEndpoints(t *testing.T) {
 	if d.TokenEndpoint != s.Issuer+"/oauth2/token" || d.RevocationEndpoint != s.Issuer+"/oauth2/revoke" || d.IntrospectionEndpoint != s.Issuer+"/oauth2/introspect" {
 		t.Fatalf("discovery %s", b)
 	}
-	if strings.Join(d.Grants, " ") != "authorization_code client_credentials refresh_token" ||
+	if strings.Join(d.Grants, " ") != "authorization_code client_credentials refresh_token urn:ietf:params:oauth:grant-type:device_code" ||
 		strings.Join(d.TokenAuth, " ") != "client_secret_basic client_secret_post none" ||
 		strings.Join(d.IntrospectionAuth, " ") != "client_secret_basic client_secret_post" {
 		t.Fatalf("discovery %s", b)
 	}
 	// Each endpoint exists and answers in RFC 6749 form.
-	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/device_authorization"} {
 		st, h, b := do(t, http.MethodPost, s.Base+p, "text/plain", "x")
 		wantOAuthError(t, p, st, h, b, 400, "invalid_request")
 	}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// BenchmarkDevicePendingPoll measures a poll of a device code the user
+// has not answered yet, over HTTP on both stores: on time (one read by
+// the device code's index, no write) and too soon (slow_down from memory,
+// no database at all). Issue 25 asks that a poll cost no more than a
+// cache read.
+//
+//	go test -run '^$' -bench DevicePendingPoll ./cmd/sigil/
+func BenchmarkDevicePendingPoll(b *testing.B) {
+	for _, backend := range storetest.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			clock := newTestClock()
+			s := startServerClock(b, adminEnv(backend.NewURL(b), nil), clock.Now)
+			admin := s.adminToken(b)
+			st, _, body := s.postJSON(b, "/admin/clients", map[string]any{"name": "CLI", "public": true, "grantTypes": []string{deviceGrant}}, bearer(admin)...)
+			var c struct{ ClientID string }
+			decode(b, body, &c)
+			if st != http.StatusCreated {
+				b.Fatalf("client: %d %s", st, body)
+			}
+			const form = "application/x-www-form-urlencoded"
+			start := func() string {
+				_, _, body := do(b, http.MethodPost, s.Base+"/oauth2/device_authorization", form, url.Values{"client_id": {c.ClientID}}.Encode())
+				var da struct {
+					DeviceCode string `json:"device_code"`
+				}
+				decode(b, body, &da)
+				return url.Values{"grant_type": {deviceGrant}, "device_code": {da.DeviceCode}, "client_id": {c.ClientID}}.Encode()
+			}
+			want := func(poll, code string) {
+				st, _, body := do(b, http.MethodPost, s.Base+"/oauth2/token", form, poll)
+				var e struct{ Error string }
+				if err := json.Unmarshal(body, &e); err != nil || st != http.StatusBadRequest || e.Error != code {
+					b.Fatalf("poll: %d %s, want %s", st, body, code)
+				}
+			}
+			b.Run("on-time", func(b *testing.B) {
+				var poll string
+				for i := range b.N {
+					if i%15 == 0 {
+						// A code lives 10 minutes: a new one every 15
+						// polls 30 s apart.
+						b.StopTimer()
+						poll = start()
+						b.StartTimer()
+					}
+					clock.Add(30 * time.Second)
+					want(poll, "authorization_pending")
+				}
+			})
+			b.Run("too-soon", func(b *testing.B) {
+				poll := start()
+				for range b.N {
+					want(poll, "slow_down")
+				}
+			})
+		})
+	}
+}
