@@ -73,11 +73,18 @@ func (d *documentServer) id(path string) string { return d.srv.URL + path }
 // third-party client: the consent page names the document's host every
 // time, the document is fetched once while its max-age lasts, and
 // documents that lie about their client_id, ask for a secret or for
-// sigil:admin, are too large or redirect are refused as unknown clients.
+// sigil:admin, are too large or redirect are refused as unknown clients;
+// on both stores (the client is never stored, its refresh tokens are).
 func TestClientIDMetadataDocuments(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		testClientIDMetadataDocuments(t, dbURL)
+	})
+}
+
+func testClientIDMetadataDocuments(t *testing.T, dbURL string) {
 	const redirect = "http://127.0.0.1:9/callback"
 	docs := newDocumentServer(t, redirect)
-	f := newOIDCFixture(t, storetest.SQLiteURL(t), map[string]string{"SIGIL_CIMD": "on", "SIGIL_TEST_CIMD_LOOPBACK": "1"})
+	f := newOIDCFixture(t, dbURL, map[string]string{"SIGIL_CIMD": "on", "SIGIL_TEST_CIMD_LOOPBACK": "1"})
 
 	st, _, body := f.s.get(t, "/.well-known/oauth-authorization-server")
 	var meta map[string]any
