@@ -65,10 +65,10 @@ type Pages struct {
 	// upstreams is sign-in through other identity providers; nil for
 	// none.
 	upstreams *upstream.Service
-	log      *slog.Logger
-	hooks    Hooks
-	tmpl     *templates
-	secure   bool // the issuer is https: cookies are Secure and __Host-
+	log       *slog.Logger
+	hooks     Hooks
+	tmpl      *templates
+	secure    bool // the issuer is https: cookies are Secure and __Host-
 }
 
 // Services are the domain services the pages call.
