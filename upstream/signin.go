@@ -67,7 +67,7 @@ func challenge(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func (s *Service) open(ctx context.Context, u Upstream) (Connector, error) {
+func (s *Service) open(ctx context.Context, u Upstream, fresh bool) (Connector, error) {
 	opener := s.cfg.Openers[u.Type]
 	if opener == nil {
 		return nil, ErrUnsupportedType
@@ -76,7 +76,7 @@ func (s *Service) open(ctx context.Context, u Upstream) (Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the secret of upstream %s: %w", u.ID, err)
 	}
-	c, err := opener(ctx, u, string(secret), s.CallbackURL(u.ID))
+	c, err := opener(ctx, u, string(secret), s.CallbackURL(u.ID), fresh)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -95,7 +95,7 @@ func (s *Service) Begin(ctx context.Context, id, authz string, meta authority.Me
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	c, err := s.open(ctx, u)
+	c, err := s.open(ctx, u, true)
 	if err != nil {
 		s.fail(ctx, u.ID, "", meta, err)
 		return Started{}, err
@@ -171,7 +171,7 @@ func (s *Service) finish(ctx context.Context, id string, cb Callback, meta autho
 	}
 	uctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	c, err := s.open(uctx, u)
+	c, err := s.open(uctx, u, false)
 	if err != nil {
 		return Result{Authz: p.Authz}, err
 	}

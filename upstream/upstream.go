@@ -75,8 +75,10 @@ type Connector interface {
 
 // Opener builds the connector of an upstream of one type: secret is its
 // client secret, redirectURI Sigil's callback for it. An OpenID
-// Connect opener reads the upstream's discovery document; ctx bounds it.
-type Opener func(ctx context.Context, u Upstream, secret, redirectURI string) (Connector, error)
+// Connect opener reads the upstream's discovery document (ctx bounds
+// it), again when fresh is set: a sign-in that starts must see an
+// upstream that is down before the browser is sent there.
+type Opener func(ctx context.Context, u Upstream, secret, redirectURI string, fresh bool) (Connector, error)
 
 // Pending is a sign-in in flight: KindState waits for the upstream's
 // callback, KindLink for the existing account's password. Hash is the

@@ -42,12 +42,12 @@ func New(timeout time.Duration) *Connectors {
 }
 
 // Open is an upstream.Opener for the type oidc.
-func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, redirectURI string) (upstream.Connector, error) {
+func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, redirectURI string, fresh bool) (upstream.Connector, error) {
 	ctx = oidc.ClientContext(ctx, cs.client)
 	cs.mu.Lock()
 	c, ok := cs.providers[u.Issuer]
 	cs.mu.Unlock()
-	if !ok || cs.now().Sub(c.fetchedAt) > providerTTL {
+	if fresh || !ok || cs.now().Sub(c.fetchedAt) > providerTTL {
 		p, err := oidc.NewProvider(ctx, u.Issuer)
 		if err != nil {
 			return nil, fmt.Errorf("discovery of %s: %w", u.Issuer, err)
@@ -56,6 +56,10 @@ func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, red
 			ISSParameter bool `json:"authorization_response_iss_parameter_supported"`
 		}
 		_ = p.Claims(&meta)
+		if ok && c.p.Endpoint() == p.Endpoint() && c.issParam == meta.ISSParameter {
+			// The same document: keep the provider and its cached keys.
+			p = c.p
+		}
 		c = cached{p: p, issParam: meta.ISSParameter, fetchedAt: cs.now()}
 		cs.mu.Lock()
 		cs.providers[u.Issuer] = c
