@@ -192,7 +192,7 @@ func TestUpstreamFailures(t *testing.T) {
 		if p := b.get(back); p.Status != http.StatusSeeOther || fx.signedInAs(t, b) != "new@example.com" {
 			t.Fatalf("callback in its own browser: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)
 		}
-		b.post(fx.iss+"/oauth2/logout", url.Values{"csrf_token": {hidden(b.get(fx.iss+"/account")).Get("csrf_token")}})
+		b.post(fx.iss+"/oauth2/logout", url.Values{"csrf_token": {hidden(b.get(fx.iss + "/account")).Get("csrf_token")}})
 		fx.wantUpstreamError(t, "replayed callback", b, b.get(back), http.StatusBadRequest)
 
 		// A callback whose iss names another issuer (a mix-up).
