@@ -117,10 +117,16 @@ func (p *Pages) upstreamSignedIn(w http.ResponseWriter, r *http.Request, res ups
 	p.signedIn(w, r, sess, u, cookie, res.Authz)
 }
 
+// renderUpstreamLink asks the password of the account of the same email
+// before linking. Its form may end, through redirects, at the
+// authorization request's redirect URI, which the CSP must allow.
 func (p *Pages) renderUpstreamLink(w http.ResponseWriter, r *http.Request, status int, res upstream.Result, alert string) {
-	v := view{Authz: res.Authz, Email: res.LinkEmail, Alert: alert,
-		Data: map[string]any{"LinkTicket": res.LinkTicket}}
-	p.render(w, r, status, "upstream_link", v)
+	v, target, ok := p.authzView(w, r, res.Authz)
+	if !ok {
+		return
+	}
+	v.Email, v.Alert, v.Data = res.LinkEmail, alert, map[string]any{"LinkTicket": res.LinkTicket}
+	p.render(w, r, status, "upstream_link", v, target)
 }
 
 // handleUpstreamLink links an upstream identity to the existing account
@@ -131,6 +137,10 @@ func (p *Pages) handleUpstreamLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket, browser := r.PostFormValue("ticket"), p.upstreamCookie(r)
+	_, target, ok := p.authzView(w, r, r.PostFormValue("authz"))
+	if !ok {
+		return
+	}
 	if r.PostFormValue("cancel") != "" {
 		authz := p.upstreams.Cancel(r.Context(), ticket, browser)
 		p.setUpstreamCookie(w, "")
@@ -152,7 +162,7 @@ func (p *Pages) handleUpstreamLink(w http.ResponseWriter, r *http.Request) {
 			p.renderUpstreamLink(w, r, http.StatusUnauthorized, res, "Wrong password.")
 		case res.LinkTicket != "":
 			v.Data = map[string]any{"LinkTicket": res.LinkTicket}
-			if p.renderSecondFactor(w, r, v, err, "") {
+			if p.renderSecondFactor(w, r, v, err, target) {
 				return
 			}
 			p.setUpstreamCookie(w, "")
