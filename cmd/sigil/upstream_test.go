@@ -71,6 +71,11 @@ func TestUpstreamSignInForARelyingParty(t *testing.T) {
 		if n := countRowsWhere(t, dbURL, "users", "email = 'new@example.com'"); n != 1 {
 			t.Errorf("%d accounts with the email", n)
 		}
+		// The account made through the upstream has no password: any
+		// password is wrong, with the answer of a wrong password.
+		if st, _, body := fx.s.postJSON(t, "/auth/login", map[string]string{"email": "new@example.com", "password": "a long enough password"}); st != http.StatusUnauthorized {
+			t.Errorf("password sign-in of an account without a password: %d %s", st, body)
+		}
 	})
 }
 
