@@ -21,7 +21,7 @@ const upstreamTimeout = upstream.DefaultTimeout
 // app's store, core and key-encryption key.
 func newUpstreams(a *app, cfg Config, log *slog.Logger) *upstream.Service {
 	conns := oidcconn.New(upstreamTimeout)
-	return upstream.New(upstream.Config{Store: a.db, Core: a.auth, Sealer: a.sealer, Issuer: cfg.Issuer, Log: log,
+	return upstream.New(upstream.Config{Store: a.db, Core: a.auth, Sealer: a.sealer, Issuer: cfg.Issuer, Log: log, Now: a.auth.Now,
 		Openers: map[string]upstream.Opener{upstream.TypeOIDC: conns.Open}})
 }
 
