@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -238,6 +239,36 @@ func TestUpstreamFailures(t *testing.T) {
 		}
 		if n := countRowsWhere(t, dbURL, "users", "email = 'new@example.com'"); n != 1 {
 			t.Errorf("%d accounts for the one successful sign-in", n)
+		}
+	})
+}
+
+// An existing account with a second factor is linked only after its
+// password and then its second factor.
+func TestUpstreamLinkNeedsTheSecondFactor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		fx := newFedFixture(t, dbURL, "verified-email", nil)
+		_, codes := enrolTOTP(t, fx.s, fx.s.login(t, userEmail, userPassword).Token, userPassword, &testClock{t: time.Now()})
+		fx.upUser(t, userEmail, true)
+		b := newBrowserless(t, fx.iss)
+		p := fx.viaUpstream(t, b, b.get(fx.iss+"/login"), userEmail)
+		f := hidden(p)
+		f.Set("password", userPassword)
+		m := b.post(fx.iss+"/login/upstream/link", f)
+		if m.Status != http.StatusOK || !strings.Contains(m.Body, `action="/login/mfa"`) || !strings.Contains(m.Body, `name="link_ticket"`) || fx.signedInAs(t, b) != "" {
+			t.Fatalf("after the password: %d %s\n%.800s", m.Status, m.Header.Get("Location"), m.Body)
+		}
+		if n := countRowsWhere(t, dbURL, "upstream_identities", "subject <> ''"); n != 0 {
+			t.Fatalf("linked before the second factor")
+		}
+		f = hidden(m)
+		f.Set("code", codes[0])
+		d := b.post(fx.iss+"/login/mfa", f)
+		if d.Status != http.StatusSeeOther || fx.signedInAs(t, b) != userEmail {
+			t.Fatalf("second factor: %d %s\n%.500s", d.Status, d.Header.Get("Location"), d.Body)
+		}
+		if n := countRowsWhere(t, dbURL, "upstream_identities", "subject <> ''"); n != 1 {
+			t.Errorf("%d identities linked after the second factor", n)
 		}
 	})
 }
