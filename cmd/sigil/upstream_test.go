@@ -272,3 +272,23 @@ func TestUpstreamLinkNeedsTheSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+// A client that requires a second factor still does after the upstream:
+// a user who signed in through it with none enrolled gets access_denied.
+func TestUpstreamSignInStillMeetsRequireMFA(t *testing.T) {
+	fx := newFedFixture(t, storetest.SQLiteURL(t), "none", nil)
+	fx.upUser(t, "new@example.com", true)
+	rp := newRelyingParty(t, fx.iss)
+	id, secret := fx.s.oidcClient(t, fx.admin, map[string]any{"name": "Vault", "redirectUris": []string{rp.Callback()}, "firstParty": true, "requireMfa": true})
+	rp.configure(id, secret, "openid", "email")
+	b := newBrowserless(t, fx.iss)
+	start := rp.srv.URL + "/start"
+	back := fx.follow(b, fx.viaUpstream(t, b, fx.follow(b, b.get(start), start), "new@example.com"), fx.iss)
+	if !strings.HasPrefix(back.Header.Get("Location"), rp.Callback()) {
+		t.Fatalf("%d %s\n%.500s", back.Status, back.Header.Get("Location"), back.Body)
+	}
+	b.get(back.Header.Get("Location"))
+	if res := rp.result(t); res.Err != "access_denied" {
+		t.Errorf("a client with requireMfa after an upstream sign-in without a second factor: %+v", res)
+	}
+}
