@@ -77,6 +77,14 @@ func (p *Pages) handleUpstreamStart(w http.ResponseWriter, r *http.Request) {
 		p.renderUpstreamError(w, r, authority.ErrNotFound, authz)
 		return
 	}
+	// Each start reads the upstream's discovery document and stores a
+	// pending sign-in: under the per-client limit of the sign-in forms.
+	if p.hooks.Limiter != nil {
+		if ok, _ := p.hooks.Limiter.Allow(r); !ok {
+			p.renderError(w, r, http.StatusTooManyRequests, "Too many requests", "Too many requests from your network. Please wait and try again.", "temporarily_unavailable")
+			return
+		}
+	}
 	st, err := p.upstreams.Begin(r.Context(), r.PostFormValue("upstream"), authz, p.meta(r))
 	if err != nil {
 		p.renderUpstreamError(w, r, err, authz)
