@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -196,6 +198,37 @@ func (p *Pages) linkAfterSecondFactor(w http.ResponseWriter, r *http.Request, u 
 		p.log.Warn("upstream identity not linked after the second factor", "user_id", u.ID, "err", err)
 	}
 	p.setUpstreamCookie(w, "")
+}
+
+// identityView is a linked upstream identity as the account page shows it.
+type identityView struct {
+	Upstream, Email string
+	Linked          time.Time
+}
+
+// linkedIdentities lists the upstream identities linked to a user, by
+// the upstream's name.
+func (p *Pages) linkedIdentities(r *http.Request, userID string) ([]identityView, error) {
+	if p.upstreams == nil {
+		return nil, nil
+	}
+	ids, err := p.upstreams.Identities(r.Context(), userID)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	us, err := p.upstreams.List(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, u := range us {
+		names[u.ID] = u.Name
+	}
+	out := make([]identityView, len(ids))
+	for i, id := range ids {
+		out[i] = identityView{Upstream: cmp.Or(names[id.UpstreamID], id.UpstreamID), Email: id.Email, Linked: id.CreatedAt}
+	}
+	return out, nil
 }
 
 func loginURL(authz string) string {

@@ -65,5 +65,8 @@ func TestUpstreamSignInInABrowser(t *testing.T) {
 		if err := res.IDToken.Claims(&extra); err != nil || extra.IDP != "corp" || res.Claims.Email != userEmail || result != "signed in as "+userEmail {
 			t.Errorf("signed in as %q (page %q), idp %q", res.Claims.Email, result, extra.IDP)
 		}
+		// The account page lists the linked identity.
+		runBrowser(t, tab, chromedp.Navigate(fx.iss+"/account"), chromedp.WaitVisible(`ul.identities`))
+		checkPage(t, tab, axe, dir, "account-identities")
 	})
 }

@@ -131,6 +131,9 @@ func TestUpstreamLinkingRules(t *testing.T) {
 		if ok.Status != http.StatusSeeOther || ok.Header.Get("Location") != "/account" || fx.signedInAs(t, b) != userEmail {
 			t.Fatalf("link with the password: %d %s\n%.500s", ok.Status, ok.Header.Get("Location"), ok.Body)
 		}
+		if a := b.get(fx.iss + "/account"); !strings.Contains(a.Body, "<strong>Corp SSO</strong> as "+userEmail) {
+			t.Errorf("the account page does not list the linked identity:\n%.3000s", a.Body)
+		}
 		if n := countRowsWhere(t, dbURL, "upstream_identities", "subject <> ''"); n != 1 {
 			t.Errorf("%d identities after the link", n)
 		}
