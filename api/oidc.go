@@ -15,7 +15,7 @@ import (
 // /oauth2/logout) and the admin console (/console/) to the router. Call it
 // before serving.
 func (s *Server) MountPages(cfg web.Config) error {
-	p, err := web.New(cfg, web.Services{Auth: s.auth, Factors: s.factors, Accounts: s.accounts, Flow: s.oidc}, web.Hooks{
+	p, err := web.New(cfg, web.Services{Auth: s.auth, Factors: s.factors, Accounts: s.accounts, Flow: s.oidc, Upstreams: s.upstreams}, web.Hooks{
 		ClientIP:    s.clientIP,
 		Limiter:     s,
 		Authorize:   func(outcome string) { s.metrics.Authorize.WithLabelValues(outcome).Inc() },

@@ -15,7 +15,7 @@ import (
 // in cmd/sigil/hostile_test.go, the form ones the formEndpoints table
 // there. Adding a route here means adding it there.
 func TestEveryBodyRouteIsInAHostileInputTable(t *testing.T) {
-	json := []string{"/admin/clients", "/admin/resources", "/admin/registration-tokens", "/oauth2/register", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
+	json := []string{"/admin/clients", "/admin/resources", "/admin/upstreams", "/admin/registration-tokens", "/oauth2/register", "/admin/keys/rotate", "/admin/tokens/inspect", "/auth/login", "/auth/logout", "/auth/refresh", "/auth/signup",
 		"/auth/verify-email", "/auth/password/forgot", "/auth/password/reset", "/auth/password", "/auth/email",
 		"/auth/login/mfa", "/auth/mfa/totp", "/auth/mfa/totp/confirm", "/auth/mfa/recovery-codes", "/auth/mfa/webauthn/register/begin",
 		"/auth/mfa/webauthn/register/finish", "/auth/login/webauthn/begin", "/auth/login/webauthn/finish"}

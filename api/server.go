@@ -17,6 +17,7 @@ import (
 	"github.com/sigil-auth/sigil/keys"
 	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
+	"github.com/sigil-auth/sigil/upstream"
 )
 
 // Config holds the HTTP layer's settings.
@@ -56,6 +57,7 @@ type Server struct {
 	// inspector explains tokens to administrators.
 	inspector *inspect.Service
 	oidc      *oidc.Service
+	upstreams *upstream.Service
 	keys      *keys.Manager
 	ready     Readiness
 	log       *slog.Logger
@@ -89,6 +91,9 @@ type Services struct {
 	// tests of the REST API alone.
 	Flow *oidc.Service
 	Keys *keys.Manager
+	// Upstreams is sign-in through other identity providers; nil
+	// answers 404 at /admin/upstreams.
+	Upstreams *upstream.Service
 }
 
 // New builds the HTTP API on top of the domain services.
@@ -100,7 +105,7 @@ func New(cfg Config, d Services, ready Readiness, metrics *Metrics, log *slog.Lo
 	if metrics == nil {
 		metrics = NewMetrics(km.Ring())
 	}
-	s := &Server{cfg: cfg, auth: auth, factors: d.Factors, accounts: d.Accounts, inspector: d.Inspect, oidc: d.Flow, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
+	s := &Server{cfg: cfg, auth: auth, factors: d.Factors, accounts: d.Accounts, inspector: d.Inspect, oidc: d.Flow, upstreams: d.Upstreams, keys: km, ready: ready, log: log, metrics: metrics, limiter: newClientLimiter(cfg.RateLimit, nil)}
 	if s.registrationOn() && cfg.RegistrationRate > 0 {
 		s.registrations = newBurstLimiter(cfg.RegistrationRate, registrationBurst, nil)
 	}
@@ -163,6 +168,11 @@ func (s *Server) routes() *mux.Router {
 	s.handle(r, "/admin/resources", AccessAdmin, s.handleCreateResource, http.MethodPost)
 	s.handle(r, "/admin/resources", AccessAdmin, s.handleListResources, http.MethodGet)
 	s.handle(r, "/admin/resources/{id}", AccessAdmin, s.handleDeleteResource, http.MethodDelete)
+	s.handle(r, "/admin/upstreams", AccessAdmin, s.handleCreateUpstream, http.MethodPost)
+	s.handle(r, "/admin/upstreams", AccessAdmin, s.handleListUpstreams, http.MethodGet)
+	s.handle(r, "/admin/upstreams/{id}", AccessAdmin, s.handleGetUpstream, http.MethodGet)
+	s.handle(r, "/admin/upstreams/{id}", AccessAdmin, s.handlePutUpstream, http.MethodPut)
+	s.handle(r, "/admin/upstreams/{id}", AccessAdmin, s.handleDeleteUpstream, http.MethodDelete)
 
 	s.handle(r, "/.well-known/jwks.json", AccessPublic, s.handleJWKS, http.MethodGet, http.MethodHead)
 	s.handle(r, "/.well-known/openid-configuration", AccessPublic, s.handleDiscovery, http.MethodGet, http.MethodHead)

@@ -258,6 +258,13 @@ func (s *Service) checkCredentials(ctx context.Context, email, password string, 
 		failed = false
 		return User{}, err
 	}
+	if u.PasswordHash == "" {
+		// An account without a password (created through an upstream
+		// identity provider): a wrong password, at the cost of one hash
+		// so that the answer does not tell such accounts apart.
+		_, _, spent, _ = s.timedVerify(s.dummyHash, password)
+		return User{}, s.loginFailed(ctx, a, u.ID, meta, "no password set")
+	}
 	ok, rehash, spent, err := s.timedVerify(u.PasswordHash, password)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", err)

@@ -76,6 +76,18 @@ const (
 	EventDeviceDenied = "device.denied"
 	// EventDeviceCodeWrong: a user code entered on /device matched no pending authorization (counted by the per-address throttle).
 	EventDeviceCodeWrong = "device.code_wrong"
+	// EventUpstreamCreated: an administrator registered an upstream identity provider.
+	EventUpstreamCreated = "upstream.created"
+	// EventUpstreamUpdated: an administrator replaced an upstream's settings.
+	EventUpstreamUpdated = "upstream.updated"
+	// EventUpstreamDeleted: an upstream and its linked identities were deleted.
+	EventUpstreamDeleted = "upstream.deleted"
+	// EventUpstreamLogin: a user signed in through an upstream; the detail says how (identity, new account, link).
+	EventUpstreamLogin = "upstream.login"
+	// EventUpstreamLinked: an upstream identity was linked to an account, automatically (verified email on both sides) or with its password.
+	EventUpstreamLinked = "upstream.linked"
+	// EventUpstreamFailure: a sign-in through an upstream failed (unreachable, error from it, forged or replayed state, a token that did not verify); no session.
+	EventUpstreamFailure = "upstream.failure"
 	// EventSessionLogin: a browser session started on the hosted pages.
 	EventSessionLogin = "session.login"
 	// EventSessionLogout: a browser session ended.
@@ -168,6 +180,12 @@ var AuditEventTypes = []string{
 	EventDeviceApproved,
 	EventDeviceDenied,
 	EventDeviceCodeWrong,
+	EventUpstreamCreated,
+	EventUpstreamUpdated,
+	EventUpstreamDeleted,
+	EventUpstreamLogin,
+	EventUpstreamLinked,
+	EventUpstreamFailure,
 	EventSessionLogin,
 	EventSessionLogout,
 	EventSessionRevoked,

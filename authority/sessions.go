@@ -116,7 +116,8 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope, resource 
 	c := s.NewAccessClaims(u.ID, rt.ClientID, accessScope, aud, ttl)
 	// The access token says how the user signed in when the family
 	// started: refreshing is no new authentication, and takes none away.
-	c.SessionID, c.AMR = rt.FamilyID, rt.AMR
+	c.SessionID = rt.FamilyID
+	c.AMR, c.IDP = SplitAMR(rt.AMR)
 	SetUserClaims(c, u, firstParty)
 	access, err := s.Sign(c, "refresh_token")
 	if err != nil {

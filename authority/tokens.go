@@ -78,6 +78,9 @@ type Claims struct {
 	SessionID string `json:"sid,omitempty"`
 	// AMR lists how the user authenticated (RFC 8176), for user tokens.
 	AMR []string `json:"amr,omitempty"`
+	// IDP is the upstream identity provider the user signed in through
+	// (upstream sign-in), empty for a sign-in at Sigil itself.
+	IDP string `json:"idp,omitempty"`
 
 	// KID is the key that signed the token (from its header).
 	KID string `json:"-"`
@@ -135,7 +138,8 @@ func (s *Service) NewAccessClaims(subject, clientID, scope string, aud Audience,
 func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID string, amr []string, meta Meta) (TokenPair, error) {
 	family := NewTokenID()
 	c := s.NewAccessClaims(u.ID, clientID, scope, Audience{s.cfg.Audience}, s.cfg.AccessTTL)
-	c.Email, c.Roles, c.SessionID, c.AMR = u.Email, u.Roles(), family, amr
+	c.Email, c.Roles, c.SessionID = u.Email, u.Roles(), family
+	c.AMR, c.IDP = SplitAMR(amr)
 	access, err := s.Sign(c, "password")
 	if err != nil {
 		return TokenPair{}, err
@@ -290,4 +294,21 @@ func (s *Service) verifyJOSE(raw string) (*Claims, error) {
 	c.KID = h.KeyID
 	s.headers.learn(raw, h)
 	return &c, nil
+}
+
+// IDPPrefix marks, in a sign-in's amr list as sessions, codes and
+// refresh families carry it, the upstream the user signed in through.
+const IDPPrefix = "idp:"
+
+// SplitAMR separates a stored amr list into the amr claim (RFC 8176
+// methods) and the idp claim (the upstream, "" for none).
+func SplitAMR(stored []string) (amr []string, idp string) {
+	for _, m := range stored {
+		if v, ok := strings.CutPrefix(m, IDPPrefix); ok {
+			idp = v
+			continue
+		}
+		amr = append(amr, m)
+	}
+	return amr, idp
 }

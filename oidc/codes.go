@@ -110,9 +110,10 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	claims := &authority.Claims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: aud,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: accessExp.Unix(),
-		ID: jti, ClientID: c.ID, Scope: scope, AMR: ac.AMR,
+		ID: jti, ClientID: c.ID, Scope: scope,
 		SessionID: family,
 	}
+	claims.AMR, claims.IDP = authority.SplitAMR(ac.AMR)
 	authority.SetUserClaims(claims, u, c.FirstParty)
 	access, err := s.core.Sign(claims, authority.GrantAuthorizationCode)
 	if err != nil {

@@ -98,8 +98,9 @@ func (s *Service) issueDeviceTokens(ctx context.Context, c authority.Client, d D
 	claims := &authority.Claims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: aud,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(ttl).Unix(),
-		ID: jti, ClientID: c.ID, Scope: scope, AMR: d.AMR, SessionID: family,
+		ID: jti, ClientID: c.ID, Scope: scope, SessionID: family,
 	}
+	claims.AMR, claims.IDP = authority.SplitAMR(d.AMR)
 	authority.SetUserClaims(claims, u, c.FirstParty)
 	// The metrics label is the short name; the URN is long for a label.
 	access, err := s.core.Sign(claims, "device_code")

@@ -33,6 +33,8 @@ type IDClaims struct {
 	// ACR is the authentication context class of the sign-in
 	// (ACRPassword or ACRMFA).
 	ACR string `json:"acr,omitempty"`
+	// IDP is the upstream the user signed in through, if any.
+	IDP string `json:"idp,omitempty"`
 	// With scope email.
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`
@@ -42,7 +44,7 @@ type IDClaims struct {
 
 // IDTokenClaims lists every claim an ID token may carry, for discovery's
 // claims_supported.
-var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "acr", "email", "email_verified", "name"}
+var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "acr", "idp", "email", "email_verified", "name"}
 
 // signIDToken signs the ID token of a code redemption: typ JWT, lifetime
 // the access-token TTL (so that key retention covers it), at_hash of the
@@ -56,8 +58,9 @@ func (s *Service) signIDToken(u authority.User, c authority.Client, req Authoriz
 	ic := IDClaims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: authority.Audience{c.ID},
 		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), AuthTime: sess.AuthTime.Unix(),
-		Nonce: req.Nonce, SID: sess.ID, AMR: sess.AMR, ACR: acrOf(sess.AMR),
+		Nonce: req.Nonce, SID: sess.ID, ACR: acrOf(sess.AMR),
 	}
+	ic.AMR, ic.IDP = authority.SplitAMR(sess.AMR)
 	if accessToken != "" {
 		ic.AtHash = atHash(signer.Alg, accessToken)
 	}

@@ -51,6 +51,7 @@ func TestConformance(t *testing.T) {
 		{"ResourcesAndTheirGrants", testResources},
 		{"RegistrationTokensAndRegisteredClients", testRegistration},
 		{"DeviceAuthorizations", testDeviceAuthorizations},
+		{"Upstreams", testUpstreams},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

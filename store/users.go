@@ -110,7 +110,8 @@ func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
 	case "users", "signing_keys", "refresh_tokens", "audit_events", "clients", "resources", "registration_tokens", "revoked_tokens", "login_throttle",
 		"account_tokens", "mail_outbox",
-		"mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations":
+		"mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations",
+		"upstreams", "upstream_identities", "upstream_pending":
 	default:
 		return 0, errors.New("unknown table " + table)
 	}

@@ -241,8 +241,13 @@ func (p *Pages) renderAccountView(w http.ResponseWriter, r *http.Request, sess o
 			return
 		}
 	}
+	identities, err := p.linkedIdentities(r, u.ID)
+	if err != nil {
+		p.renderFailure(w, r, err)
+		return
+	}
 	v.User, v.Session, v.Consents, v.Wide = u, sess, consents, true
-	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names}
+	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names, "Identities": identities}
 	p.render(w, r, status, "account", v)
 }
 

@@ -16,7 +16,9 @@ func (p *Pages) renderSecondFactor(w http.ResponseWriter, r *http.Request, v vie
 	var enr *mfa.EnrollmentRequiredError
 	switch {
 	case errors.As(err, &req):
-		v.Data = map[string]any{"MFAToken": req.Token, "Methods": req.Methods}
+		// A link of an upstream identity waits for the factor too.
+		link, _ := v.Data["LinkTicket"].(string)
+		v.Data = map[string]any{"MFAToken": req.Token, "Methods": req.Methods, "LinkTicket": link}
 		p.render(w, r, http.StatusOK, "mfa", v, target)
 	case errors.As(err, &enr):
 		p.renderForcedEnrol(w, r, v, enr.Token, target)
@@ -46,7 +48,7 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, mfa.ErrInvalidCode), errors.As(err, &ve):
 			v.Alert = "That code is wrong or was already used."
-			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodTOTP, mfa.MethodRecoveryCode}}
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodTOTP, mfa.MethodRecoveryCode}, "LinkTicket": r.PostFormValue("link_ticket")}
 			p.render(w, r, http.StatusUnauthorized, "mfa", v, target)
 		case errors.Is(err, mfa.ErrInvalidToken):
 			v.Alert = "This sign-in expired or saw too many wrong codes. Please sign in again."
@@ -58,5 +60,6 @@ func (p *Pages) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	p.linkAfterSecondFactor(w, r, u)
 	p.signedIn(w, r, sess, u, cookie, authz)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/oidc"
+	"github.com/sigil-auth/sigil/upstream"
 )
 
 // Config holds the hosted pages' settings.
@@ -61,10 +62,13 @@ type Pages struct {
 	factors  *mfa.Service
 	accounts *account.Service
 	oidc     *oidc.Service
-	log      *slog.Logger
-	hooks    Hooks
-	tmpl     *templates
-	secure   bool // the issuer is https: cookies are Secure and __Host-
+	// upstreams is sign-in through other identity providers; nil for
+	// none.
+	upstreams *upstream.Service
+	log       *slog.Logger
+	hooks     Hooks
+	tmpl      *templates
+	secure    bool // the issuer is https: cookies are Secure and __Host-
 }
 
 // Services are the domain services the pages call.
@@ -73,6 +77,9 @@ type Services struct {
 	Factors  *mfa.Service
 	Accounts *account.Service
 	Flow     *oidc.Service
+	// Upstreams is sign-in through other identity providers; nil offers
+	// none.
+	Upstreams *upstream.Service
 }
 
 // New loads the templates (embedded, overridden from cfg.TemplateDir) and
@@ -102,7 +109,7 @@ func New(cfg Config, d Services, hooks Hooks, log *slog.Logger) (*Pages, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{cfg: cfg, auth: d.Auth, factors: d.Factors, accounts: d.Accounts, oidc: d.Flow, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
+	return &Pages{cfg: cfg, auth: d.Auth, factors: d.Factors, accounts: d.Accounts, oidc: d.Flow, upstreams: d.Upstreams, log: log, hooks: hooks, tmpl: t, secure: u.Scheme == "https"}, nil
 }
 
 // Register adds the pages' routes to r.
@@ -124,6 +131,7 @@ func (p *Pages) Register(r *mux.Router) {
 	p.registerHome(r)
 	p.registerSetup(r)
 	p.registerDevicePages(r)
+	p.registerUpstreamPages(r)
 }
 
 // IsPage reports whether path is served by the pages (their errors are
@@ -162,6 +170,9 @@ type view struct {
 	Scripts []string
 	// Styles are extra stylesheets (from /static/) after the common one.
 	Styles []string
+	// Upstreams are the identity providers the sign-in and sign-up
+	// pages offer.
+	Upstreams []upstreamButton
 	// Data holds what pages added by other features need.
 	Data map[string]any
 }
@@ -172,6 +183,8 @@ type errorView struct {
 	Title       string
 	Description string
 	Code        string
+	// Back, when set, is the way back to the sign-in page.
+	Back string
 }
 
 // scriptedPages offer passkeys through /static/passkey.js.
@@ -186,6 +199,11 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 	}
 	if v.CSRF == "" {
 		v.CSRF = p.csrfToken(w, r)
+	}
+	if name == "login" || name == "signup" {
+		var origins []string
+		v.Upstreams, origins = p.upstreamButtons(r)
+		formTargets = append(formTargets, origins...)
 	}
 	var buf bytes.Buffer
 	if err := p.tmpl.execute(&buf, name, v); err != nil {

@@ -213,7 +213,7 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, alert string) {
 		v.Alert = alert
 		if mfaToken != "" {
-			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodWebAuthn}}
+			v.Data = map[string]any{"MFAToken": mfaToken, "Methods": []string{mfa.MethodWebAuthn}, "LinkTicket": r.PostFormValue("link_ticket")}
 			p.render(w, r, status, "mfa", v, target)
 			return
 		}
@@ -260,6 +260,9 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 			p.renderFailure(w, r, err)
 		}
 		return
+	}
+	if mfaToken != "" {
+		p.linkAfterSecondFactor(w, r, u)
 	}
 	p.signedIn(w, r, sess, u, cookie, authz)
 }

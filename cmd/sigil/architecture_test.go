@@ -31,12 +31,14 @@ var importRules = map[string]struct {
 	"cimd":                      {may: []string{"authority"}, forbidden: []string{"database/sql", "html/template"}},
 	"inspect":                   {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mfa":                       {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"upstream":                  {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
+	"upstream/oidcconn":         {may: []string{"upstream"}, forbidden: []string{"database/sql", "html/template"}},
 	"oidc":                      {may: []string{"authority", "mfa", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mail":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql"}},
-	"store":                     {may: []string{"authority", "account", "mfa", "oidc", "keys", "mail"}, forbidden: []string{"net/http"}},
+	"store":                     {may: []string{"authority", "account", "mfa", "oidc", "upstream", "keys", "mail"}, forbidden: []string{"net/http"}},
 	"store/storetest":           {},
-	"web":                       {may: []string{"authority", "account", "mfa", "oidc"}, forbidden: []string{"database/sql"}},
-	"api":                       {may: []string{"authority", "account", "inspect", "mfa", "oidc", "keys", "web"}, forbidden: []string{"database/sql"}},
+	"web":                       {may: []string{"authority", "account", "mfa", "oidc", "upstream"}, forbidden: []string{"database/sql"}},
+	"api":                       {may: []string{"authority", "account", "inspect", "mfa", "oidc", "upstream", "keys", "web"}, forbidden: []string{"database/sql"}},
 	// A resource server imports verify: go-jose and the standard library
 	// only, no database driver.
 	"verify":                {forbidden: []string{"database/sql", "github.com/lib/pq", "github.com/jmoiron/sqlx", "modernc.org/sqlite"}},

@@ -32,9 +32,13 @@ func TestHostilePageForms(t *testing.T) {
 			{"csrf_token": {csrf}, "user_code": {"BCDF-GHJK\xff"}, "device": {"' OR 1=1 --"}, "consent": {"allow"}, "step": {"a.b.c"}},
 			{"csrf_token": {csrf}, "authz": {"device=\x00"}, "email": {"x@example.com"}, "password": {"x"}},
 			{"csrf_token": {csrf}, "authz": {"device=AAAAAAAAAAAAAAAAAAAAAA"}, "email": {"x@example.com"}, "password": {"x"}},
+			{"csrf_token": {csrf}, "upstream": {"\x00"}, "ticket": {"\x00"}, "password": {huge}},
+			{"csrf_token": {csrf}, "upstream": {huge}, "ticket": {huge}, "cancel": {"1"}},
+			{"csrf_token": {csrf}, "upstream": {"../admin"}, "ticket": {"' OR 1=1 --"}, "password": {"x"}, "link_ticket": {"x"}},
 		}
 		before := countRowsWhere(t, dbURL, "users", "1=1")
-		for _, path := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/oauth2/logout", "/oauth2/authorize", "/device", "/device/confirm"} {
+		for _, path := range []string{"/login", "/signup", "/consent", "/account/consents/revoke", "/oauth2/logout", "/oauth2/authorize", "/device", "/device/confirm",
+			"/login/upstream", "/login/upstream/link"} {
 			for _, body := range bodies {
 				p := b.post(f.iss+path, body)
 				if p.Status >= 500 || (p.Status >= 200 && p.Status < 300 && path != "/oauth2/logout") && !strings.Contains(p.Body, `role="alert"`) {

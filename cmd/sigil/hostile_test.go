@@ -37,6 +37,8 @@ var jsonEndpoints = []jsonEndpoint{
 	{path: "/auth/logout", valid: `{"refreshToken":"x"}`, field: "refreshToken"},
 	{path: "/admin/clients", valid: `{"name":"h","scopes":["a"],"audience":"api"}`, field: "audience", admin: true},
 	{path: "/admin/resources", valid: `{"uri":"https://api.example.com/","name":"h"}`, field: "uri", admin: true},
+	{path: "/admin/upstreams", valid: `{"id":"h","name":"h","type":"oidc","issuer":"https://idp.example.com","clientId":"c","clientSecret":"s"}`, field: "issuer", admin: true},
+	{method: http.MethodPut, path: "/admin/upstreams/h", valid: `{"name":"h","type":"oidc","issuer":"https://idp.example.com","clientId":"c","clientSecret":"s"}`, field: "clientSecret", admin: true},
 	{path: "/admin/registration-tokens", valid: `{"expiresIn":"1h","uses":2}`, field: "expiresIn", admin: true},
 	{path: "/admin/keys/rotate", valid: `{"alg":"EdDSA"}`, field: "alg", admin: true, emptyOK: true},
 	{path: "/admin/tokens/inspect", valid: `{"token":"a.b.c"}`, field: "token", admin: true},
@@ -79,7 +81,8 @@ func TestHostileInputOnEveryJSONEndpoint(t *testing.T) {
 			return nil
 		}
 		served := jsonEndpoints
-		tables := []string{"users", "refresh_tokens", "clients", "resources", "registration_tokens", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations"}
+		tables := []string{"users", "refresh_tokens", "clients", "resources", "registration_tokens", "signing_keys", "revoked_tokens", "mfa_totp", "mfa_recovery_codes", "mfa_tokens", "webauthn_credentials", "webauthn_ceremonies", "device_authorizations",
+			"upstreams", "upstream_identities", "upstream_pending"}
 		before := map[string]int{}
 		for _, tb := range tables {
 			before[tb] = countRows(t, dbURL, tb)
@@ -433,6 +436,9 @@ func TestHostileFormInputOnOAuthEndpoints(t *testing.T) {
 			{"DELETE", "/admin/clients/%00", 404},
 			{"DELETE", "/admin/clients/%FF%FE", 404},
 			{"DELETE", "/admin/clients/" + strings.Repeat("x", 200), 404},
+			{"GET", "/admin/upstreams/%00", 404},
+			{"DELETE", "/admin/upstreams/%FF%FE", 404},
+			{"GET", "/admin/upstreams/" + strings.Repeat("x", 200), 404},
 			{"POST", "/admin/keys/%00/revoke", 404},
 			{"GET", "/admin/audit?type=%00", 422},
 			{"GET", "/admin/audit?userId=%00", 422},

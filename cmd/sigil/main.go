@@ -47,6 +47,7 @@ func init() {
 		{"users", "create, import, list, show, lock, unlock, set roles of and delete users", runUsers},
 		{"clients", "create, list or delete OAuth 2.0 clients", runClients},
 		{"resources", "create, list or delete resource servers (RFC 8707 resource indicators)", runResources},
+		{"upstreams", "create, list or delete upstream identity providers users may sign in through", runUpstreams},
 		{"registration-tokens", "create, list or delete initial access tokens for dynamic client registration (SIGIL_REGISTRATION=token)", runRegistrationTokens},
 		{"version", "print the version and the RSA signing backend", runVersion},
 	}

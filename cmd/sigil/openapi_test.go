@@ -234,6 +234,33 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = js("DELETE", "/admin/resources/"+rs["id"].(string), "", admin...)
 	expect("delete resource again", st, 404)
 
+	// Upstream identity providers: the secret is never shown.
+	up := `{"id":"corp","name":"Corp SSO","type":"oidc","issuer":"http://127.0.0.1:9","clientId":"sigil","clientSecret":"s3cret-value","linking":"verified-email"}`
+	st, _ = js("POST", "/admin/upstreams", up, admin...)
+	expect("create upstream", st, 201)
+	st, _ = js("POST", "/admin/upstreams", up, admin...)
+	expect("create upstream taken", st, 409)
+	st, _ = js("POST", "/admin/upstreams", strings.Replace(strings.Replace(up, `"oidc"`, `"github"`, 1), "corp", "gh", 1), admin...)
+	expect("create github upstream", st, 422)
+	st, _ = js("POST", "/admin/upstreams", strings.Replace(up, "http://127.0.0.1:9", "http://idp.example.com", 1), admin...)
+	expect("create upstream with plain http", st, 422)
+	st, _ = js("GET", "/admin/upstreams", "", admin...)
+	expect("list upstreams", st, 200)
+	st, _ = js("GET", "/admin/upstreams/corp", "", admin...)
+	expect("get upstream", st, 200)
+	st, _ = js("PUT", "/admin/upstreams/corp", strings.Replace(up, "Corp SSO", "Corp", 1), admin...)
+	expect("replace upstream", st, 200)
+	st, _ = js("PUT", "/admin/upstreams/none", up, admin...)
+	expect("replace unknown upstream", st, 404)
+	st, _ = do("GET", "/login/upstream/corp/callback?state=forged&code=x", "", "")
+	expect("upstream callback with a forged state", st, 400)
+	st, _ = js("DELETE", "/admin/upstreams/corp", "", admin...)
+	expect("delete upstream", st, 204)
+	st, _ = js("GET", "/admin/upstreams/corp", "", admin...)
+	expect("get deleted upstream", st, 404)
+	st, _ = js("DELETE", "/admin/upstreams/corp", "", admin...)
+	expect("delete upstream again", st, 404)
+
 	// Dynamic client registration (RFC 7591, 7592) with an initial access
 	// token.
 	st, it := js("POST", "/admin/registration-tokens", `{"expiresIn":"1h","uses":2}`, admin...)
@@ -368,7 +395,8 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	for _, p := range []string{"/login", "/signup", "/setup", "/consent", "/account/consents/revoke", "/verify-email", "/forgot-password",
 		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend",
 		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
-		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey", "/device", "/device/confirm"} {
+		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey", "/device", "/device/confirm",
+		"/login/upstream", "/login/upstream/link"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -142,6 +143,20 @@ func (a *auditRun) auditHosted(t *testing.T, tab context.Context) {
 	iss, email, password := a.iss, uniqueEmail("audit"), "a long enough password"
 	runBrowser(t, tab, chromedp.Navigate(iss+"/"), chromedp.WaitVisible(`h1`))
 	a.check(t, tab, "home")
+
+	// An upstream that cannot be reached: the sign-in page offers it,
+	// and choosing it ends on the 502 page with the way back. (The
+	// page that asks for a password before linking is audited by
+	// TestUpstreamSignInInABrowser, which runs an upstream.)
+	admin := a.s.login(t, adminEmail, adminPassword).Token
+	if st, _, b := a.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
+		"issuer": "http://127.0.0.1:9", "clientId": "sigil", "clientSecret": "secret"}, bearer(admin)...); st != http.StatusCreated {
+		t.Fatalf("create upstream: %d %s", st, b)
+	}
+	runBrowser(t, tab, chromedp.Navigate(iss+"/login"), chromedp.WaitVisible(`button[name=upstream][value=corp]`))
+	a.check(t, tab, "login-upstreams")
+	runBrowser(t, tab, chromedp.Click(`button[name=upstream][value=corp]`), chromedp.WaitVisible(`[role=alert]`))
+	a.check(t, tab, "upstream-unreachable")
 
 	runBrowser(t, tab,
 		chromedp.Navigate(iss+"/signup"),

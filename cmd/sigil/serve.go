@@ -86,6 +86,7 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		return fmt.Errorf("openid connect: %w", err)
 	}
+	ups := newUpstreams(a, cfg, log)
 	var consoleSealer web.Sealer
 	if a.sealer != nil {
 		consoleSealer = a.sealer
@@ -93,7 +94,7 @@ func runServe(ctx context.Context, e env) error {
 	srv := api.New(api.Config{Issuer: cfg.Issuer, JWKSMaxAge: cfg.JWKSMaxAge, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
 		RateLimit: cfg.RateLimit, CORSOrigins: cfg.CORSOrigins,
 		Registration: cfg.Registration, RegistrationRate: cfg.RegistrationRate},
-		api.Services{Auth: a.auth, Factors: a.factors, Accounts: a.accounts, Inspect: inspect.New(a.auth, a.keys.Ring()), Flow: flow, Keys: a.keys}, a.db, metrics, log)
+		api.Services{Auth: a.auth, Factors: a.factors, Accounts: a.accounts, Inspect: inspect.New(a.auth, a.keys.Ring()), Flow: flow, Keys: a.keys, Upstreams: ups}, a.db, metrics, log)
 	if err := srv.MountPages(web.Config{Issuer: cfg.Issuer, TemplateDir: cfg.TemplateDir, Sealer: consoleSealer}); err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
 	}

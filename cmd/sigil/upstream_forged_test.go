@@ -1,0 +1,131 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/sigil-auth/sigil/store/storetest"
+)
+
+// fakeOP is an OpenID Provider whose token endpoint answers what the test
+// says: an ID token signed by a key its JWKS does not have, one with
+// another nonce, or a good one.
+type fakeOP struct {
+	srv          *httptest.Server
+	key, foreign *ecdsa.PrivateKey
+	mode         atomic.Value // "good", "bad-signature", "wrong-nonce"
+	mu           sync.Mutex
+	nonce        string
+}
+
+func newFakeOP(t *testing.T) *fakeOP {
+	op := &fakeOP{}
+	op.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	op.foreign, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	op.mode.Store("good")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		iss := op.srv.URL
+		json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "authorization_endpoint": iss + "/authorize",
+			"token_endpoint": iss + "/token", "jwks_uri": iss + "/jwks", "id_token_signing_alg_values_supported": []string{"ES256"},
+			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"}})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &op.key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	})
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		key, nonce := op.key, op.lastNonce()
+		switch op.mode.Load() {
+		case "bad-signature":
+			key = op.foreign
+		case "wrong-nonce":
+			nonce = "another nonce"
+		}
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		claims, _ := json.Marshal(map[string]any{"iss": op.srv.URL, "sub": "fake-1", "aud": "sigil", "exp": time.Now().Add(time.Hour).Unix(),
+			"iat": time.Now().Unix(), "nonce": nonce, "email": "fake@example.com", "email_verified": true})
+		jws, _ := signer.Sign(claims)
+		raw, _ := jws.CompactSerialize()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": raw})
+	})
+	op.srv = httptest.NewServer(mux)
+	t.Cleanup(op.srv.Close)
+	return op
+}
+
+func (op *fakeOP) lastNonce() string {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.nonce
+}
+
+// An ID token that does not verify (a key the upstream's JWKS does not
+// have, another nonce) and a sign-in that took too long end on Sigil's
+// page with the way back, no account and no session; the same upstream
+// with a good token signs in.
+func TestUpstreamIDTokenMustVerify(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		env := browserEnv(t, dbURL, nil)
+		fx := &fedFixture{oidcFixture: newOIDCFixtureEnv(t, env, startServerClock(t, env, now))}
+		op := newFakeOP(t)
+		if st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
+			"issuer": op.srv.URL, "clientId": "sigil", "clientSecret": "secret"}, bearer(fx.admin)...); st != http.StatusCreated {
+			t.Fatalf("create upstream: %d %s", st, body)
+		}
+		// start posts "Continue with" and returns the callback URL the
+		// upstream would send the browser to.
+		start := func(b *browserless) string {
+			t.Helper()
+			f := hidden(b.get(fx.iss + "/login"))
+			f.Set("upstream", "corp")
+			p := b.post(fx.iss+"/login/upstream", f)
+			q := p.Location().Query()
+			if p.Status != http.StatusSeeOther || q.Get("state") == "" {
+				t.Fatalf("start: %d %s", p.Status, p.Header.Get("Location"))
+			}
+			op.mu.Lock()
+			op.nonce = q.Get("nonce")
+			op.mu.Unlock()
+			return fx.iss + "/login/upstream/corp/callback?" + url.Values{"code": {"c"}, "state": {q.Get("state")}}.Encode()
+		}
+		for _, mode := range []string{"bad-signature", "wrong-nonce"} {
+			op.mode.Store(mode)
+			b := newBrowserless(t, fx.iss)
+			fx.wantUpstreamError(t, mode, b, b.get(start(b)), http.StatusBadGateway)
+		}
+		op.mode.Store("good")
+		b := newBrowserless(t, fx.iss)
+		cb := start(b)
+		offset.Store(int64(11 * time.Minute))
+		fx.wantUpstreamError(t, "expired state", b, b.get(cb), http.StatusBadRequest)
+		offset.Store(0)
+		if n := countRowsWhere(t, dbURL, "users", "email = 'fake@example.com'"); n != 0 {
+			t.Errorf("a failed sign-in created an account")
+		}
+		b = newBrowserless(t, fx.iss)
+		if p := b.get(start(b)); p.Status != http.StatusSeeOther || fx.signedInAs(t, b) == "" {
+			t.Errorf("good token: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		if n := countEvents(t, openDB(t, dbURL), "upstream.failure"); n != 3 {
+			t.Errorf("%d upstream.failure events, want 3", n)
+		}
+	})
+}

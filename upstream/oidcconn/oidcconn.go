@@ -1,0 +1,138 @@
+package oidcconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/sigil-auth/sigil/upstream"
+)
+
+// providerTTL is how long a provider's discovery document (and with it
+// its JWKS cache) is kept before it is read again.
+const providerTTL = 5 * time.Minute
+
+// Connectors open connectors to OpenID Providers, keeping each
+// provider's discovery document and keys for a few minutes.
+type Connectors struct {
+	client *http.Client
+	now    func() time.Time
+
+	mu        sync.Mutex
+	providers map[string]cached
+}
+
+type cached struct {
+	p         *oidc.Provider
+	issParam  bool
+	fetchedAt time.Time
+}
+
+// New returns the connectors; every call to a provider is bounded by
+// timeout (besides the caller's context).
+func New(timeout time.Duration) *Connectors {
+	return &Connectors{client: &http.Client{Timeout: timeout}, now: time.Now, providers: map[string]cached{}}
+}
+
+// Open is an upstream.Opener for the type oidc.
+func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, redirectURI string, fresh bool) (upstream.Connector, error) {
+	ctx = oidc.ClientContext(ctx, cs.client)
+	cs.mu.Lock()
+	c, ok := cs.providers[u.Issuer]
+	cs.mu.Unlock()
+	if fresh || !ok || cs.now().Sub(c.fetchedAt) > providerTTL {
+		p, err := oidc.NewProvider(ctx, u.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("discovery of %s: %w", u.Issuer, err)
+		}
+		var meta struct {
+			ISSParameter bool `json:"authorization_response_iss_parameter_supported"`
+		}
+		_ = p.Claims(&meta)
+		if ok && c.p.Endpoint() == p.Endpoint() && c.issParam == meta.ISSParameter {
+			// The same document: keep the provider and its cached keys.
+			p = c.p
+		}
+		c = cached{p: p, issParam: meta.ISSParameter, fetchedAt: cs.now()}
+		cs.mu.Lock()
+		cs.providers[u.Issuer] = c
+		cs.mu.Unlock()
+	}
+	return &connector{
+		client: cs.client, issuer: u.Issuer, issParam: c.issParam,
+		oauth: oauth2.Config{ClientID: u.ClientID, ClientSecret: secret, Endpoint: c.p.Endpoint(),
+			RedirectURL: redirectURI, Scopes: u.Scopes},
+		verifier: c.p.Verifier(&oidc.Config{ClientID: u.ClientID}),
+	}, nil
+}
+
+type connector struct {
+	client   *http.Client
+	issuer   string
+	issParam bool
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+}
+
+func (c *connector) AuthURL(state, nonce, challenge string) string {
+	return c.oauth.AuthCodeURL(state, oidc.Nonce(nonce),
+		oauth2.SetAuthURLParam("code_challenge", challenge),
+		oauth2.SetAuthURLParam("code_challenge_method", "S256"))
+}
+
+func (c *connector) Finish(ctx context.Context, code, iss, verifier, nonce string) (upstream.Claims, error) {
+	rejected := func(format string, a ...any) (upstream.Claims, error) {
+		return upstream.Claims{}, fmt.Errorf("%w: %s", upstream.ErrRejected, fmt.Sprintf(format, a...))
+	}
+	// RFC 9207: an iss that names another issuer is a mix-up; a provider
+	// that says it sends iss and sent none, too.
+	switch {
+	case iss != "" && iss != c.issuer:
+		return rejected("callback iss %.200q is not the upstream's issuer", iss)
+	case iss == "" && c.issParam:
+		return rejected("callback without the iss the upstream says it sends")
+	case code == "":
+		return rejected("callback without a code")
+	}
+	ctx = oidc.ClientContext(ctx, c.client)
+	tok, err := c.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			return rejected("the token endpoint refused the code: %.200s", re.ErrorCode)
+		}
+		return upstream.Claims{}, fmt.Errorf("%w: token endpoint: %v", upstream.ErrUnavailable, err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return rejected("no id_token in the token response")
+	}
+	idt, err := c.verifier.Verify(ctx, raw)
+	if err != nil {
+		if strings.Contains(err.Error(), "fetching keys") {
+			return upstream.Claims{}, fmt.Errorf("%w: %v", upstream.ErrUnavailable, err)
+		}
+		return rejected("id_token: %v", err)
+	}
+	if idt.Nonce != nonce {
+		return rejected("id_token nonce does not match")
+	}
+	var cl struct {
+		Email         string `json:"email"`
+		EmailVerified any    `json:"email_verified"`
+		Name          string `json:"name"`
+	}
+	if err := idt.Claims(&cl); err != nil {
+		return rejected("id_token claims: %v", err)
+	}
+	// Some providers send email_verified as a string.
+	verified := cl.EmailVerified == true || cl.EmailVerified == "true"
+	return upstream.Claims{Subject: idt.Subject, Email: cl.Email, EmailVerified: verified, Name: cl.Name}, nil
+}
