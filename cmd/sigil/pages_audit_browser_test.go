@@ -52,6 +52,7 @@ func TestPagesAudit(t *testing.T) {
 			a.dir = screenshotsDir(t)
 		}
 		env := mp.mailEnv(noAdminBrowserEnv(t, dbURL))
+		env["SIGIL_REGISTRATION"] = "open" // for the consent page of a client that registered itself
 		a.s = startServerClock(t, env, a.clock.Now)
 		a.iss = env["SIGIL_ISSUER"]
 		link := a.s.setupLink(t)
@@ -247,6 +248,30 @@ func (a *auditRun) auditHosted(t *testing.T, tab context.Context) {
 	rp.configure(id, rpSecret, "openid", "email", "profile", "offline_access")
 	runBrowser(t, tab, chromedp.Navigate(rp.srv.URL+"/start"), chromedp.WaitVisible(`button[name=consent][value=allow]`))
 	a.check(t, tab, "consent")
+
+	// The consent page of a client that registered itself, asking for a
+	// token for a resource server: both are named, under a warning.
+	const res = "https://notes.example.com/mcp"
+	if st, _, body := a.s.postJSON(t, "/admin/resources", map[string]string{"uri": res, "name": "Notes"}, bearer(a.s.adminToken(t))...); st != http.StatusCreated {
+		t.Fatalf("create resource: %d %s", st, body)
+	}
+	st, _, body := a.s.postJSON(t, "/oauth2/register", map[string]any{"client_name": "Notes Agent",
+		"redirect_uris": []string{"http://127.0.0.1/callback"}, "token_endpoint_auth_method": "none"})
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	decode(t, body, &reg)
+	if st != http.StatusCreated || reg.ClientID == "" {
+		t.Fatalf("register: %d %s", st, body)
+	}
+	_, challenge := pkce()
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/oauth2/authorize?"+url.Values{"client_id": {reg.ClientID}, "response_type": {"code"},
+			"redirect_uri": {"http://127.0.0.1:9/callback"}, "resource": {res},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode()),
+		chromedp.WaitVisible(`//div[contains(@class, "warning") and contains(., "registered itself")]`, chromedp.BySearch),
+	)
+	a.check(t, tab, "consent-registered")
 
 	runBrowser(t, tab, chromedp.Navigate(iss+"/forgot-password"), chromedp.WaitVisible(`input[name=email]`))
 	a.check(t, tab, "forgot-password")
