@@ -303,6 +303,9 @@ const IDPPrefix = "idp:"
 // SplitAMR separates a stored amr list into the amr claim (RFC 8176
 // methods) and the idp claim (the upstream, "" for none).
 func SplitAMR(stored []string) (amr []string, idp string) {
+	if !slices.ContainsFunc(stored, func(m string) bool { return strings.HasPrefix(m, IDPPrefix) }) {
+		return stored, "" // the common case: no upstream, nothing to copy
+	}
 	for _, m := range stored {
 		if v, ok := strings.CutPrefix(m, IDPPrefix); ok {
 			idp = v
