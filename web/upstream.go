@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/upstream"
 )
 
@@ -187,6 +188,17 @@ func (p *Pages) handleUpstreamLink(w http.ResponseWriter, r *http.Request) {
 			p.renderUpstreamLink(w, r, http.StatusUnauthorized, res, "Wrong password.")
 		case res.LinkTicket != "":
 			v.Data = map[string]any{"LinkTicket": res.LinkTicket}
+			var req *mfa.RequiredError
+			if errors.As(err, &req) {
+				// The ticket and its cookie must outlive the second
+				// factor's step, whenever the password came.
+				if herr := p.upstreams.HoldForSecondFactor(r.Context(), ticket, browser, mfa.TokenTTL); herr != nil {
+					p.setUpstreamCookie(w, "")
+					p.renderUpstreamError(w, r, herr, res.Authz)
+					return
+				}
+				p.setUpstreamCookie(w, browser)
+			}
 			if p.renderSecondFactor(w, r, v, err, target) {
 				return
 			}
