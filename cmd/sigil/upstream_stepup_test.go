@@ -99,3 +99,40 @@ func TestUpstreamLinkTicketOutlivesTheSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+// An account without a password links another account only within
+// RecentSignIn of its sign-in: later the form says to sign in again and
+// nothing starts.
+func TestAccountLinkWithoutPasswordNeedsARecentSignIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		clock := &testClock{t: time.Now()}
+		fx := newFedFixtureClock(t, dbURL, "none", nil, clock.Now)
+		fx.upUser(t, "new@example.com", true)
+		b := newBrowserless(t, fx.iss)
+		if p := fx.viaUpstream(t, b, b.get(fx.iss+"/login"), "new@example.com"); p.Status != http.StatusSeeOther {
+			t.Fatalf("upstream sign-in: %d\n%.500s", p.Status, p.Body)
+		}
+		if _, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "lab", "name": "Lab", "type": "oidc",
+			"issuer": fx.upIss, "clientId": fx.clientID, "clientSecret": fx.secret}, bearer(fx.admin)...); !strings.Contains(string(body), `"id":"lab"`) {
+			t.Fatalf("second upstream: %s", body)
+		}
+		a := b.get(fx.iss + "/account")
+		if !strings.Contains(a.Body, "Link Lab") || strings.Contains(a.Body, `id="link_password"`) || !strings.Contains(a.Body, "sign-in of the last 10 minutes") {
+			t.Fatalf("link form of an account without a password:\n%.4000s", a.Body)
+		}
+		// Within RecentSignIn the link starts at once, no password asked.
+		clock.Add(9 * time.Minute)
+		p := b.post(fx.iss+"/account/upstreams/link", fx.accountForm(t, b, "upstream", "lab"))
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), fx.upIss+"/oauth2/authorize?") {
+			t.Errorf("link after a recent sign-in: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		clock.Add(2 * time.Minute)
+		p = b.post(fx.iss+"/account/upstreams/link", fx.accountForm(t, b, "upstream", "lab"))
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "sign in again first") || strings.Contains(p.Header.Get("Set-Cookie"), "sigil_upstream=") {
+			t.Errorf("link after a stale sign-in: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		if n := countRowsWhere(t, dbURL, "upstream_pending", "user_id <> ''"); n != 1 {
+			t.Errorf("%d links started, want the recent one only", n)
+		}
+	})
+}
