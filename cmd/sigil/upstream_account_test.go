@@ -144,3 +144,42 @@ func TestAccountLinksAndUnlinksUpstreams(t *testing.T) {
 		}
 	})
 }
+
+// A link finishes only in the browser that started it, still signed in
+// as the user who started it: signed in as someone else meanwhile, the
+// callback is refused and nothing is linked to either.
+func TestAccountLinkNeedsTheSameSignedInUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		fx := newFedFixture(t, dbURL, "none", nil)
+		fx.upUser(t, "elsewhere@example.com", true)
+		if st, _, body := fx.s.postJSON(t, "/auth/signup", map[string]string{"email": "third@example.com", "password": userPassword}); st != http.StatusCreated {
+			t.Fatalf("signup: %d %s", st, body)
+		}
+		b := newBrowserless(t, fx.iss)
+		b.signIn(b.get(fx.iss+"/login"), userEmail, userPassword)
+		p := b.post(fx.iss+"/account/upstreams/link", fx.accountForm(t, b, "upstream", "corp", "password", userPassword))
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("link start: %d\n%.500s", p.Status, p.Body)
+		}
+		upLogin := b.get(p.Header.Get("Location"))
+		for range 5 {
+			if upLogin.Status != http.StatusFound && upLogin.Status != http.StatusSeeOther {
+				break
+			}
+			upLogin = b.get(fx.upIss + upLogin.Header.Get("Location"))
+		}
+		cb := fx.signInUpstream(t, b, upLogin, "elsewhere@example.com")
+		// Meanwhile this browser signs out and in as another user.
+		b.post(fx.iss+"/oauth2/logout", fx.accountForm(t, b))
+		b.signIn(b.get(fx.iss+"/login"), "third@example.com", userPassword)
+		if fx.signedInAs(t, b) == userEmail {
+			t.Fatal("still signed in as the user who started the link")
+		}
+		if p := b.get(cb.Header.Get("Location")); p.Status != http.StatusBadRequest {
+			t.Errorf("callback of a link for another signed-in user: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		if owner := fx.identityOwner(t, dbURL, "elsewhere@example.com"); owner != "" {
+			t.Errorf("linked to %q", owner)
+		}
+	})
+}
