@@ -348,10 +348,16 @@ func (p *Pages) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleDeleteAccount deletes the account after checking its password.
+// handleDeleteAccount deletes the account after checking its password;
+// an account without one ticks a box instead, so that one stray click
+// does not delete it.
 func (p *Pages) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	sess, u, ok := p.accountPost(w, r)
 	if !ok {
+		return
+	}
+	if u.PasswordHash == "" && r.PostFormValue("confirm") != "yes" {
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "Tick “Yes, delete my account” to delete it; the account was not deleted.", "")
 		return
 	}
 	err := p.accounts.DeleteAccount(r.Context(), u.ID, reauth(r, sess, "password"), p.meta(r))

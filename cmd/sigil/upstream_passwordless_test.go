@@ -84,7 +84,7 @@ func TestPasswordlessAccountFormsNeedARecentSignIn(t *testing.T) {
 			{"/account/delete", "deleting the account"},
 			{"/account/password", "setting a password"},
 		} {
-			p := b.post(fx.iss+c.path, fx.accountForm(t, b, "new_password", "a new password 123"))
+			p := b.post(fx.iss+c.path, fx.accountForm(t, b, "new_password", "a new password 123", "confirm", "yes"))
 			if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "so "+c.what+" needs a sign-in of the last 10 minutes: sign in again first") ||
 				!strings.Contains(p.Body, ">Sign in again with Corp SSO</button>") || strings.Contains(p.Body, `class="secret"`) {
 				t.Errorf("%s after a stale sign-in: %d\n%.6000s", c.path, p.Status, p.Body)
@@ -182,7 +182,7 @@ func TestPasswordlessAccountDeletesItselfAfterARecentSignIn(t *testing.T) {
 			t.Fatalf("upstream sign-in: %d\n%.500s", p.Status, p.Body)
 		}
 		clock.Add(10*time.Minute + time.Second)
-		if p := b.post(fx.iss+"/account/delete", fx.accountForm(t, b)); p.Status != http.StatusUnauthorized {
+		if p := b.post(fx.iss+"/account/delete", fx.accountForm(t, b, "confirm", "yes")); p.Status != http.StatusUnauthorized {
 			t.Errorf("delete after a stale sign-in: %d", p.Status)
 		}
 		// Signing in again through the upstream makes it recent.
@@ -192,6 +192,10 @@ func TestPasswordlessAccountDeletesItselfAfterARecentSignIn(t *testing.T) {
 		}
 		clock.Add(9 * time.Minute)
 		p = b.post(fx.iss+"/account/delete", fx.accountForm(t, b))
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Tick “Yes, delete my account”") {
+			t.Errorf("delete without ticking the box: %d", p.Status)
+		}
+		p = b.post(fx.iss+"/account/delete", fx.accountForm(t, b, "confirm", "yes"))
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "Your account is deleted.") {
 			t.Fatalf("delete after a recent sign-in: %d\n%.2000s", p.Status, p.Body)
 		}
