@@ -127,7 +127,7 @@ bench:
 # database, runs every scenario and baseline for a second at low
 # concurrency, and stops it: it proves the tooling works (no thresholds).
 bench-smoke: build build-load
-	bin/sigil-load -spawn bin/sigil -duration 1s -c 2 -scenario all,introspect,authcode -baselines
+	bin/sigil-load -spawn bin/sigil -duration 1s -c 2 -scenario all,introspect,authcode,loginpage,loginpage-post -baselines
 
 # load is the full measurement of docs/benchmarks.md. LOAD_FLAGS adds
 # flags, e.g. LOAD_FLAGS='-spawn-env SIGIL_SIGNING_ALG=EdDSA'.

@@ -210,7 +210,7 @@ func specFor(name, alg string) ratioSpec {
 		return ratioSpec{[]string{"bare"}, one("bare", "bare handler"), 0.9}
 	case "jwks304":
 		return ratioSpec{[]string{"bare"}, one("bare", "bare handler (200)"), 0}
-	case "login":
+	case "login", "loginpage", "loginpage-post":
 		return ratioSpec{[]string{"argon2"}, one("argon2", "argon2id"), 0.9}
 	case "me":
 		return ratioSpec{[]string{"verify", "bare"}, one("verify", alg+" verify"), 0.8}
