@@ -37,6 +37,7 @@ type loader struct {
 
 	clientID, clientSecret string
 	adminEmail, adminPass  string
+	resource               string // -resource: the resource server of the resource scenario
 
 	// peers are the other instances of a -addr list: the same user and
 	// client, load spread over them worker by worker.
