@@ -8,6 +8,7 @@
 #   alone  the login scenario by itself (C connections);
 #   flood  the same, while a second generator floods POST /oauth2/register
 #          (FLOOD_C connections, retrying at once on 429);
+#          Sigil's busy cores are shown for both login runs;
 #   cost   the flood by itself, with Sigil's CPU time read from /proc:
 #          the CPU of one answer (nearly all 429 at 20/h).
 #
@@ -45,6 +46,8 @@ cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # field OUT SCENARIO N: column N of the scenario's result line.
 # columns: scenario c ok ok/s p50 p99 errors refused rss/peak answers...
 field() { awk -v s="$2" -v n="$3" '$1 == s { print $n; exit }' "$1"; }
+# cores OUT: how many cores Sigil kept busy during the run (sigil-load -pid).
+cores() { sed -n 's/.*target CPU: [0-9]* µs per ok answer, \([0-9.]*\) cores busy.*/\1/p' "$1" | head -1; }
 answers() { awk -v s="$2" '$1 == s { for (i = 10; i <= NF; i++) printf "%s%s", $i, (i < NF ? " " : ""); print ""; exit }' "$1"; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
@@ -62,12 +65,12 @@ for limit in $LIMITS; do
 
 	echo
 	echo "== SIGIL_REGISTRATION_RATE_LIMIT=$limit: login c=$C, flood c=$FLOOD_C (no pause after 429), $DURATION per run, $ROUNDS rounds"
-	printf '%-6s %-6s %10s %9s %9s %10s  %s\n' round run "logins/s" p50 p99 "CPU µs/ans" "registration answers"
+	printf '%-6s %-6s %10s %9s %9s %7s %10s  %s\n' round run "logins/s" p50 p99 cores "CPU µs/ans" "registration answers"
 	alone=0 flooded=0 cpu_us=0 flood_answers=0
 	for r in $(seq 1 "$ROUNDS"); do
-		bin/sigil-load -addr "$base" -scenario login -c "$C" -duration "$DURATION" >"$work/alone.out" 2>&1 || { cat "$work/alone.out" >&2; exit 1; }
+		bin/sigil-load -addr "$base" -pid "$spid" -scenario login -c "$C" -duration "$DURATION" >"$work/alone.out" 2>&1 || { cat "$work/alone.out" >&2; exit 1; }
 		a=$(field "$work/alone.out" login 4)
-		printf '%-6s %-6s %10s %9s %9s %10s  %s\n' "$r" alone "$a" "$(field "$work/alone.out" login 5)" "$(field "$work/alone.out" login 6)" - -
+		printf '%-6s %-6s %10s %9s %9s %7s %10s  %s\n' "$r" alone "$a" "$(field "$work/alone.out" login 5)" "$(field "$work/alone.out" login 6)" "$(cores "$work/alone.out")" - -
 
 		# The flood starts first and runs a little longer, so the whole
 		# login run is under it.
@@ -75,17 +78,17 @@ for limit in $LIMITS; do
 			-duration "$(awk -v d="${DURATION%s}" 'BEGIN{print d + 4}')s" >"$work/flood.out" 2>&1 &
 		fpid=$!
 		sleep 2
-		bin/sigil-load -addr "$base" -scenario login -c "$C" -duration "$DURATION" >"$work/under.out" 2>&1 || { cat "$work/under.out" >&2; exit 1; }
+		bin/sigil-load -addr "$base" -pid "$spid" -scenario login -c "$C" -duration "$DURATION" >"$work/under.out" 2>&1 || { cat "$work/under.out" >&2; exit 1; }
 		wait "$fpid" || { cat "$work/flood.out" >&2; exit 1; }
 		f=$(field "$work/under.out" login 4)
-		printf '%-6s %-6s %10s %9s %9s %10s  %s\n' "$r" flood "$f" "$(field "$work/under.out" login 5)" "$(field "$work/under.out" login 6)" - "$(answers "$work/flood.out" register)"
+		printf '%-6s %-6s %10s %9s %9s %7s %10s  %s\n' "$r" flood "$f" "$(field "$work/under.out" login 5)" "$(field "$work/under.out" login 6)" "$(cores "$work/under.out")" - "$(answers "$work/flood.out" register)"
 
 		t0=$(cputicks "$spid")
 		bin/sigil-load -addr "$base" -scenario register -c "$FLOOD_C" -refused-pause 0 -duration "$DURATION" >"$work/cost.out" 2>&1 || { cat "$work/cost.out" >&2; exit 1; }
 		t1=$(cputicks "$spid")
 		n=$(answers "$work/cost.out" register | tr ' ' '\n' | awk -F: '{s += $2} END {print s + 0}')
 		us=$(awk -v t="$((t1 - t0))" -v hz="$tck" -v n="$n" 'BEGIN{printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0)}')
-		printf '%-6s %-6s %10s %9s %9s %10s  %s\n' "$r" cost - - - "$us" "$(answers "$work/cost.out" register)"
+		printf '%-6s %-6s %10s %9s %9s %7s %10s  %s\n' "$r" cost - - - - "$us" "$(answers "$work/cost.out" register)"
 		alone=$(awk -v a="$alone" -v b="$a" 'BEGIN{print a + b}')
 		flooded=$(awk -v a="$flooded" -v b="$f" 'BEGIN{print a + b}')
 		cpu_us=$(awk -v a="$cpu_us" -v b="$((t1 - t0))" 'BEGIN{print a + b}')
