@@ -4,8 +4,9 @@
 #
 # 1. Go benchmarks (verify/peers_bench_test.go): the same protected
 #    handler behind each Go verifier, called through ServeHTTP, RS256,
-#    ES256 and EdDSA; GOROUNDS alternating runs of all nine, the median
-#    ns/op of each and the ratios.
+#    ES256 and EdDSA; GOROUNDS rounds, in each the three sides of one alg
+#    back to back; the median CPU time and wall time per request of each,
+#    and the ratios.
 # 2. Load: a Sigil on 127.0.0.1 per signing alg (temporary SQLite), and
 #    four resource servers trusting it: bench/rs -mode verify, gojose,
 #    gooidc, and bench/peers/node-jose (npm ci installs the pinned jose).
@@ -42,25 +43,33 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 
 if [ "$GOROUNDS" -gt 0 ]; then
 	echo
-	echo "== Go benchmarks: ServeHTTP of one protected handler, $GOROUNDS alternating runs, median ns/op"
+	echo "== Go benchmarks: ServeHTTP of one protected handler, $GOROUNDS rounds, median CPU ns/op (process CPU time) and wall ns/op"
+	# One test binary; per round and alg the three sides run back to back,
+	# so each ratio compares runs a few seconds apart.
+	"$GO" test -c -o "$work/verify.test" ./verify/
 	for r in $(seq 1 "$GOROUNDS"); do
-		"$GO" test -run '^$' -bench '^BenchmarkServe' -benchtime 1s ./verify/ | grep '^BenchmarkServe' >>"$work/gobench"
+		for alg in RS256 ES256 EdDSA; do
+			(cd verify && "$work/verify.test" -test.run '^$' -test.bench "^BenchmarkServe.*/$alg\$" -test.benchtime 1s -test.benchmem) |
+				grep '^BenchmarkServe' >>"$work/gobench"
+		done
 	done
-	# BenchmarkServeVerify/RS256-2  N  ns/op ...: side, alg, median ns/op
-	awk '{split($1, p, "/"); side=substr(p[1], 15); alg=p[2]; sub(/-[0-9]+$/, "", alg); print side, alg, $3}' "$work/gobench" |
-		sort -k1,1 -k2,2 -k3,3n | awk '
-		{ k=$1" "$2; v[k, ++n[k]]=$3 }
-		END { for (k in n) { m=n[k]; med=(m%2) ? v[k,(m+1)/2] : (v[k,m/2]+v[k,m/2+1])/2; print k, med } }' | sort >"$work/gomed"
-	printf '%-6s %12s %12s %12s %16s %16s\n' alg "verify ns" "go-jose ns" "go-oidc ns" "verify/go-jose" "verify/go-oidc"
+	# BenchmarkServeVerify/RS256-2  N  W ns/op  C cpu-ns/op ...: side, alg, C, W, allocs
+	awk '{split($1, p, "/"); side=substr(p[1], 15); alg=p[2]; sub(/-[0-9]+$/, "", alg)
+		for (i = 2; i <= NF; i++) { if ($i == "ns/op") w=$(i-1); if ($i == "cpu-ns/op") c=$(i-1); if ($i == "allocs/op") a=$(i-1) }
+		print side, alg, c, w, a}' "$work/gobench" >"$work/gorows"
+	median() { awk -v s="$1" -v x="$2" -v col="$3" '$1==s && $2==x {print $col}' "$work/gorows" | sort -n |
+		awk '{v[++n]=$1} END {print (n%2) ? v[(n+1)/2] : (v[n/2]+v[n/2+1])/2}'; }
+	printf '%-6s %-8s %12s %12s %12s %16s %16s %18s\n' alg "" verify go-jose go-oidc "verify/go-jose" "verify/go-oidc" "allocs v/j/o"
 	for alg in RS256 ES256 EdDSA; do
-		a=$(awk -v x="$alg" '$1=="Verify" && $2==x {print $3}' "$work/gomed")
-		b=$(awk -v x="$alg" '$1=="GoJose" && $2==x {print $3}' "$work/gomed")
-		c=$(awk -v x="$alg" '$1=="GoOIDC" && $2==x {print $3}' "$work/gomed")
-		# rates are 1/ns: (verify rate)/(go-jose rate) = go-jose ns / verify ns.
-		awk -v alg="$alg" -v a="$a" -v b="$b" -v c="$c" 'BEGIN{
-			printf "%-6s %12.0f %12.0f %12.0f %16.2f %16.2f\n", alg, a, b, c, b/a, c/a }'
+		for col in 3 4; do
+			a=$(median Verify "$alg" $col) b=$(median GoJose "$alg" $col) c=$(median GoOIDC "$alg" $col)
+			allocs="$(median Verify "$alg" 5)/$(median GoJose "$alg" 5)/$(median GoOIDC "$alg" 5)"
+			# rates are 1/ns: (verify rate)/(go-jose rate) = go-jose ns / verify ns.
+			awk -v alg="$alg" -v what="$([ $col = 3 ] && echo cpu-ns || echo wall-ns)" -v a="$a" -v b="$b" -v c="$c" -v al="$allocs" 'BEGIN{
+				printf "%-6s %-8s %12.0f %12.0f %12.0f %16.2f %16.2f %18s\n", alg, what, a, b, c, b/a, c/a, al }'
+		done
 	done
-	echo "(rates, verify against each: target verify/go-jose >= 0.9, verify/go-oidc > 1)"
+	echo "(rates, verify against each: target verify/go-jose >= 0.9, verify/go-oidc > 1; cpu-ns does not count time other processes held the cores)"
 fi
 
 [ -n "$ALGS" ] || exit 0
