@@ -49,6 +49,7 @@ type options struct {
 	rounds        int
 	peer          bool
 	overload      []float64
+	resource      string
 }
 
 type listFlag []string
@@ -66,9 +67,10 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
-	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, authcode (authorize + code exchange of a signed-in user), loginpage (GET + POST /login with CSRF, a full browser sign-in), loginpage-post (the POST alone, the form fetched once), or a comma-separated list")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, authcode (authorize + code exchange of a signed-in user), loginpage (GET + POST /login with CSRF, a full browser sign-in), loginpage-post (the POST alone, the form fetched once), resource (GET /protected on -resource with the load user's token), register (POST /oauth2/register; SIGIL_REGISTRATION=open), or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
 	fs.StringVar(&overload, "overload", "", "overload curve of login, loginpage or loginpage-post (several alternate step by step), e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
+	fs.StringVar(&o.resource, "resource", "", "resource server of the resource scenario, HOST:PORT on loopback: it must accept this Sigil's access tokens at GET /protected (bench/rs, bench/peers/node-jose)")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
 	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
@@ -204,7 +206,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
-		adminEmail: o.adminEmail, adminPass: o.adminPassword}
+		adminEmail: o.adminEmail, adminPass: o.adminPassword, resource: o.resource}
 	setup := l.setup
 	if o.peer {
 		setup = func(ctx context.Context) error { return l.setupPeer(ctx, o.scenarios) }

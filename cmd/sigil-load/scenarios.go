@@ -37,6 +37,7 @@ type loader struct {
 
 	clientID, clientSecret string
 	adminEmail, adminPass  string
+	resource               string // -resource: the resource server of the resource scenario
 
 	// web is the signed-in browser session of a -peer target, set up
 	// once for its authorization code flow; nil for a Sigil.
