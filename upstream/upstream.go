@@ -126,6 +126,11 @@ type Store interface {
 	// LinkIdentity returns ErrIdentityTaken when (upstream, subject) is
 	// linked already.
 	LinkIdentity(ctx context.Context, id Identity) error
+	// UnlinkIdentity removes the user's identity (upstream, subject):
+	// authority.ErrNotFound when the user has no such identity,
+	// ErrLastSignIn (nothing removed) when the user has no password and
+	// no other identity. The check and the removal are one transaction.
+	UnlinkIdentity(ctx context.Context, userID, upstreamID, subject string) error
 	// CreateLinkedUser creates u (its email verified when verified) and
 	// links id to it, in one transaction: authority.ErrEmailTaken when
 	// the email is registered.
@@ -144,6 +149,9 @@ type Store interface {
 var (
 	ErrUpstreamTaken = errors.New("an upstream with this id is already registered")
 	ErrIdentityTaken = errors.New("this upstream identity is already linked")
+	// ErrLastSignIn: unlinking the identity would leave its user no way
+	// to sign in (no password, no other identity).
+	ErrLastSignIn = errors.New("this is the account's last way to sign in")
 	// ErrUnsupportedType is an upstream of a type this server was built
 	// without a connector for (no Opener in Config.Openers).
 	ErrUnsupportedType = errors.New("no connector for this upstream type")

@@ -183,8 +183,9 @@ type errorView struct {
 	Title       string
 	Description string
 	Code        string
-	// Back, when set, is the way back to the sign-in page.
-	Back string
+	// Back, when set, is the way back to the sign-in page; BackText
+	// its words when it leads elsewhere.
+	Back, BackText string
 }
 
 // scriptedPages offer passkeys through /static/passkey.js.
