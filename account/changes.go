@@ -9,14 +9,16 @@ import (
 	"github.com/sigil-auth/sigil/authority"
 )
 
-// ChangePassword sets a new password after checking the current one. Every
-// other session of the user ends; current (the session of the request,
-// may be empty) stays. The user is mailed a notice.
-func (s *Service) ChangePassword(ctx context.Context, userID, current, next, currentSession string, meta authority.Meta) error {
+// ChangePassword sets a new password after checking the current one
+// (authority.Reauthenticate: an account without a password sets its
+// first one under a recent sign-in instead). Every other session of the
+// user ends; current (the session of the request, may be empty) stays.
+// The user is mailed a notice.
+func (s *Service) ChangePassword(ctx context.Context, userID string, re authority.Reauth, next, currentSession string, meta authority.Meta) error {
 	if err := authority.ValidatePassword(next); err != nil {
 		return invalid("newPassword", err.(*authority.ValidationError).Reason)
 	}
-	u, err := s.core.CheckPassword(ctx, userID, current, meta)
+	u, err := s.core.Reauthenticate(ctx, userID, re, meta)
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, cur
 	if err != nil {
 		return err
 	}
-	s.core.Audit(ctx, authority.Event{Type: authority.EventPasswordChanged, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: fmt.Sprintf("%d other session(s) revoked", n)})
+	detail := fmt.Sprintf("%d other session(s) revoked", n)
+	if u.PasswordHash == "" {
+		detail = "first password set under a recent sign-in; " + detail
+	}
+	s.core.Audit(ctx, authority.Event{Type: authority.EventPasswordChanged, Actor: u.ID, UserID: u.ID, IP: meta.IP, Detail: detail})
 	s.notifyPasswordChanged(ctx, u)
 	return nil
 }
@@ -69,9 +75,10 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 	return nil
 }
 
-// DeleteAccount removes the account after checking its password.
-func (s *Service) DeleteAccount(ctx context.Context, userID, password string, meta authority.Meta) error {
-	if _, err := s.core.CheckPassword(ctx, userID, password, meta); err != nil {
+// DeleteAccount removes the account after checking its password (or, for
+// an account without one, a recent sign-in: authority.Reauthenticate).
+func (s *Service) DeleteAccount(ctx context.Context, userID string, re authority.Reauth, meta authority.Meta) error {
+	if _, err := s.core.Reauthenticate(ctx, userID, re, meta); err != nil {
 		return err
 	}
 	return s.core.DeleteUser(ctx, userID, meta)

@@ -109,7 +109,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.accounts.ChangePassword(r.Context(), c.Subject, req.CurrentPassword, req.NewPassword, c.SessionID, s.meta(r)); err != nil {
+	if err := s.accounts.ChangePassword(r.Context(), c.Subject, authority.Reauth{Password: req.CurrentPassword}, req.NewPassword, c.SessionID, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.accounts.DeleteAccount(r.Context(), c.Subject, req.Password, s.meta(r)); err != nil {
+	if err := s.accounts.DeleteAccount(r.Context(), c.Subject, authority.Reauth{Password: req.Password}, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

@@ -202,7 +202,7 @@ func (s *Server) handleEnrollTOTP(w http.ResponseWriter, r *http.Request) {
 		e, err = s.factors.EnrollForSignIn(r.Context(), a.enrolToken, s.meta(r))
 		err = enrolmentTokenProblem(err)
 	} else {
-		e, err = s.factors.EnrollTOTP(r.Context(), a.userID, a.password, s.meta(r))
+		e, err = s.factors.EnrollTOTP(r.Context(), a.userID, authority.Reauth{Password: a.password}, s.meta(r))
 	}
 	if err != nil {
 		s.writeProblem(w, r, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/gorilla/mux"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/mfa"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) handleWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Requ
 		id, creation, err = s.factors.BeginWebAuthnRegistrationForSignIn(r.Context(), a.enrolToken)
 		err = enrolmentTokenProblem(err)
 	} else {
-		id, creation, err = s.factors.BeginWebAuthnRegistration(r.Context(), a.userID, a.password, s.meta(r))
+		id, creation, err = s.factors.BeginWebAuthnRegistration(r.Context(), a.userID, authority.Reauth{Password: a.password}, s.meta(r))
 	}
 	if err != nil {
 		s.writeProblem(w, r, webauthnProblem(err, http.StatusUnprocessableEntity))
@@ -188,7 +189,7 @@ func (s *Server) handleWebAuthnRemove(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if err := s.factors.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], req.Password, s.meta(r)); err != nil {
+	if err := s.factors.RemoveWebAuthnCredential(r.Context(), uid, mux.Vars(r)["id"], authority.Reauth{Password: req.Password}, s.meta(r)); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}

@@ -35,9 +35,9 @@ func factorPasskey(article, name string) string {
 // checkFactorPassword is checkPassword for a change of the user's second
 // factors: a wrong password is also an mfa.failure event saying what it
 // was for.
-func (s *Service) checkFactorPassword(ctx context.Context, userID, password, what string, meta authority.Meta) (authority.User, error) {
-	u, err := s.core.CheckPassword(ctx, userID, password, meta)
-	if errors.Is(err, authority.ErrInvalidCredentials) {
+func (s *Service) checkFactorPassword(ctx context.Context, userID string, re authority.Reauth, what string, meta authority.Meta) (authority.User, error) {
+	u, err := s.core.Reauthenticate(ctx, userID, re, meta)
+	if errors.Is(err, authority.ErrInvalidCredentials) && !errors.Is(err, authority.ErrSignInNotRecent) {
 		s.core.Audit(ctx, authority.Event{Type: authority.EventMFAFailure, Actor: meta.ActorOr(userID), UserID: userID, IP: meta.IP, Detail: "wrong password to " + what})
 	}
 	return u, err

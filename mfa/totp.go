@@ -115,11 +115,11 @@ func matchTOTP(secret, code string, now time.Time, lastStep int64) (int64, bool)
 // counts only once ConfirmTOTP sees a code from it. The password keeps
 // whoever holds a session or an access token alone from adding a second
 // factor (which would then keep the user out, or sign in as them).
-func (s *Service) EnrollTOTP(ctx context.Context, userID, password string, meta authority.Meta) (TOTPEnrolment, error) {
+func (s *Service) EnrollTOTP(ctx context.Context, userID string, re authority.Reauth, meta authority.Meta) (TOTPEnrolment, error) {
 	if s.cfg.Sealer == nil { // before the password: no attempt spent for nothing
 		return TOTPEnrolment{}, ErrUnavailable
 	}
-	u, err := s.checkFactorPassword(ctx, userID, password, "enrol an authenticator app", meta)
+	u, err := s.checkFactorPassword(ctx, userID, re, "enrol an authenticator app", meta)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}

@@ -25,11 +25,11 @@ import (
 // not required. The password keeps whoever holds a session or an access
 // token alone from adding a passkey, which signs in by itself and counts
 // as two factors.
-func (s *Service) BeginWebAuthnRegistration(ctx context.Context, userID, password string, meta authority.Meta) (string, *protocol.CredentialCreation, error) {
+func (s *Service) BeginWebAuthnRegistration(ctx context.Context, userID string, re authority.Reauth, meta authority.Meta) (string, *protocol.CredentialCreation, error) {
 	if _, err := s.relyingParty(); err != nil {
 		return "", nil, err
 	}
-	if _, err := s.checkFactorPassword(ctx, userID, password, "add a passkey", meta); err != nil {
+	if _, err := s.checkFactorPassword(ctx, userID, re, "add a passkey", meta); err != nil {
 		return "", nil, err
 	}
 	return s.beginWebAuthnRegistration(ctx, userID)
@@ -160,8 +160,8 @@ func (s *Service) RenameWebAuthnCredential(ctx context.Context, userID, id, name
 // checking the user's password, as removing an authenticator app needs a
 // current code: a second factor must not be taken off an account by
 // whoever holds one of its sessions or access tokens alone.
-func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id, password string, meta authority.Meta) error {
-	if _, err := s.checkFactorPassword(ctx, userID, password, "remove credential "+id, meta); err != nil {
+func (s *Service) RemoveWebAuthnCredential(ctx context.Context, userID, id string, re authority.Reauth, meta authority.Meta) error {
+	if _, err := s.checkFactorPassword(ctx, userID, re, "remove credential "+id, meta); err != nil {
 		return err
 	}
 	// Read first, for the notice's name.

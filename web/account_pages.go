@@ -250,7 +250,7 @@ func (p *Pages) renderAccountView(w http.ResponseWriter, r *http.Request, sess o
 	v.User, v.Session, v.Consents, v.Wide = u, sess, consents, true
 	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names,
 		"Identities": ups.Identities, "Linkable": ups.Linkable, "HasPassword": u.PasswordHash != "", "CanUnlink": ups.CanUnlink,
-		"RecentSignIn": humanDuration(RecentSignIn)}
+		"RecentSignIn": humanDuration(RecentSignIn), "SignInRecent": p.signInRecent(sess), "SignInWith": ups.SignInWith}
 	// A link form's post is redirected to its upstream: the CSP's
 	// form-action must allow it.
 	p.render(w, r, status, "account", v, ups.Origins...)
@@ -265,20 +265,27 @@ func (p *Pages) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
+	re, next := reauth(r, sess, "current_password"), r.PostFormValue("new_password")
 	errs := map[string]string{}
-	if current == "" {
+	if re.Password == "" && u.PasswordHash != "" {
 		errs["current_password"] = "Current password is required."
 	}
 	if err := authority.ValidatePassword(next); err != nil {
 		errs["new_password"] = "New password " + err.(*authority.ValidationError).Reason + "."
 	}
 	if len(errs) == 0 {
-		err := p.accounts.ChangePassword(r.Context(), u.ID, current, next, sess.ID, p.meta(r))
+		err := p.accounts.ChangePassword(r.Context(), u.ID, re, next, sess.ID, p.meta(r))
 		var ve *authority.ValidationError
 		switch {
 		case err == nil:
-			http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
+			done := "password-changed"
+			if u.PasswordHash == "" {
+				done = "password-set"
+			}
+			http.Redirect(w, r, "/account?done="+done, http.StatusSeeOther)
+			return
+		case errors.Is(err, authority.ErrSignInNotRecent):
+			p.renderAccount(w, r, sess, u, http.StatusUnauthorized, signInAgainAlert("setting a password"), "")
 			return
 		case errors.Is(err, authority.ErrInvalidCredentials):
 			errs["current_password"] = "Current password is not right."
@@ -341,17 +348,25 @@ func (p *Pages) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleDeleteAccount deletes the account after checking its password.
+// handleDeleteAccount deletes the account after checking its password;
+// an account without one ticks a box instead, so that one stray click
+// does not delete it.
 func (p *Pages) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	sess, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}
-	err := p.accounts.DeleteAccount(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	if u.PasswordHash == "" && r.PostFormValue("confirm") != "yes" {
+		p.renderAccount(w, r, sess, u, http.StatusUnprocessableEntity, "Tick “Yes, delete my account” to delete it; the account was not deleted.", "")
+		return
+	}
+	err := p.accounts.DeleteAccount(r.Context(), u.ID, reauth(r, sess, "password"), p.meta(r))
 	switch {
 	case err == nil:
 		p.clearSession(w)
 		p.render(w, r, http.StatusOK, "login", view{Notice: "Your account is deleted."})
+	case errors.Is(err, authority.ErrSignInNotRecent):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, signInAgainAlert("deleting the account"), "")
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; the account was not deleted.", "")
 	default:

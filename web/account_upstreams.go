@@ -14,12 +14,6 @@ import (
 // the user, each with its "Unlink" form, and a "Link {name}" form for
 // each upstream not linked yet.
 
-// RecentSignIn is how recent the sign-in of an account without a
-// password must be to link another account from the account page (an
-// account with a password gives it again instead, as for the page's
-// other sensitive forms).
-const RecentSignIn = 10 * time.Minute
-
 // identityView is a linked upstream identity as the account page shows it.
 type identityView struct {
 	UpstreamID, Subject, Upstream, Email string
@@ -33,7 +27,11 @@ type accountUpstreamsView struct {
 	// CanUnlink is false when the only identity is the account's only
 	// way to sign in.
 	CanUnlink bool
-	// Origins are the upstreams' origins the link forms end at.
+	// SignInWith are the linked upstreams an account without a password
+	// signs in again with (for the page's sensitive forms).
+	SignInWith []upstreamButton
+	// Origins are the upstreams' origins the link and sign-in forms end
+	// at.
 	Origins []string
 }
 
@@ -62,8 +60,12 @@ func (p *Pages) accountUpstreams(r *http.Request, u authority.User) (accountUpst
 			Upstream: cmp.Or(names[id.UpstreamID], id.UpstreamID), Email: id.Email, Linked: id.CreatedAt})
 	}
 	for _, up := range us {
-		if !linked[up.ID] {
+		switch {
+		case !linked[up.ID]:
 			out.Linkable = append(out.Linkable, upstreamButton{ID: up.ID, Name: up.Name})
+			out.Origins = append(out.Origins, formOrigin(up.Issuer))
+		case u.PasswordHash == "":
+			out.SignInWith = append(out.SignInWith, upstreamButton{ID: up.ID, Name: up.Name})
 			out.Origins = append(out.Origins, formOrigin(up.Issuer))
 		}
 	}
@@ -90,23 +92,20 @@ func (p *Pages) handleAccountLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if u.PasswordHash != "" {
-		_, err := p.auth.CheckPassword(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
-		var te *authority.ThrottledError
-		switch {
-		case errors.Is(err, authority.ErrInvalidCredentials):
-			p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; nothing was linked.", "")
-			return
-		case errors.As(err, &te):
-			p.renderAccount(w, r, sess, u, http.StatusTooManyRequests, "Too many wrong passwords for this account. Please wait "+humanSeconds(retrySeconds(te.RetryAfter))+" and try again.", "")
-			return
-		case err != nil:
-			p.renderFailure(w, r, err)
-			return
-		}
-	} else if p.auth.Now().Sub(sess.AuthTime) > RecentSignIn {
-		p.renderAccount(w, r, sess, u, http.StatusUnauthorized,
-			"To link another account, sign in again first: sign out, sign in, then link it within "+humanDuration(RecentSignIn)+".", "")
+	_, err := p.auth.Reauthenticate(r.Context(), u.ID, reauth(r, sess, "password"), p.meta(r))
+	var te *authority.ThrottledError
+	switch {
+	case errors.Is(err, authority.ErrSignInNotRecent):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, signInAgainAlert("linking another account"), "")
+		return
+	case errors.Is(err, authority.ErrInvalidCredentials):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; nothing was linked.", "")
+		return
+	case errors.As(err, &te):
+		p.renderAccount(w, r, sess, u, http.StatusTooManyRequests, "Too many wrong passwords for this account. Please wait "+humanSeconds(retrySeconds(te.RetryAfter))+" and try again.", "")
+		return
+	case err != nil:
+		p.renderFailure(w, r, err)
 		return
 	}
 	st, err := p.upstreams.BeginLink(r.Context(), r.PostFormValue("upstream"), u.ID, p.meta(r))
@@ -139,7 +138,7 @@ func (p *Pages) handleAccountUnlink(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account?done=upstream-unlinked", http.StatusSeeOther)
 	case errors.Is(err, upstream.ErrLastSignIn):
 		p.renderAccount(w, r, sess, u, http.StatusConflict,
-			"This is the only way to sign in to your account, so it stays linked. Set a password (with “Forgot your password?” on the sign-in page) or link another account first.", "")
+			"This is the only way to sign in to your account, so it stays linked. Set a password (below) or link another account first.", "")
 	case errors.Is(err, authority.ErrNotFound):
 		p.renderAccount(w, r, sess, u, http.StatusNotFound, "That account is not linked to yours.", "")
 	default:

@@ -208,6 +208,8 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		notice = "Access revoked. The application will ask again next time."
 	case "password-changed":
 		notice = "Your password is changed. Your other sessions were signed out."
+	case "password-set":
+		notice = "Your password is set. You can sign in with it, and the forms here ask for it from now on."
 	case "session-ended":
 		notice = "The session is signed out."
 	case "passkey-added":

@@ -69,10 +69,12 @@ func (p *Pages) handleEnrolTOTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := p.factors.EnrollTOTP(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	e, err := p.factors.EnrollTOTP(r.Context(), u.ID, reauth(r, sess, "password"), p.meta(r))
 	switch {
 	case err == nil:
 		p.renderEnrol(w, r, http.StatusOK, e, "/account/mfa/totp/confirm", view{}, "")
+	case errors.Is(err, authority.ErrSignInNotRecent):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, signInAgainAlert("enrolling an authenticator app"), "")
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; no authenticator was enrolled.", "")
 	case errors.Is(err, mfa.ErrTOTPEnrolled):

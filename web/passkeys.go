@@ -91,7 +91,7 @@ func (p *Pages) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reques
 	if !p.ceremonyPost(w, r) {
 		return
 	}
-	_, u, err := p.session(r)
+	sess, u, err := p.session(r)
 	if err != nil {
 		if noSession(err) {
 			writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": "Your session ended. Sign in again."})
@@ -100,7 +100,11 @@ func (p *Pages) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reques
 		ceremonyError(w, err)
 		return
 	}
-	id, creation, err := p.factors.BeginWebAuthnRegistration(r.Context(), u.ID, r.PostFormValue("password"), p.meta(r))
+	id, creation, err := p.factors.BeginWebAuthnRegistration(r.Context(), u.ID, reauth(r, sess, "password"), p.meta(r))
+	if errors.Is(err, authority.ErrSignInNotRecent) {
+		writeCeremony(w, http.StatusUnauthorized, map[string]string{"error": signInAgainAlert("adding a passkey")})
+		return
+	}
 	if err != nil {
 		ceremonyError(w, err)
 		return
@@ -161,10 +165,12 @@ func (p *Pages) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := p.factors.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), r.PostFormValue("password"), p.meta(r))
+	err := p.factors.RemoveWebAuthnCredential(r.Context(), u.ID, r.PostFormValue("credential_id"), reauth(r, sess, "password"), p.meta(r))
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/account?done=passkey-removed", http.StatusSeeOther)
+	case errors.Is(err, authority.ErrSignInNotRecent):
+		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, signInAgainAlert("removing a passkey"), "")
 	case errors.Is(err, authority.ErrInvalidCredentials):
 		p.renderAccount(w, r, sess, u, http.StatusUnauthorized, "The password is not right; the passkey was not removed.", "")
 	case errors.Is(err, authority.ErrNotFound):

@@ -180,6 +180,7 @@ func (a *auditRun) auditHosted(t *testing.T, tab context.Context) {
 	a.linkIdentity(t, email)
 	runBrowser(t, tab, chromedp.Navigate(iss+"/account"), chromedp.WaitVisible(`ul.identities`))
 	a.check(t, tab, "account-linked")
+	a.withoutPassword(t, tab, email)
 
 	link, _ := mailLink(t, a.mp.waitSubject(t, email, "Confirm your email"))
 	runBrowser(t, tab, chromedp.Navigate(link), chromedp.WaitVisible(`form button[type=submit]`))
