@@ -119,8 +119,8 @@ func (a *auditRun) auditConsole(t *testing.T, tab context.Context, setupLink str
 	runBrowser(t, tab,
 		chromedp.Navigate(iss+"/console/upstreams"),
 		chromedp.WaitVisible(`form.create-upstream`),
-		chromedp.SendKeys(`#id`, "corp"),
-		chromedp.SendKeys(`#name`, "Corp SSO"),
+		chromedp.SendKeys(`#id`, "partner"),
+		chromedp.SendKeys(`#name`, "Partner SSO"),
 		chromedp.SendKeys(`#issuer`, "http://idp.example.com"),
 		chromedp.SendKeys(`#client_id`, "sigil"),
 		chromedp.SendKeys(`#client_secret`, "a client secret"),
@@ -135,12 +135,12 @@ func (a *auditRun) auditConsole(t *testing.T, tab context.Context, setupLink str
 		chromedp.WaitVisible(`#callback-url`),
 	)
 	a.check(t, tab, "console-upstream")
-	runBrowser(t, tab, chromedp.Navigate(iss+"/console/upstreams"), chromedp.WaitVisible(`tr[data-upstream=corp]`))
+	runBrowser(t, tab, chromedp.Navigate(iss+"/console/upstreams"), chromedp.WaitVisible(`tr[data-upstream=partner]`))
 	a.check(t, tab, "console-upstreams")
-	runBrowser(t, tab, chromedp.Click(`tr[data-upstream=corp] a.delete`), chromedp.WaitVisible(`button[name=confirm-delete]`))
+	runBrowser(t, tab, chromedp.Click(`tr[data-upstream=partner] a.delete`), chromedp.WaitVisible(`button[name=confirm-delete]`))
 	a.check(t, tab, "console-upstream-delete")
-	// Gone again, so that the hosted pages audited meanwhile keep their
-	// sign-in page without its button for long.
+	// Deleted again: the hosted pages, audited meanwhile, show their own
+	// upstream "corp" alone for all but a moment.
 	runBrowser(t, tab, chromedp.Click(`button[name=confirm-delete]`), chromedp.WaitVisible(`form.create-upstream`))
 
 	runBrowser(t, tab, chromedp.Navigate(iss+"/console/audit"), chromedp.WaitVisible(`table.audit`))
