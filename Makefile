@@ -124,10 +124,12 @@ bench:
 	$(GO) test -tags '$(GOTAGS)' -run='^$$' -bench=. -benchmem $(PKGS)
 
 # bench-smoke starts bin/sigil on 127.0.0.1 with a temporary SQLite
-# database, runs every scenario and baseline for a second at low
-# concurrency, and stops it: it proves the tooling works (no thresholds).
+# database (open client registration, for the register scenario), runs
+# every scenario and baseline for a second at low concurrency, and stops
+# it: it proves the tooling works (no thresholds). The resource scenario
+# needs a resource server: bench/verify-compare.sh runs it.
 bench-smoke: build build-load
-	bin/sigil-load -spawn bin/sigil -duration 1s -c 2 -scenario all,introspect,authcode -baselines
+	bin/sigil-load -spawn bin/sigil -spawn-env SIGIL_REGISTRATION=open -duration 1s -c 2 -scenario all,introspect,authcode,loginpage,loginpage-post,register -baselines
 
 # load is the full measurement of docs/benchmarks.md. LOAD_FLAGS adds
 # flags, e.g. LOAD_FLAGS='-spawn-env SIGIL_SIGNING_ALG=EdDSA'.

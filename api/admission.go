@@ -60,18 +60,27 @@ func (s *Server) admitHashing(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) refuseOverloaded(w http.ResponseWriter, r *http.Request) {
-	s.metrics.OverloadRefusals.Inc()
-	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {
-		info.quiet = true
-	}
-	s.refusals.note(s.log, r)
 	h := w.Header()
 	h["Content-Type"] = overloadedType
 	h["Retry-After"] = overloadedRetryAfter
 	h["Content-Length"] = overloadedLength
 	h["Cache-Control"] = overloadedCacheControl
+	s.refuseHeld(w, r, overloadedBody)
+}
+
+// refuseHeld answers 503 with body to a request refused at admission,
+// after the queue wait, counting and logging it as admitHashing says. The
+// headers are already set, Content-Length included. The hosted pages'
+// sign-in forms are refused through it too (web.Hooks.RefuseOverloaded),
+// with their busy page as the body.
+func (s *Server) refuseHeld(w http.ResponseWriter, r *http.Request, body []byte) {
+	s.metrics.OverloadRefusals.Inc()
+	if info, ok := r.Context().Value(ctxRequest).(*requestInfo); ok {
+		info.quiet = true
+	}
+	s.refusals.note(s.log, r)
 	if d := s.refusalHold; d > 0 {
-		if holdDetached(w, r, d) {
+		if holdDetached(w, r, d, body) {
 			return
 		}
 		t := time.NewTimer(d)
@@ -82,7 +91,7 @@ func (s *Server) refuseOverloaded(w http.ResponseWriter, r *http.Request) {
 		t.Stop()
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
-	w.Write(overloadedBody)
+	w.Write(body)
 }
 
 // holdDetached holds a refusal without its connection's goroutine: an
@@ -96,7 +105,7 @@ func (s *Server) refuseOverloaded(w http.ResponseWriter, r *http.Request) {
 // new connection for its next request. It reports false, having done
 // nothing, where the connection cannot be taken (HTTP/2); the handler
 // then holds the request itself.
-func holdDetached(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+func holdDetached(w http.ResponseWriter, r *http.Request, d time.Duration, body []byte) bool {
 	if r.ProtoMajor != 1 {
 		return false
 	}
@@ -111,8 +120,8 @@ func holdDetached(w http.ResponseWriter, r *http.Request, d time.Duration) bool 
 	b.WriteString("HTTP/1.1 503 Service Unavailable\r\n")
 	h.Write(&b) // a bytes.Buffer takes every write
 	b.WriteString("\r\n")
-	b.Write(overloadedBody)
-	recordStatus(w, http.StatusServiceUnavailable, len(overloadedBody))
+	b.Write(body)
+	recordStatus(w, http.StatusServiceUnavailable, len(body))
 	answer := b.Bytes()
 	time.AfterFunc(d, func() { writeAndClose(conn, answer) })
 	return true

@@ -20,6 +20,9 @@ func (s *Server) MountPages(cfg web.Config) error {
 		Limiter:     s,
 		Authorize:   func(outcome string) { s.metrics.Authorize.WithLabelValues(outcome).Inc() },
 		LoginResult: func(err error) { s.countLoginError(err) },
+		RefuseOverloaded: func(w http.ResponseWriter, r *http.Request, body []byte) {
+			s.refuseHeld(w, r, body)
+		},
 	}, s.log)
 	if err != nil {
 		return err

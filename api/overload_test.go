@@ -171,6 +171,13 @@ func TestLoginRefusedAtAdmissionBeforeDecoding(t *testing.T) {
 // first receives that login's status.
 func busyServer(t *testing.T, hold time.Duration, log *slog.Logger) (st *memStore, srv *Server, ts *httptest.Server, release func(), first chan int) {
 	t.Helper()
+	return busyServerWith(t, hold, log, nil)
+}
+
+// busyServerWith is busyServer calling mount (when not nil) on the
+// server before it serves.
+func busyServerWith(t *testing.T, hold time.Duration, log *slog.Logger, mount func(*Server)) (st *memStore, srv *Server, ts *httptest.Server, release func(), first chan int) {
+	t.Helper()
 	st = newMemStore()
 	ring := keystest.Ring(t, keys.EdDSA, time.Now())
 	auth, err := authority.New(authority.Config{
@@ -184,6 +191,9 @@ func busyServer(t *testing.T, hold time.Duration, log *slog.Logger) (st *memStor
 	d := Services{Auth: auth, Factors: mfa.New(auth, st, mfa.Config{}), Accounts: account.New(auth, st),
 		Keys: keys.NewManager(nil, nil, ring, keys.Policy{Alg: keys.EdDSA}, nil, nil)}
 	srv = New(Config{Issuer: "http://sigil.test", JWKSMaxAge: time.Minute}, d, st, nil, log)
+	if mount != nil {
+		mount(srv)
+	}
 	ts = httptest.NewServer(srv.Handler())
 	if resp, body := postSignup(t, ts.URL, "ada@example.com"); resp.StatusCode != http.StatusCreated {
 		ts.Close()

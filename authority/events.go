@@ -86,6 +86,8 @@ const (
 	EventUpstreamLogin = "upstream.login"
 	// EventUpstreamLinked: an upstream identity was linked to an account, automatically (verified email on both sides) or with its password.
 	EventUpstreamLinked = "upstream.linked"
+	// EventUpstreamUnlinked: a user unlinked an upstream identity from their account on the account page.
+	EventUpstreamUnlinked = "upstream.unlinked"
 	// EventUpstreamFailure: a sign-in through an upstream failed (unreachable, error from it, forged or replayed state, a token that did not verify); no session.
 	EventUpstreamFailure = "upstream.failure"
 	// EventSessionLogin: a browser session started on the hosted pages.
@@ -185,6 +187,7 @@ var AuditEventTypes = []string{
 	EventUpstreamDeleted,
 	EventUpstreamLogin,
 	EventUpstreamLinked,
+	EventUpstreamUnlinked,
 	EventUpstreamFailure,
 	EventSessionLogin,
 	EventSessionLogout,

@@ -27,7 +27,7 @@ func (s *Service) Revoke(ctx context.Context, clientID, token string, meta Meta)
 	if len(token) > 512 {
 		return nil
 	}
-	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
+	rt, err := s.refreshByToken(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (s *Service) introspect(ctx context.Context, token string) (Introspection, 
 	if len(token) > 512 {
 		return Introspection{}, nil
 	}
-	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
+	rt, err := s.refreshByToken(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return Introspection{}, nil
 	}

@@ -27,14 +27,14 @@ func (s *Service) Refresh(ctx context.Context, token, clientID, scope, resource 
 	if token == "" || len(token) > 512 {
 		return TokenPair{}, fmt.Errorf("%w: malformed refresh token", ErrInvalidGrant)
 	}
-	hash := HashToken(token)
-	rt, err := s.store.RefreshTokenByHash(ctx, hash)
+	rt, err := s.refreshByToken(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return TokenPair{}, fmt.Errorf("%w: unknown refresh token", ErrInvalidGrant)
 	}
 	if err != nil {
 		return TokenPair{}, err
 	}
+	hash := rt.Hash
 	if rt.ClientID != clientID {
 		return TokenPair{}, fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
 	}
@@ -197,7 +197,7 @@ func (s *Service) Logout(ctx context.Context, token string, meta Meta) error {
 	if !PlausibleToken(token) {
 		return invalid("refreshToken", "is not a refresh token")
 	}
-	rt, err := s.store.RefreshTokenByHash(ctx, HashToken(token))
+	rt, err := s.refreshByToken(ctx, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -77,7 +77,7 @@ func (f *fixture) refresh(tok string) (authority.TokenPair, error) {
 
 func (f *fixture) live(t *testing.T, tok string) int {
 	t.Helper()
-	rt, err := f.db.RefreshTokenByHash(context.Background(), authority.HashToken(tok))
+	rt, err := f.db.RefreshTokenByHash(context.Background(), authority.RefreshTokenKey(tok))
 	if err != nil {
 		t.Fatal(err)
 	}

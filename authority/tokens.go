@@ -152,17 +152,14 @@ func (s *Service) issueUserTokens(ctx context.Context, u User, scope, clientID s
 	return TokenPair{AccessToken: access, ExpiresIn: int(s.cfg.AccessTTL / time.Second), RefreshToken: refresh, UserID: u.ID}, nil
 }
 
-// NewRefreshToken makes an opaque refresh token of 256 random bits and the
-// record that stores only its hash.
+// NewRefreshToken makes an opaque refresh token (its issue time and 208
+// random bits, see refresh_key.go) and the record that stores only its
+// key: the time and the token's hash.
 func (s *Service) NewRefreshToken(family, userID, clientID, scope string) (string, RefreshToken) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err))
-	}
-	tok := base64.RawURLEncoding.EncodeToString(b)
 	now := s.now().UTC()
+	tok := newRefreshTokenText(now)
 	return tok, RefreshToken{
-		Hash: HashToken(tok), FamilyID: family, UserID: userID, ClientID: clientID, Scope: scope,
+		Hash: RefreshTokenKey(tok), FamilyID: family, UserID: userID, ClientID: clientID, Scope: scope,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
 	}
 }

@@ -114,6 +114,7 @@ func (s *Service) StartSession(ctx context.Context, u authority.User, amr []stri
 func (s *Service) startBrowserSession(ctx context.Context, u authority.User, amr []string, meta authority.Meta, current *BrowserSession) (BrowserSession, authority.User, string, error) {
 	s.core.RememberProfile(u)
 	if current != nil && current.UserID == u.ID {
+		amr = keepUpstream(current.AMR, amr)
 		at := s.now().UTC().Truncate(time.Second)
 		cookie := authority.RandomToken(sessionCookieBytes)
 		err := s.store.ReauthBrowserSession(ctx, current.ID, authority.HashToken(cookie), at, amr)

@@ -52,6 +52,7 @@ func TestConformance(t *testing.T) {
 		{"RegistrationTokensAndRegisteredClients", testRegistration},
 		{"DeviceAuthorizations", testDeviceAuthorizations},
 		{"Upstreams", testUpstreams},
+		{"UpstreamUnlinkKeepsTheLastWayToSignIn", testUpstreamUnlink},
 	}
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

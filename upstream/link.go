@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"time"
 
 	"github.com/sigil-auth/sigil/authority"
 )
@@ -53,6 +54,22 @@ func (s *Service) LinkAfterSecondFactor(ctx context.Context, ticket, browser str
 		return Result{}, err
 	}
 	return s.linkPending(ctx, p, u, nil, meta)
+}
+
+// HoldForSecondFactor keeps a link ticket, whose account's password was
+// just accepted, alive for at least d more (at most PendingTTL): the
+// second factor the password asked for may take as long as its own step
+// lasts, however long the password took. The ticket stays bound to its
+// browser.
+func (s *Service) HoldForSecondFactor(ctx context.Context, ticket, browser string, d time.Duration) error {
+	p, err := s.take(ctx, ticket, KindLink, "", browser)
+	if err != nil {
+		return err
+	}
+	if until := s.cfg.Now().Add(min(d, PendingTTL)); until.After(p.ExpiresAt) {
+		p.ExpiresAt = until
+	}
+	return s.cfg.Store.PutPending(ctx, p)
 }
 
 // Cancel drops a link ticket: nothing is linked.

@@ -16,7 +16,8 @@ const (
 	// OutcomeCreated: a new account was created for the identity.
 	OutcomeCreated = "created"
 	// OutcomeLinked: the identity was linked to an existing account, at
-	// once (verified email on both sides) or after its password.
+	// once (verified email on both sides), after its password, or from
+	// the account page (also when it was linked to that account already).
 	OutcomeLinked = "linked"
 	// OutcomeLinkAsked: an account with the email exists; its password
 	// is asked before linking.
@@ -37,7 +38,8 @@ const (
 	// OutcomeNoEmail: the upstream vouched for no email address.
 	OutcomeNoEmail = "failed_no_email"
 	// OutcomeAccount: the account may not sign in (locked, email not
-	// verified).
+	// verified), or a link from the account page brought back an
+	// identity linked to another account.
 	OutcomeAccount = "failed_account"
 	// OutcomeError: anything else (the database, for one).
 	OutcomeError = "failed_error"
@@ -62,7 +64,7 @@ func outcomeOf(err error) string {
 		return OutcomeRejected
 	case errors.Is(err, ErrNoEmail):
 		return OutcomeNoEmail
-	case errors.Is(err, authority.ErrAccountLocked), errors.Is(err, authority.ErrEmailNotVerified):
+	case errors.Is(err, authority.ErrAccountLocked), errors.Is(err, authority.ErrEmailNotVerified), errors.Is(err, ErrLinkedElsewhere):
 		return OutcomeAccount
 	}
 	return OutcomeError

@@ -60,6 +60,10 @@ type Result struct {
 	Created    bool
 	LinkTicket string
 	LinkEmail  string
+	// LinkedTo is the signed-in user a link started by BeginLink was
+	// for; AlreadyLinked says the identity was theirs before.
+	LinkedTo      string
+	AlreadyLinked bool
 
 	// outcome is the sign-in's outcome for Config.Observe.
 	outcome string
@@ -102,6 +106,12 @@ func (s *Service) open(ctx context.Context, u Upstream, fresh bool) (Connector, 
 // sign-in can finish it. Discovery of the upstream is bounded by the
 // service's timeout; no hashing slot is held.
 func (s *Service) Begin(ctx context.Context, id, authz string, meta authority.Meta) (Started, error) {
+	return s.begin(ctx, id, authz, "", meta)
+}
+
+// begin is Begin; userID, when set, makes the callback link the identity
+// to that signed-in user instead of signing anyone in.
+func (s *Service) begin(ctx context.Context, id, authz, userID string, meta authority.Meta) (Started, error) {
 	u, err := s.Get(ctx, id)
 	if err != nil {
 		return Started{}, err
@@ -116,7 +126,7 @@ func (s *Service) Begin(ctx context.Context, id, authz string, meta authority.Me
 	}
 	state, nonce, browser := authority.RandomToken(32), authority.RandomToken(24), authority.RandomToken(32)
 	err = s.cfg.Store.PutPending(ctx, Pending{Hash: authority.HashToken(state), Kind: KindState, UpstreamID: u.ID,
-		BrowserHash: authority.HashToken(browser), Nonce: nonce, Authz: authz, ExpiresAt: s.cfg.Now().Add(PendingTTL)})
+		BrowserHash: authority.HashToken(browser), Nonce: nonce, Authz: authz, UserID: userID, ExpiresAt: s.cfg.Now().Add(PendingTTL)})
 	if err != nil {
 		return Started{}, err
 	}
@@ -128,6 +138,10 @@ type Callback struct {
 	State, Code, Iss, Error string
 	// Browser is the value Begin gave the browser.
 	Browser string
+	// SignedIn is the user of the browser's session, "" for none: a
+	// link started by BeginLink finishes only for the user who started
+	// it.
+	SignedIn string
 }
 
 // take spends the pending record of value, checking it belongs to this
@@ -165,7 +179,7 @@ func (s *Service) Finish(ctx context.Context, id string, cb Callback, meta autho
 		s.observeFailure(ctx, id, err)
 	case res.LinkTicket != "":
 		s.cfg.Observe(id, OutcomeLinkAsked)
-	default:
+	case res.outcome != "":
 		s.cfg.Observe(id, res.outcome)
 	}
 	return res, err
@@ -179,8 +193,11 @@ func (s *Service) finish(ctx context.Context, id string, cb Callback, meta autho
 	if err != nil {
 		return Result{}, err
 	}
+	if p.UserID != "" && p.UserID != cb.SignedIn {
+		return Result{}, ErrBadState
+	}
 	if cb.Error != "" {
-		return Result{Authz: p.Authz}, fmt.Errorf("%w: %.100q", ErrRefused, cb.Error)
+		return Result{Authz: p.Authz, LinkedTo: p.UserID}, fmt.Errorf("%w: %.100q", ErrRefused, cb.Error)
 	}
 	u, err := s.Get(ctx, id)
 	if errors.Is(err, authority.ErrNotFound) {
@@ -205,6 +222,11 @@ func (s *Service) finish(ctx context.Context, id string, cb Callback, meta autho
 	}
 	if claims.Subject == "" {
 		return Result{Authz: p.Authz}, fmt.Errorf("%w: no subject", ErrRejected)
+	}
+	if p.UserID != "" {
+		res, err := s.linkSignedIn(ctx, u, claims, p.UserID, meta)
+		res.Upstream, res.LinkedTo = u, p.UserID
+		return res, err
 	}
 	res, err := s.resolve(ctx, u, claims, p.Authz, cb.Browser, meta)
 	res.Authz, res.Upstream = p.Authz, u

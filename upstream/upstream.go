@@ -128,6 +128,11 @@ type Store interface {
 	// LinkIdentity returns ErrIdentityTaken when (upstream, subject) is
 	// linked already.
 	LinkIdentity(ctx context.Context, id Identity) error
+	// UnlinkIdentity removes the user's identity (upstream, subject):
+	// authority.ErrNotFound when the user has no such identity,
+	// ErrLastSignIn (nothing removed) when the user has no password and
+	// no other identity. The check and the removal are one transaction.
+	UnlinkIdentity(ctx context.Context, userID, upstreamID, subject string) error
 	// CreateLinkedUser creates u (its email verified when verified) and
 	// links id to it, in one transaction: authority.ErrEmailTaken when
 	// the email is registered.
@@ -146,6 +151,9 @@ type Store interface {
 var (
 	ErrUpstreamTaken = errors.New("an upstream with this id is already registered")
 	ErrIdentityTaken = errors.New("this upstream identity is already linked")
+	// ErrLastSignIn: unlinking the identity would leave its user no way
+	// to sign in (no password, no other identity).
+	ErrLastSignIn = errors.New("this is the account's last way to sign in")
 	// ErrUnsupportedType is an upstream type this server cannot use yet.
 	ErrUnsupportedType = errors.New("this upstream type is not supported yet")
 )

@@ -90,6 +90,8 @@ var pageAccess = map[string]PageAccess{
 	"POST /account/passkeys/rename":       PageSession,
 	"POST /account/passkeys/remove":       PageSession,
 	"POST /account/verify-email/resend":   PageSession,
+	"POST /account/upstreams/link":        PageSession,
+	"POST /account/upstreams/unlink":      PageSession,
 	"GET /console":                        PagePublic,
 	"GET /console/callback":               PagePublic,
 	"POST /console/sign-out":              PagePublic,

@@ -34,7 +34,8 @@ func (p *Pages) registerAccountPages(r *mux.Router) {
 
 // accountPaths are served by the pages of this file.
 var accountPaths = []string{"/verify-email", "/forgot-password", "/reset-password",
-	"/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend"}
+	"/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend",
+	"/account/upstreams/link", "/account/upstreams/unlink"}
 
 // postForm parses a form post and checks its CSRF token; on failure it
 // answers and returns false.
@@ -241,14 +242,18 @@ func (p *Pages) renderAccountView(w http.ResponseWriter, r *http.Request, sess o
 			return
 		}
 	}
-	identities, err := p.linkedIdentities(r, u.ID)
+	ups, err := p.accountUpstreams(r, u)
 	if err != nil {
 		p.renderFailure(w, r, err)
 		return
 	}
 	v.User, v.Session, v.Consents, v.Wide = u, sess, consents, true
-	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names, "Identities": identities}
-	p.render(w, r, status, "account", v)
+	v.Data = map[string]any{"Sessions": sessions, "Factors": factors, "Passkeys": passkeys, "ClientNames": names,
+		"Identities": ups.Identities, "Linkable": ups.Linkable, "HasPassword": u.PasswordHash != "", "CanUnlink": ups.CanUnlink,
+		"RecentSignIn": humanDuration(RecentSignIn)}
+	// A link form's post is redirected to its upstream: the CSP's
+	// form-action must allow it.
+	p.render(w, r, status, "account", v, ups.Origins...)
 }
 
 // handleChangePassword changes the password. Both fields are checked

@@ -218,6 +218,12 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		notice = "The passkey is removed."
 	case "totp-removed":
 		notice = "Your authenticator and recovery codes are removed."
+	case "upstream-linked":
+		notice = "The account is linked. You can sign in with it from now on."
+	case "upstream-already-linked":
+		notice = "That account was already linked to yours. Nothing changed."
+	case "upstream-unlinked":
+		notice = "The account is unlinked. It no longer signs you in here."
 	case "verification-sent":
 		notice = "A new confirmation link is on its way to " + u.Email + ". It works for " + humanDuration(account.VerifyTokenTTL) + "."
 	}

@@ -53,6 +53,11 @@ type Hooks struct {
 	// LoginResult counts the outcome of each sign-in attempt (an error,
 	// or nil for success).
 	LoginResult func(err error)
+	// RefuseOverloaded writes the busy page to a sign-in or sign-up post
+	// refused at admission (its headers are set), after holding it for
+	// the queue wait as the API holds its own refusals; nil writes it at
+	// once.
+	RefuseOverloaded func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 // Pages serves the hosted pages.
@@ -115,10 +120,10 @@ func New(cfg Config, d Services, hooks Hooks, log *slog.Logger) (*Pages, error) 
 // Register adds the pages' routes to r.
 func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/login", p.handleLoginPage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/login", p.handleLogin).Methods(http.MethodPost)
+	r.HandleFunc("/login", p.admitHashing(p.handleLogin)).Methods(http.MethodPost)
 	r.HandleFunc("/login/mfa", p.handleLoginMFA).Methods(http.MethodPost)
 	r.HandleFunc("/signup", p.handleSignupPage).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/signup", p.handleSignup).Methods(http.MethodPost)
+	r.HandleFunc("/signup", p.admitHashing(p.handleSignup)).Methods(http.MethodPost)
 	r.HandleFunc("/account", p.handleAccount).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/consent", p.handleConsent).Methods(http.MethodPost)
 	r.HandleFunc("/account/consents/revoke", p.handleRevokeConsent).Methods(http.MethodPost)
@@ -183,8 +188,9 @@ type errorView struct {
 	Title       string
 	Description string
 	Code        string
-	// Back, when set, is the way back to the sign-in page.
-	Back string
+	// Back, when set, is the way back to the sign-in page; BackText
+	// its words when it leads elsewhere.
+	Back, BackText string
 }
 
 // scriptedPages offer passkeys through /static/passkey.js.

@@ -1,15 +1,14 @@
 package web
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/mfa"
 	"github.com/sigil-auth/sigil/upstream"
 )
 
@@ -20,6 +19,8 @@ func (p *Pages) registerUpstreamPages(r *mux.Router) {
 	r.HandleFunc("/login/upstream", p.handleUpstreamStart).Methods(http.MethodPost)
 	r.HandleFunc("/login/upstream/{id}/callback", p.handleUpstreamCallback).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/upstream/link", p.handleUpstreamLink).Methods(http.MethodPost)
+	r.HandleFunc("/account/upstreams/link", p.handleAccountLink).Methods(http.MethodPost)
+	r.HandleFunc("/account/upstreams/unlink", p.handleAccountUnlink).Methods(http.MethodPost)
 }
 
 // upstreamButtons lists the upstreams for the sign-in and sign-up pages,
@@ -101,12 +102,27 @@ func (p *Pages) handleUpstreamStart(w http.ResponseWriter, r *http.Request) {
 // before linking, or a page saying why not.
 func (p *Pages) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	signedIn := ""
+	if _, u, err := p.session(r); err == nil {
+		signedIn = u.ID
+	}
 	res, err := p.upstreams.Finish(r.Context(), mux.Vars(r)["id"], upstream.Callback{
 		State: q.Get("state"), Code: q.Get("code"), Iss: q.Get("iss"), Error: q.Get("error"), Browser: p.upstreamCookie(r),
+		SignedIn: signedIn,
 	}, p.meta(r))
 	if err != nil {
 		p.setUpstreamCookie(w, "")
 		p.renderUpstreamError(w, r, err, res.Authz)
+		return
+	}
+	if res.LinkedTo != "" {
+		// A link started on the account page: nobody is signed in anew.
+		p.setUpstreamCookie(w, "")
+		if res.AlreadyLinked {
+			http.Redirect(w, r, "/account?done=upstream-already-linked", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/account?done=upstream-linked", http.StatusSeeOther)
 		return
 	}
 	if res.LinkTicket != "" {
@@ -172,6 +188,17 @@ func (p *Pages) handleUpstreamLink(w http.ResponseWriter, r *http.Request) {
 			p.renderUpstreamLink(w, r, http.StatusUnauthorized, res, "Wrong password.")
 		case res.LinkTicket != "":
 			v.Data = map[string]any{"LinkTicket": res.LinkTicket}
+			var req *mfa.RequiredError
+			if errors.As(err, &req) {
+				// The ticket and its cookie must outlive the second
+				// factor's step, whenever the password came.
+				if herr := p.upstreams.HoldForSecondFactor(r.Context(), ticket, browser, mfa.TokenTTL); herr != nil {
+					p.setUpstreamCookie(w, "")
+					p.renderUpstreamError(w, r, herr, res.Authz)
+					return
+				}
+				p.setUpstreamCookie(w, browser)
+			}
 			if p.renderSecondFactor(w, r, v, err, target) {
 				return
 			}
@@ -200,37 +227,6 @@ func (p *Pages) linkAfterSecondFactor(w http.ResponseWriter, r *http.Request, u 
 	p.setUpstreamCookie(w, "")
 }
 
-// identityView is a linked upstream identity as the account page shows it.
-type identityView struct {
-	Upstream, Email string
-	Linked          time.Time
-}
-
-// linkedIdentities lists the upstream identities linked to a user, by
-// the upstream's name.
-func (p *Pages) linkedIdentities(r *http.Request, userID string) ([]identityView, error) {
-	if p.upstreams == nil {
-		return nil, nil
-	}
-	ids, err := p.upstreams.Identities(r.Context(), userID)
-	if err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	us, err := p.upstreams.List(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]string{}
-	for _, u := range us {
-		names[u.ID] = u.Name
-	}
-	out := make([]identityView, len(ids))
-	for i, id := range ids {
-		out[i] = identityView{Upstream: cmp.Or(names[id.UpstreamID], id.UpstreamID), Email: id.Email, Linked: id.CreatedAt}
-	}
-	return out, nil
-}
-
 func loginURL(authz string) string {
 	if authz == "" {
 		return "/login"
@@ -255,6 +251,11 @@ func (p *Pages) renderUpstreamError(w http.ResponseWriter, r *http.Request, err 
 		desc, code = "This sign-in link is not valid, was already used, or was started in another browser. Please start again.", "invalid_state"
 	case errors.Is(err, upstream.ErrRejected):
 		status, desc, code = http.StatusBadGateway, "The identity provider's answer could not be verified, so it was not accepted.", "upstream_rejected"
+	case errors.Is(err, upstream.ErrLinkedElsewhere):
+		p.render(w, r, http.StatusConflict, "error", view{Error: errorView{Title: "Already linked to another account",
+			Description: "This account at the identity provider is already linked to another account here. Nothing was changed. Sign in to that account to unlink it first.",
+			Code:        "identity_taken", Back: "/account", BackText: "Back to your account"}})
+		return
 	case errors.Is(err, upstream.ErrNoEmail):
 		status, desc, code = http.StatusForbidden, "The identity provider did not share an email address, which an account here needs.", "no_email"
 	case errors.Is(err, upstream.ErrUnsupportedType):

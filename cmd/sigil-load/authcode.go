@@ -26,8 +26,12 @@ const authCodeRedirect = "http://127.0.0.1:9/callback"
 // an ID token. One ok answer is one such pair. Set-up creates a public,
 // first-party client (no consent page) as the administrator and signs
 // the load user in through the hosted login page, with its CSRF token,
-// into a cookie jar the workers share.
+// into a cookie jar the workers share. Against a -peer the session and
+// the grant come from the peer's own set-up (peer.go).
 func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) request, error) {
+	if l.web != nil {
+		return l.web.pairs(ctx, l)
+	}
 	if l.adminEmail == "" {
 		return nil, errors.New("needs -admin-email/-admin-password to create a client")
 	}
@@ -46,11 +50,21 @@ func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) reques
 	if err := signInHosted(ctx, &c, l.base, l.email, l.password); err != nil {
 		return nil, err
 	}
+	return authCodePairs(ctx, l, &c, l.base+"/oauth2/authorize", "/oauth2/token", clientID, "openid email")
+}
+
+// authCodePairs returns the worker maker of the measured pair: GET
+// authorize (full URL; c carries the signed-in session and reads the
+// redirect without following it) with a PKCE challenge, then POST the
+// code and verifier to tokenPath with the load generator's plain client
+// (no cookies, as a web app's back end) and check that the answer holds
+// an access token and an ID token. It runs the pair once first (probe).
+func authCodePairs(ctx context.Context, l *loader, c *http.Client, authorizeURL, tokenPath, clientID, scope string) (func(int) request, error) {
 	verifier := randomHex(32)
 	sum := sha256.Sum256([]byte(verifier))
-	authorize := l.base + "/oauth2/authorize?" + url.Values{
+	authorize := authorizeURL + "?" + url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {authCodeRedirect},
-		"scope": {"openid email"}, "state": {"load"}, "nonce": {"load"},
+		"scope": {scope}, "state": {"load"}, "nonce": {"load"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}.Encode()
 	do := func(ctx context.Context) (int, error) {
@@ -73,7 +87,7 @@ func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) reques
 		}
 		code := loc.Query().Get("code")
 		if code == "" {
-			return resp.StatusCode, fmt.Errorf("authorize: redirect without a code (error %q)", loc.Query().Get("error"))
+			return resp.StatusCode, fmt.Errorf("authorize: redirect to %s without a code (error %q)", loc.Path, loc.Query().Get("error"))
 		}
 		body := []byte(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {authCodeRedirect},
 			"client_id": {clientID}, "code_verifier": {verifier}}.Encode())
@@ -81,7 +95,7 @@ func prepareAuthCode(ctx context.Context, l *loader, conc int) (func(int) reques
 			AccessToken string `json:"access_token"`
 			IDToken     string `json:"id_token"`
 		}
-		st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded", body, nil, &tok)
+		st, err := l.call(ctx, http.MethodPost, tokenPath, "application/x-www-form-urlencoded", body, nil, &tok)
 		if err == nil && st == http.StatusOK && (tok.AccessToken == "" || tok.IDToken == "") {
 			return st, errors.New("code exchange without an access or ID token")
 		}

@@ -49,6 +49,7 @@ type options struct {
 	rounds        int
 	peer          bool
 	overload      []float64
+	resource      string
 }
 
 type listFlag []string
@@ -66,9 +67,10 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "Sigil to load, HOST:PORT or http://HOST:PORT; must resolve to 127.0.0.0/8 or ::1 only. A comma-separated list loads several instances of one cluster, worker i on instance i modulo their number")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario (and each baseline) runs")
 	fs.StringVar(&conc, "c", "16", "concurrent workers (connections); a comma-separated list runs each scenario at each")
-	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, authcode (authorize + code exchange of a signed-in user), or a comma-separated list")
+	fs.StringVar(&scenario, "scenario", "all", "jwks, jwks304, login, refresh, client_credentials, me, all (these six), introspect, authcode (authorize + code exchange of a signed-in user), loginpage (GET + POST /login with CSRF, a full browser sign-in), loginpage-post (the POST alone, the form fetched once), resource (GET /protected on -resource with the load user's token), register (POST /oauth2/register; SIGIL_REGISTRATION=open), or a comma-separated list")
 	fs.DurationVar(&o.refusedPause, "refused-pause", time.Second, "how long a worker waits after a 429/503 before its next request, as a client honouring Retry-After; 0 retries at once")
-	fs.StringVar(&overload, "overload", "", "overload curve of login, e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
+	fs.StringVar(&overload, "overload", "", "overload curve of login, loginpage or loginpage-post (several alternate step by step), e.g. 4,16,60: measure the capacity at -c connections, then -c times each multiplier, clients retrying at once; prints logins/s against the capacity, admitted p99, answers/s, peak RSS and the CPU of a refusal")
+	fs.StringVar(&o.resource, "resource", "", "resource server of the resource scenario, HOST:PORT on loopback: it must accept this Sigil's access tokens at GET /protected (bench/rs, bench/peers/node-jose)")
 	fs.StringVar(&o.clientID, "client-id", "", "client for the client_credentials scenario")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of -client-id")
 	fs.StringVar(&o.adminEmail, "admin-email", "", "administrator used to create a client when -client-id is not given")
@@ -79,7 +81,7 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	fs.IntVar(&o.pid, "pid", 0, "process id of the Sigil under load, to report its resident memory (Linux /proc)")
 	fs.StringVar(&o.spawn, "spawn", "", "path of a sigil binary to start on 127.0.0.1 with a temporary SQLite database, load, and stop")
 	fs.Var(&spawnEnv, "spawn-env", "KEY=VALUE added to the spawned Sigil's environment (repeatable), e.g. SIGIL_SIGNING_ALG=EdDSA")
-	fs.BoolVar(&o.peer, "peer", false, "the target is another OAuth 2.0 server, not a Sigil: no sign-up or login; only -scenario client_credentials against its /oauth2/token with -client-id/-client-secret, without -baselines (for side-by-side comparisons)")
+	fs.BoolVar(&o.peer, "peer", false, "the target is another OAuth 2.0 server, not a Sigil: no sign-up or login, without -baselines (for side-by-side comparisons); -scenario client_credentials against its /oauth2/token with -client-id/-client-secret, or authcode with -client-id a public client whose redirect URI is http://127.0.0.1:9/callback and whose interaction signs in without a page (bench/peers/oidc-provider)")
 	fs.BoolVar(&bare, "bare-serve", false, "internal: serve the bytes on stdin with a bare net/http handler (the JWKS baseline)")
 	m := fs.Uint("argon2-memory", uint(authority.DefaultArgon2.Memory), "argon2id memory (KiB) of the raw baseline: the target's SIGIL_ARGON2_MEMORY")
 	t := fs.Uint("argon2-time", uint(authority.DefaultArgon2.Time), "argon2id passes of the raw baseline: the target's SIGIL_ARGON2_TIME")
@@ -122,8 +124,9 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 			}
 			o.overload = append(o.overload, m)
 		}
-		if len(o.conc) != 1 || o.baselines || len(o.scenarios) != 1 || o.scenarios[0] != "login" {
-			return o, false, errors.New("-overload measures the login scenario from one -c, without -baselines: use -scenario login -c 16")
+		notSignIn := slices.ContainsFunc(o.scenarios, func(s string) bool { return !slices.Contains(overloadScenarios, s) })
+		if len(o.conc) != 1 || o.baselines || notSignIn {
+			return o, false, errors.New("-overload measures the sign-in scenarios (login, loginpage, loginpage-post) from one -c, without -baselines: use -scenario login,loginpage -c 16")
 		}
 		if top := float64(o.conc[0]) * slices.Max(o.overload); top > 20000 {
 			return o, false, fmt.Errorf("-overload: %g connections is too many (at most 20000)", top)
@@ -135,19 +138,23 @@ func parseOptions(args []string, stderr io.Writer) (options, bool, error) {
 	if o.refusedPause < 0 || o.refusedPause > time.Minute {
 		return o, false, fmt.Errorf("-refused-pause %s: use 0 to 1m", o.refusedPause)
 	}
-	if (o.clientID == "") != (o.clientSecret == "") {
-		return o, false, errors.New("-client-id and -client-secret go together")
+	publicPeer := o.peer && !slices.ContainsFunc(o.scenarios, func(s string) bool { return s != "authcode" })
+	if (o.clientID == "") != (o.clientSecret == "") && !(publicPeer && o.clientSecret == "") {
+		return o, false, errors.New("-client-id and -client-secret go together (only -peer -scenario authcode takes a public -client-id alone)")
 	}
 	if (o.adminEmail == "") != (o.adminPassword == "") {
 		return o, false, errors.New("-admin-email and -admin-password go together")
 	}
 	if o.peer {
 		if o.clientID == "" || o.spawn != "" || o.baselines {
-			return o, false, errors.New("-peer needs -client-id/-client-secret and goes without -spawn and -baselines")
+			return o, false, errors.New("-peer needs -client-id (and -client-secret for client_credentials) and goes without -spawn and -baselines")
 		}
 		for _, s := range o.scenarios {
-			if s != "client_credentials" {
-				return o, false, fmt.Errorf("-peer: scenario %s needs a Sigil; use -scenario client_credentials", s)
+			if s != "client_credentials" && s != "authcode" {
+				return o, false, fmt.Errorf("-peer: scenario %s needs a Sigil; use -scenario client_credentials or authcode", s)
+			}
+			if s == "authcode" && o.clientSecret != "" {
+				return o, false, errors.New("-peer -scenario authcode: give the public client's -client-id alone, in a run of its own")
 			}
 		}
 	}
@@ -199,10 +206,10 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	l := &loader{base: tgt.base, client: tgt.client(maxConc), clientID: o.clientID, clientSecret: o.clientSecret,
-		adminEmail: o.adminEmail, adminPass: o.adminPassword}
+		adminEmail: o.adminEmail, adminPass: o.adminPassword, resource: o.resource}
 	setup := l.setup
 	if o.peer {
-		setup = l.setupPeer
+		setup = func(ctx context.Context) error { return l.setupPeer(ctx, o.scenarios) }
 	}
 	if err := setup(ctx); err != nil {
 		return fmt.Errorf("set up against %s: %w", tgt.base, err)
@@ -226,7 +233,7 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintln(stdout)
 	if len(o.overload) > 0 {
-		return measureOverload(ctx, stdout, l, o.pid, o.conc[0], o.overload, o.duration, o.refusedPause)
+		return measureOverload(ctx, stdout, l, o.scenarios, o.pid, o.conc[0], o.overload, o.duration, o.refusedPause)
 	}
 	var lim *limits
 	if o.baselines {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -109,28 +108,47 @@ type overloadStep struct {
 	cpu     time.Duration
 }
 
-// measureOverload runs the overload curve of the login scenario: first its
-// capacity at base connections (clients honouring Retry-After, none
-// refused at that concurrency when the server queues enough), then, for
-// each multiplier, base×m connections whose clients retry at once, as a
-// flood does. It prints successful logins per second and their ratio to
-// the capacity, the admitted logins' p50/p99, all answers per second, the
-// server's peak RSS in the step, and what one refusal costs the server in
-// CPU next to one login.
-func measureOverload(ctx context.Context, out io.Writer, l *loader, pid, base int, mults []float64, d, pause time.Duration) error {
-	mk, err := scenarios["login"].prepare(ctx, l, base)
-	if err != nil {
-		return err
+// overloadScenarios are the scenarios -overload takes: the password
+// sign-ins, through the API and through the hosted page.
+var overloadScenarios = []string{"login", "loginpage", "loginpage-post"}
+
+// measureOverload runs the overload curve of each named sign-in
+// scenario: first its capacity at base connections (clients honouring
+// Retry-After, none refused at that concurrency when the server queues
+// enough), then, for each multiplier, base×m connections whose clients
+// retry at once, as a flood does. Several scenarios alternate step by
+// step on the same server, so the same step of each sees the same
+// machine. It prints successful logins per second and their ratio to the
+// scenario's capacity, the admitted logins' p50/p99, all answers per
+// second, the server's peak RSS in the step, and what one refusal costs
+// the server in CPU next to one login.
+func measureOverload(ctx context.Context, out io.Writer, l *loader, names []string, pid, base int, mults []float64, d, pause time.Duration) error {
+	type curve struct {
+		name     string
+		sc       scenario
+		mk       func(int) request
+		capacity float64
+		perLogin time.Duration
 	}
-	fmt.Fprintf(out, "overload curve of login: capacity at c=%d, then clients that retry at once; load average before: %s\n", base, loadAverage())
-	step := func(c int, pause time.Duration) overloadStep {
+	curves := make([]*curve, len(names))
+	for i, name := range names {
+		cv := &curve{name: name, sc: scenarios[name]}
+		var err error
+		if cv.mk, err = cv.sc.prepare(ctx, l, base); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		curves[i] = cv
+	}
+	fmt.Fprintf(out, "overload curve of %s: capacity at c=%d, then clients that retry at once; load average before: %s\n",
+		strings.Join(names, " and "), base, loadAverage())
+	step := func(cv *curve, c int, pause time.Duration) overloadStep {
 		var rss *rssSampler
 		var cpu0 time.Duration
 		if pid != 0 {
 			rss = sampleRSS(pid)
 			cpu0, _ = readCPU(pid)
 		}
-		res := run(ctx, "login", c, d, pause, http.StatusOK, mk)
+		res := run(ctx, cv.name, c, d, pause, cv.sc.want, cv.mk)
 		st := overloadStep{res: res, rssPeak: -1}
 		if pid != 0 {
 			st.rssPeak = rss.peak()
@@ -147,29 +165,32 @@ func measureOverload(ctx context.Context, out io.Writer, l *loader, pid, base in
 		}
 		return st
 	}
-	fmt.Fprintf(out, "%-10s %6s %9s %8s %9s %9s %10s %9s %9s  %s\n", "offered", "c", "logins/s", "ratio", "p50", "p99", "answers/s", "refused", "peak RSS", "server CPU")
-	capRun := step(base, pause)
-	capacity := capRun.res.Rate()
-	perLogin := time.Duration(0)
-	if capRun.res.OK > 0 {
-		perLogin = capRun.cpu / time.Duration(capRun.res.OK)
-	}
-	capRun.mult = 1
-	printOverloadStep(out, capRun, base, capacity, perLogin)
-	for _, m := range mults {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	fmt.Fprintf(out, "%-15s %-8s %6s %9s %8s %9s %9s %10s %9s %9s  %s\n", "scenario", "offered", "c", "logins/s", "ratio", "p50", "p99", "answers/s", "refused", "peak RSS", "server CPU")
+	for _, cv := range curves {
+		capRun := step(cv, base, pause)
+		cv.capacity = capRun.res.Rate()
+		if capRun.res.OK > 0 {
+			cv.perLogin = capRun.cpu / time.Duration(capRun.res.OK)
 		}
-		c := int(float64(base)*m + 0.5)
-		st := step(c, 0)
-		st.mult = m
-		printOverloadStep(out, st, c, capacity, perLogin)
+		capRun.mult = 1
+		printOverloadStep(out, cv.name, capRun, base, cv.capacity, cv.perLogin)
+	}
+	for _, m := range mults {
+		for _, cv := range curves {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c := int(float64(base)*m + 0.5)
+			st := step(cv, c, 0)
+			st.mult = m
+			printOverloadStep(out, cv.name, st, c, cv.capacity, cv.perLogin)
+		}
 	}
 	fmt.Fprintf(out, "load average after: %s; GOMAXPROCS %d of the load generator\n", loadAverage(), runtime.GOMAXPROCS(0))
 	return nil
 }
 
-func printOverloadStep(out io.Writer, st overloadStep, c int, capacity float64, perLogin time.Duration) {
+func printOverloadStep(out io.Writer, name string, st overloadStep, c int, capacity float64, perLogin time.Duration) {
 	ratio := "-"
 	if capacity > 0 {
 		ratio = fmt.Sprintf("%.2f", st.res.Rate()/capacity)
@@ -193,9 +214,9 @@ func printOverloadStep(out io.Writer, st overloadStep, c int, capacity float64, 
 			}
 		}
 	}
-	fmt.Fprintf(out, "%-10s %6d %9.1f %8s %9s %9s %10.1f %9d %9s  %s\n", fmt.Sprintf("%gx", st.mult), c, st.res.Rate(), ratio,
+	fmt.Fprintf(out, "%-15s %-8s %6d %9.1f %8s %9s %9s %10.1f %9d %9s  %s\n", name, fmt.Sprintf("%gx", st.mult), c, st.res.Rate(), ratio,
 		ms(st.res.Percentile(0.50)), ms(st.res.Percentile(0.99)), st.answers, st.res.Refused, rss, cpu)
 	if st.res.Errors > 0 {
-		fmt.Fprintf(out, "%-10s errors %d: %s (%s)\n", "", st.res.Errors, st.res.FirstErr, st.res.StatusSummary())
+		fmt.Fprintf(out, "%-24s errors %d: %s (%s)\n", "", st.res.Errors, st.res.FirstErr, st.res.StatusSummary())
 	}
 }

@@ -210,12 +210,16 @@ func specFor(name, alg string) ratioSpec {
 		return ratioSpec{[]string{"bare"}, one("bare", "bare handler"), 0.9}
 	case "jwks304":
 		return ratioSpec{[]string{"bare"}, one("bare", "bare handler (200)"), 0}
-	case "login":
+	case "login", "loginpage", "loginpage-post":
 		return ratioSpec{[]string{"argon2"}, one("argon2", "argon2id"), 0.9}
 	case "me":
 		return ratioSpec{[]string{"verify", "bare"}, one("verify", alg+" verify"), 0.8}
-	case "introspect":
+	case "introspect", "resource":
+		// resource: the resource server verifies what the Sigil signed.
 		return ratioSpec{[]string{"verify"}, one("verify", alg+" verify"), 0}
+	case "register":
+		// Bounded by the per-address limit, not by a computation.
+		return ratioSpec{nil, func(map[string]float64) (float64, string) { return 0, "" }, 0}
 	case "authcode":
 		// Each pair signs an access token and an ID token.
 		return ratioSpec{[]string{"sign"}, func(m map[string]float64) (float64, string) {

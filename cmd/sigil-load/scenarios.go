@@ -37,6 +37,11 @@ type loader struct {
 
 	clientID, clientSecret string
 	adminEmail, adminPass  string
+	resource               string // -resource: the resource server of the resource scenario
+
+	// web is the signed-in browser session of a -peer target, set up
+	// once for its authorization code flow; nil for a Sigil.
+	web *peerWeb
 
 	// peers are the other instances of a -addr list: the same user and
 	// client, load spread over them worker by worker.
@@ -148,24 +153,6 @@ func (l *loader) setup(ctx context.Context) error {
 	return nil
 }
 
-// setupPeer is setup for a server that is not a Sigil (-peer): it asks
-// for one client_credentials token, which must be a JWS, and reads its alg.
-func (l *loader) setupPeer(ctx context.Context) error {
-	var tok tokenAnswer
-	st, err := l.call(ctx, http.MethodPost, "/oauth2/token", "application/x-www-form-urlencoded",
-		clientCredentialsBody, http.Header{"Authorization": {l.basicAuth()}}, &tok)
-	if err != nil {
-		return fmt.Errorf("client_credentials: %w", err)
-	}
-	if st != http.StatusOK {
-		return fmt.Errorf("client_credentials: status %d", st)
-	}
-	if l.alg = tokenAlg(tok.AccessToken); l.alg == "" {
-		return errors.New("client_credentials: the access token is not a JWS (configure the peer for JWT access tokens)")
-	}
-	return nil
-}
-
 var clientCredentialsBody = []byte(url.Values{"grant_type": {"client_credentials"}}.Encode())
 
 // basicAuth is the client_secret_basic Authorization value (RFC 6749
@@ -250,10 +237,12 @@ var scenarios = map[string]scenario{
 	"client_credentials": {http.StatusOK, prepareClientCredentials},
 	"introspect":         {http.StatusOK, prepareIntrospect},
 	"authcode":           {http.StatusOK, prepareAuthCode},
+	"loginpage":          {http.StatusSeeOther, prepareLoginPage},
+	"loginpage-post":     {http.StatusSeeOther, prepareLoginPagePost},
 }
 
 // extraScenarios can be named with -scenario but are not part of "all".
-var extraScenarios = []string{"introspect", "authcode"}
+var extraScenarios = []string{"introspect", "authcode", "loginpage", "loginpage-post"}
 
 func (l *loader) jwksETag(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/.well-known/jwks.json", nil)

@@ -45,6 +45,7 @@ var importRules = map[string]struct {
 	"cmd/sigil":             {may: []string{"*"}},
 	"cmd/sigil-load":        {may: []string{"*"}},
 	"cmd/feed":              {may: []string{"verify"}},
+	"bench/rs":              {may: []string{"verify"}},
 	"examples/go-oidc":      {},
 	"examples/oidc-webapp":  {},
 	"examples/mcp-server":   {may: []string{"verify"}},

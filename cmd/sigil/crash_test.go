@@ -239,7 +239,7 @@ func (l *crashLoad) checkSessionsRefresh(t *testing.T, dbURL, base string) {
 	ctx := context.Background()
 	var unspent, lostUncommitted, lostCommitted int
 	for _, s := range l.sessions {
-		before, err := db.RefreshTokenByHash(ctx, authority.HashToken(s.newest))
+		before, err := db.RefreshTokenByHash(ctx, authority.RefreshTokenKey(s.newest))
 		if err != nil {
 			t.Errorf("a session's newest refresh token is not stored: %v", err)
 			continue
@@ -363,7 +363,7 @@ func checkConsistent(t *testing.T, dbURL string, load *crashLoad) {
 		}
 	}
 	for _, rt := range load.logins {
-		if count(`SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = ?`, authority.HashToken(rt)) != 1 {
+		if count(`SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = ?`, authority.RefreshTokenKey(rt)) != 1 {
 			t.Errorf("an acknowledged login's refresh token is not stored")
 		}
 	}

@@ -59,6 +59,35 @@ func BenchmarkDevicePendingPoll(b *testing.B) {
 					want(poll, "authorization_pending")
 				}
 			})
+			// The ratio in one loop: each round polls one code on time
+			// (a read by its index) and at once again (slow_down: the
+			// pace table in memory, no database). Both go through the
+			// same HTTP server, client authentication and form parsing,
+			// so the too-soon poll is the cost of a poll answered from a
+			// cache; the ratio is what the database read adds.
+			b.Run("on-time-over-memory", func(b *testing.B) {
+				var poll string
+				var tRead, tMem time.Duration
+				n := 0
+				for b.Loop() {
+					if n%8 == 0 {
+						// Eight rounds grow the interval to 45 s; 8 × 60 s
+						// stays inside the code's 10 minutes.
+						poll = start()
+					}
+					clock.Add(60 * time.Second)
+					t0 := time.Now()
+					want(poll, "authorization_pending")
+					t1 := time.Now()
+					want(poll, "slow_down")
+					tRead += t1.Sub(t0)
+					tMem += time.Since(t1)
+					n++
+				}
+				b.ReportMetric(float64(tRead)/float64(n)/1e3, "read-µs/poll")
+				b.ReportMetric(float64(tMem)/float64(n)/1e3, "memory-µs/poll")
+				b.ReportMetric(float64(tRead)/float64(tMem), "read/memory")
+			})
 			b.Run("too-soon", func(b *testing.B) {
 				poll := start()
 				for range b.N {

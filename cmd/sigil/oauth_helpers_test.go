@@ -84,7 +84,7 @@ func tokenOK(t *testing.T, what string, st int, h http.Header, body []byte) toke
 func liveInFamily(t *testing.T, db *store.DB, tok string) int {
 	t.Helper()
 	ctx := context.Background()
-	rt, err := db.RefreshTokenByHash(ctx, authority.HashToken(tok))
+	rt, err := db.RefreshTokenByHash(ctx, authority.RefreshTokenKey(tok))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,6 +204,9 @@ func (a *auditRun) auditHosted(t *testing.T, tab context.Context) {
 		chromedp.WaitVisible(`button[name=enroll-totp]`),
 	)
 	a.check(t, tab, "account")
+	a.linkIdentity(t, email)
+	runBrowser(t, tab, chromedp.Navigate(iss+"/account"), chromedp.WaitVisible(`ul.identities`))
+	a.check(t, tab, "account-linked")
 
 	link, _ := mailLink(t, a.mp.waitSubject(t, email, "Confirm your email"))
 	runBrowser(t, tab, chromedp.Navigate(link), chromedp.WaitVisible(`form button[type=submit]`))

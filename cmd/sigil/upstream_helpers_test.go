@@ -31,12 +31,20 @@ const upstreamPassword = "upstream password 123"
 
 func newFedFixture(t *testing.T, dbURL, linking string, extra map[string]string) *fedFixture {
 	t.Helper()
+	return newFedFixtureClock(t, dbURL, linking, extra, nil)
+}
+
+// newFedFixtureClock is newFedFixture with the downstream's clock set to
+// now (the upstream keeps the real one).
+func newFedFixtureClock(t *testing.T, dbURL, linking string, extra map[string]string, now func() time.Time) *fedFixture {
+	t.Helper()
 	upDB := storetest.SQLiteURL(t)
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	upIss := "http://127.0.0.1:" + port
 	up := startServer(t, adminEnv(upDB, map[string]string{"SIGIL_ADDR": addr, "SIGIL_ISSUER": upIss}))
-	fx := &fedFixture{oidcFixture: newOIDCFixture(t, dbURL, extra), up: up, upIss: upIss, upAdmin: up.adminToken(t), upDB: upDB}
+	env := browserEnv(t, dbURL, extra)
+	fx := &fedFixture{oidcFixture: newOIDCFixtureEnv(t, env, startServerClock(t, env, now)), up: up, upIss: upIss, upAdmin: up.adminToken(t), upDB: upDB}
 	id, secret := up.oidcClient(t, fx.upAdmin, map[string]any{"name": "Sigil downstream", "firstParty": true,
 		"redirectUris": []string{fx.iss + "/login/upstream/corp/callback"}})
 	st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
