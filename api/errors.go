@@ -94,9 +94,6 @@ func problemFor(err error) *Problem {
 		return newProblem(http.StatusConflict, "resource-taken", "Resource already registered", "a resource with this uri is registered")
 	case errors.Is(err, upstream.ErrUpstreamTaken):
 		return newProblem(http.StatusConflict, "upstream-taken", "Upstream already registered", "an upstream with this id is registered")
-	case errors.Is(err, upstream.ErrUnsupportedType):
-		return &Problem{Type: problemBase + "invalid-field", Title: "Unsupported upstream type", Status: http.StatusUnprocessableEntity,
-			Detail: "type github is not supported yet", Field: "type"}
 	case errors.Is(err, authority.ErrMFARequiredForRole):
 		return newProblem(http.StatusForbidden, "mfa-enrollment-required", "Second factor required",
 			"the account's roles require a sign-in with a second factor; sign in again (and enrol one if the account has none)")

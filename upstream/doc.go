@@ -8,7 +8,7 @@
 // the existing account's password first.
 //
 // A connector (one package per upstream type beneath this one, such as
-// upstream/oidcconn) speaks the upstream's protocol and returns the
+// upstream/oidcconn and upstream/githubconn) speaks the upstream's protocol and returns the
 // identity it vouches for; the linking rules live here, never in a
 // connector. The package knows no HTTP and no SQL: package web turns
 // requests into calls, package store keeps the records, and a sign-in

@@ -154,8 +154,9 @@ var (
 	// ErrLastSignIn: unlinking the identity would leave its user no way
 	// to sign in (no password, no other identity).
 	ErrLastSignIn = errors.New("this is the account's last way to sign in")
-	// ErrUnsupportedType is an upstream type this server cannot use yet.
-	ErrUnsupportedType = errors.New("this upstream type is not supported yet")
+	// ErrUnsupportedType is an upstream of a type this server was built
+	// without a connector for (no Opener in Config.Openers).
+	ErrUnsupportedType = errors.New("no connector for this upstream type")
 )
 
 // Config is what the service needs.
@@ -176,8 +177,9 @@ type Config struct {
 	// a registered upstream (one of Outcomes()).
 	Observe func(upstreamID, outcome string)
 	// ObserveCall, when set, is told how long each call to an upstream
-	// took: the discovery when a sign-in starts, the code exchange
-	// (with the ID token's check) at the callback.
+	// took: the fresh open when a sign-in starts (an OpenID Provider's
+	// discovery), the connector's Finish at the callback (the code
+	// exchange and what follows it).
 	ObserveCall func(upstreamID string, d time.Duration)
 }
 
@@ -244,9 +246,7 @@ func (s *Service) validate(in *NewUpstream) error {
 		return bad("name", "is required, at most 100 characters")
 	case strings.ContainsFunc(in.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return bad("name", "contains control characters")
-	case in.Type == TypeGitHub:
-		return ErrUnsupportedType
-	case in.Type != TypeOIDC:
+	case in.Type != TypeOIDC && in.Type != TypeGitHub:
 		return bad("type", "must be oidc or github")
 	case in.ClientID == "" || len(in.ClientID) > 500:
 		return bad("clientId", "is required")
@@ -255,23 +255,47 @@ func (s *Service) validate(in *NewUpstream) error {
 	case in.Linking != LinkingNone && in.Linking != LinkingVerifiedEmail:
 		return bad("linking", "must be none or verified-email")
 	}
+	if in.Type == TypeGitHub {
+		// GitHub's issuer is its web base: github.com, or a GitHub
+		// Enterprise Server's own URL.
+		if in.Issuer == "" {
+			in.Issuer = GitHubDotCom
+		}
+		in.Issuer = strings.TrimRight(in.Issuer, "/")
+	}
 	u, err := url.Parse(in.Issuer)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
 		(u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
 		return bad("issuer", "must be an https URL (http only on a loopback host)")
 	}
 	if len(in.Scopes) == 0 {
-		in.Scopes = []string{"openid", "email", "profile"}
+		in.Scopes = DefaultScopes(in.Type)
 	}
 	for _, sc := range in.Scopes {
 		if sc == "" || len(sc) > 100 || strings.ContainsFunc(sc, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' || r == '\\' }) {
 			return bad("scopes", "must be printable words")
 		}
 	}
-	if !slices.Contains(in.Scopes, "openid") {
+	// GitHub is no OpenID Provider: openid means nothing to it.
+	if in.Type == TypeOIDC && !slices.Contains(in.Scopes, "openid") {
 		in.Scopes = append([]string{"openid"}, in.Scopes...)
 	}
 	return nil
+}
+
+// GitHubDotCom is the issuer of an upstream of type github registered
+// without one.
+const GitHubDotCom = "https://github.com"
+
+// DefaultScopes are the scopes asked of an upstream of type typ
+// registered without any: for GitHub its profile and its email
+// addresses (with whether GitHub verified them), for OpenID Connect the
+// ID token with email and profile.
+func DefaultScopes(typ string) []string {
+	if typ == TypeGitHub {
+		return []string{"read:user", "user:email"}
+	}
+	return []string{"openid", "email", "profile"}
 }
 
 func loopback(host string) bool {

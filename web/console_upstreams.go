@@ -92,7 +92,7 @@ var upstreamNotices = map[string]string{
 
 func (c *console) handleUpstreams(w http.ResponseWriter, r consoleRequest) {
 	c.upstreamsPage(w, r, http.StatusOK, view{Notice: upstreamNotices[r.URL.Query().Get("done")]},
-		upstreamForm{Type: "oidc", Scopes: "openid email profile", Linking: "none"})
+		upstreamForm{Type: "oidc", Linking: "none"})
 }
 
 func (c *console) upstreamsPage(w http.ResponseWriter, r consoleRequest, status int, v view, f upstreamForm) {

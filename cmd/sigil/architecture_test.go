@@ -33,6 +33,7 @@ var importRules = map[string]struct {
 	"mfa":                       {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"upstream":                  {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"upstream/oidcconn":         {may: []string{"upstream"}, forbidden: []string{"database/sql", "html/template"}},
+	"upstream/githubconn":       {may: []string{"upstream"}, forbidden: []string{"database/sql", "html/template"}},
 	"oidc":                      {may: []string{"authority", "mfa", "keys"}, forbidden: []string{"net/http", "database/sql", "html/template"}},
 	"mail":                      {may: []string{"authority", "keys"}, forbidden: []string{"net/http", "database/sql"}},
 	"store":                     {may: []string{"authority", "account", "mfa", "oidc", "upstream", "keys", "mail"}, forbidden: []string{"net/http"}},

@@ -241,7 +241,7 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 	st, _ = js("POST", "/admin/upstreams", up, admin...)
 	expect("create upstream taken", st, 409)
 	st, _ = js("POST", "/admin/upstreams", strings.Replace(strings.Replace(up, `"oidc"`, `"github"`, 1), "corp", "gh", 1), admin...)
-	expect("create github upstream", st, 422)
+	expect("create github upstream", st, 201)
 	st, _ = js("POST", "/admin/upstreams", strings.Replace(up, "http://127.0.0.1:9", "http://idp.example.com", 1), admin...)
 	expect("create upstream with plain http", st, 422)
 	st, _ = js("GET", "/admin/upstreams", "", admin...)

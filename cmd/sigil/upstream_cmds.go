@@ -12,6 +12,7 @@ import (
 	"github.com/sigil-auth/sigil/api"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/upstream"
+	"github.com/sigil-auth/sigil/upstream/githubconn"
 	"github.com/sigil-auth/sigil/upstream/oidcconn"
 )
 
@@ -22,9 +23,9 @@ const upstreamTimeout = upstream.DefaultTimeout
 // app's store, core and key-encryption key; metrics, when not nil (the
 // server's, not the CLI's), counts the sign-ins and times the calls.
 func newUpstreams(a *app, cfg Config, log *slog.Logger, metrics *api.Metrics) *upstream.Service {
-	conns := oidcconn.New(upstreamTimeout)
+	oidcConns, githubConns := oidcconn.New(upstreamTimeout), githubconn.New(upstreamTimeout)
 	c := upstream.Config{Store: a.db, Core: a.auth, Sealer: a.sealer, Issuer: cfg.Issuer, Log: log, Now: a.auth.Now,
-		Openers: map[string]upstream.Opener{upstream.TypeOIDC: conns.Open}}
+		Openers: map[string]upstream.Opener{upstream.TypeOIDC: oidcConns.Open, upstream.TypeGitHub: githubConns.Open}}
 	if metrics != nil {
 		c.Observe, c.ObserveCall = metrics.UpstreamObservers()
 	}
@@ -40,17 +41,17 @@ func runUpstreams(ctx context.Context, e env) error {
 	}
 	var in upstream.NewUpstream
 	var scopes string
-	fs, load := newFlagsWith(e, "upstreams "+sub, "upstreams create --id ID --name N --issuer URL --client-id C --client-secret S [--scopes 'openid email'] [--linking none|verified-email] | list | delete ID", func(fs *flag.FlagSet) {
+	fs, load := newFlagsWith(e, "upstreams "+sub, "upstreams create --id ID --name N [--type oidc|github] --issuer URL --client-id C --client-secret S [--scopes 'openid email'] [--linking none|verified-email] | list | delete ID", func(fs *flag.FlagSet) {
 		if sub != "create" {
 			return
 		}
 		fs.StringVar(&in.ID, "id", "", "the upstream's id: lower-case letters, digits and hyphens; in the callback URL and the idp claim (required)")
 		fs.StringVar(&in.Name, "name", "", "the name on the sign-in page's button (required)")
-		fs.StringVar(&in.Type, "type", upstream.TypeOIDC, "oidc (any OpenID Provider, by discovery)")
-		fs.StringVar(&in.Issuer, "issuer", "", "the OpenID Provider's issuer URL (required)")
+		fs.StringVar(&in.Type, "type", upstream.TypeOIDC, "oidc (any OpenID Provider, by discovery) or github (an OAuth app at github.com or a GitHub Enterprise Server)")
+		fs.StringVar(&in.Issuer, "issuer", "", "the OpenID Provider's issuer URL (required for oidc); for github its web address (default https://github.com)")
 		fs.StringVar(&in.ClientID, "client-id", "", "Sigil's client id at the upstream (required)")
 		fs.StringVar(&in.ClientSecret, "client-secret", "", "Sigil's client secret at the upstream (required; sealed at rest)")
-		fs.StringVar(&scopes, "scopes", "openid email profile", "scopes asked of the upstream, space-separated")
+		fs.StringVar(&scopes, "scopes", "", "scopes asked of the upstream, space-separated (default 'openid email profile' for oidc, 'read:user user:email' for github)")
 		fs.StringVar(&in.Linking, "linking", upstream.LinkingNone, "none, or verified-email: link an existing account at once when both sides verified its email")
 	})
 	if err := fs.Parse(e.args); err != nil {

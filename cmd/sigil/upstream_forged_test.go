@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,11 +21,13 @@ import (
 
 // fakeOP is an OpenID Provider whose token endpoint answers what the test
 // says: an ID token signed by a key its JWKS does not have, one with
-// another nonce, or a good one.
+// another nonce, or a good one; or one without email, which its
+// userinfo endpoint then gives (for another subject, or not at all, as
+// the mode says).
 type fakeOP struct {
 	srv          *httptest.Server
 	key, foreign *ecdsa.PrivateKey
-	mode         atomic.Value // "good", "bad-signature", "wrong-nonce"
+	mode         atomic.Value // "good", "bad-signature", "wrong-nonce", "no-email", "userinfo-other-sub", "userinfo-down"
 	mu           sync.Mutex
 	nonce        string
 }
@@ -38,7 +41,7 @@ func newFakeOP(t *testing.T) *fakeOP {
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		iss := op.srv.URL
 		json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "authorization_endpoint": iss + "/authorize",
-			"token_endpoint": iss + "/token", "jwks_uri": iss + "/jwks", "id_token_signing_alg_values_supported": []string{"ES256"},
+			"token_endpoint": iss + "/token", "jwks_uri": iss + "/jwks", "userinfo_endpoint": iss + "/userinfo", "id_token_signing_alg_values_supported": []string{"ES256"},
 			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"}})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
@@ -57,12 +60,32 @@ func newFakeOP(t *testing.T) *fakeOP {
 			t.Error(err)
 			return
 		}
-		claims, _ := json.Marshal(map[string]any{"iss": op.srv.URL, "sub": "fake-1", "aud": "sigil", "exp": time.Now().Add(time.Hour).Unix(),
-			"iat": time.Now().Unix(), "nonce": nonce, "email": "fake@example.com", "email_verified": true})
+		c := map[string]any{"iss": op.srv.URL, "sub": "fake-1", "aud": "sigil", "exp": time.Now().Add(time.Hour).Unix(),
+			"iat": time.Now().Unix(), "nonce": nonce, "email": "fake@example.com", "email_verified": true}
+		if m := op.mode.Load().(string); m == "no-email" || strings.HasPrefix(m, "userinfo-") {
+			delete(c, "email")
+			delete(c, "email_verified")
+		}
+		claims, _ := json.Marshal(c)
 		jws, _ := signer.Sign(claims)
 		raw, _ := jws.CompactSerialize()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": raw})
+	})
+	mux.HandleFunc("/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		sub := "fake-1"
+		switch {
+		case r.Header.Get("Authorization") != "Bearer at":
+			http.Error(w, "bad token", http.StatusUnauthorized)
+			return
+		case op.mode.Load() == "userinfo-down":
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		case op.mode.Load() == "userinfo-other-sub":
+			sub = "fake-2"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"sub": sub, "email": "info@example.com", "email_verified": "true", "name": "From Userinfo"})
 	})
 	op.srv = httptest.NewServer(mux)
 	t.Cleanup(op.srv.Close)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -66,7 +67,7 @@ func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, red
 		cs.mu.Unlock()
 	}
 	return &connector{
-		client: cs.client, issuer: u.Issuer, issParam: c.issParam,
+		client: cs.client, issuer: u.Issuer, issParam: c.issParam, provider: c.p,
 		oauth: oauth2.Config{ClientID: u.ClientID, ClientSecret: secret, Endpoint: c.p.Endpoint(),
 			RedirectURL: redirectURI, Scopes: u.Scopes},
 		verifier: c.p.Verifier(&oidc.Config{ClientID: u.ClientID}),
@@ -79,6 +80,7 @@ type connector struct {
 	issParam bool
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	provider *oidc.Provider
 }
 
 func (c *connector) AuthURL(state, nonce, challenge string) string {
@@ -134,5 +136,36 @@ func (c *connector) Finish(ctx context.Context, code, iss, verifier, nonce strin
 	}
 	// Some providers send email_verified as a string.
 	verified := cl.EmailVerified == true || cl.EmailVerified == "true"
-	return upstream.Claims{Subject: idt.Subject, Email: cl.Email, EmailVerified: verified, Name: cl.Name}, nil
+	claims := upstream.Claims{Subject: idt.Subject, Email: cl.Email, EmailVerified: verified, Name: cl.Name}
+	if claims.Email == "" && c.provider.UserInfoEndpoint() != "" {
+		return c.userinfo(ctx, tok, claims)
+	}
+	return claims, nil
+}
+
+// userinfo completes claims from the userinfo endpoint when the ID token
+// carries no email (providers that keep the ID token small): email,
+// email_verified and name, only when its sub is the ID token's.
+func (c *connector) userinfo(ctx context.Context, tok *oauth2.Token, claims upstream.Claims) (upstream.Claims, error) {
+	ui, err := c.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		var ne net.Error
+		// go-oidc answers a status other than 200 as "{status}: {body}".
+		if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || strings.HasPrefix(err.Error(), "5") {
+			return upstream.Claims{}, fmt.Errorf("%w: userinfo: %.200v", upstream.ErrUnavailable, err)
+		}
+		return upstream.Claims{}, fmt.Errorf("%w: userinfo: %.200v", upstream.ErrRejected, err)
+	}
+	if ui.Subject != claims.Subject {
+		return upstream.Claims{}, fmt.Errorf("%w: userinfo sub %.100q is not the id_token's", upstream.ErrRejected, ui.Subject)
+	}
+	var extra struct {
+		Name string `json:"name"`
+	}
+	_ = ui.Claims(&extra)
+	claims.Email, claims.EmailVerified = ui.Email, ui.EmailVerified
+	if claims.Name == "" {
+		claims.Name = extra.Name
+	}
+	return claims, nil
 }
