@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -23,7 +24,7 @@ func TestAccountLinkInABrowser(t *testing.T) {
 		}
 		fx := newFedFixture(t, dbURL, "none", nil)
 		fx.upUser(t, "elsewhere@example.com", true)
-		tab := newTab(t)
+		tab := newTabFor(t, 4*time.Minute)
 		runBrowser(t, tab,
 			chromedp.Navigate(fx.iss+"/login"),
 			chromedp.WaitVisible(`#email`),

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -28,7 +29,7 @@ func TestUpstreamSignInInABrowser(t *testing.T) {
 		id, secret := fx.s.oidcClient(t, fx.admin, map[string]any{"name": "Notes", "redirectUris": []string{rp.Callback()}, "firstParty": true})
 		rp.configure(id, secret, "openid", "email")
 
-		tab := newTab(t)
+		tab := newTabFor(t, 4*time.Minute)
 		runBrowser(t, tab,
 			chromedp.Navigate(rp.srv.URL+"/start"),
 			chromedp.WaitVisible(`button[name=upstream][value=corp]`),

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -27,7 +28,7 @@ func TestGitHubSignInInABrowser(t *testing.T) {
 		id, secret := fx.s.oidcClient(t, fx.admin, map[string]any{"name": "Notes", "redirectUris": []string{rp.Callback()}, "firstParty": true})
 		rp.configure(id, secret, "openid", "email")
 
-		tab := newTab(t)
+		tab := newTabFor(t, 4*time.Minute)
 		runBrowser(t, tab,
 			chromedp.Navigate(rp.srv.URL+"/start"),
 			chromedp.WaitVisible(`button[name=upstream][value=gh]`),
@@ -42,7 +43,7 @@ func TestGitHubSignInInABrowser(t *testing.T) {
 		runBrowser(t, tab, bypassCSP())
 		checkPage(t, tab, axe, dir, "login-github")
 
-		walk := newTab(t)
+		walk := newTabFor(t, 4*time.Minute)
 		var result string
 		runBrowser(t, walk,
 			chromedp.Navigate(rp.srv.URL+"/start"),
