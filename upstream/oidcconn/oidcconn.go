@@ -39,7 +39,8 @@ type cached struct {
 // New returns the connectors; every call to a provider is bounded by
 // timeout (besides the caller's context).
 func New(timeout time.Duration) *Connectors {
-	return &Connectors{client: &http.Client{Timeout: timeout}, now: time.Now, providers: map[string]cached{}}
+	client := &http.Client{Timeout: timeout, Transport: limitedTransport{next: http.DefaultTransport}}
+	return &Connectors{client: client, now: time.Now, providers: map[string]cached{}}
 }
 
 // Open is an upstream.Opener for the type oidc.
