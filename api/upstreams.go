@@ -91,6 +91,15 @@ func (s *Server) handleListUpstreams(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"upstreams": out})
 }
 
+// upstreamDetail is one upstream with what deleting it would remove:
+// the identities linked through it, and the accounts among theirs left
+// with no password and no other upstream.
+type upstreamDetail struct {
+	upstreamView
+	LinkedIdentities        int `json:"linkedIdentities"`
+	AccountsWithoutPassword int `json:"accountsWithoutPassword"`
+}
+
 func (s *Server) handleGetUpstream(w http.ResponseWriter, r *http.Request) {
 	if !s.upstreamsOn(w, r) {
 		return
@@ -100,8 +109,13 @@ func (s *Server) handleGetUpstream(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
+	n, err := s.upstreams.CountIdentities(r.Context(), u.ID)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
 	noStore(w)
-	writeJSON(w, http.StatusOK, s.viewUpstream(u))
+	writeJSON(w, http.StatusOK, upstreamDetail{upstreamView: s.viewUpstream(u), LinkedIdentities: n.Linked, AccountsWithoutPassword: n.WithoutPassword})
 }
 
 func (s *Server) handlePutUpstream(w http.ResponseWriter, r *http.Request) {

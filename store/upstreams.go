@@ -237,3 +237,23 @@ func (d *DB) TakePending(ctx context.Context, hash, kind string) (upstream.Pendi
 	return upstream.Pending{Hash: r.Hash, Kind: r.Kind, UpstreamID: r.UpstreamID, BrowserHash: r.BrowserHash, Nonce: r.Nonce,
 		Authz: r.Authz, Subject: r.Subject, Email: r.Email, EmailVerified: r.EmailVerified, UserID: r.UserID, ExpiresAt: fromMS(r.ExpiresAt)}, nil
 }
+
+// CountIdentities counts the identities linked through upstream id, and
+// the accounts among theirs that have no password and no identity at
+// another upstream.
+func (d *DB) CountIdentities(ctx context.Context, id string) (upstream.IdentityCount, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var n struct {
+		Linked          int `db:"linked"`
+		WithoutPassword int `db:"without_password"`
+	}
+	err := d.db.GetContext(ctx, &n, d.db.Rebind(`SELECT COUNT(*) AS linked,
+		COUNT(DISTINCT CASE WHEN u.password_hash = '' AND NOT EXISTS (
+			SELECT 1 FROM upstream_identities o WHERE o.user_id = i.user_id AND o.upstream_id <> i.upstream_id) THEN i.user_id END) AS without_password
+		FROM upstream_identities i JOIN users u ON u.id = i.user_id WHERE i.upstream_id = ?`), id)
+	if err != nil {
+		return upstream.IdentityCount{}, d.wrap(err)
+	}
+	return upstream.IdentityCount{Linked: n.Linked, WithoutPassword: n.WithoutPassword}, nil
+}

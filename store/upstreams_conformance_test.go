@@ -70,6 +70,19 @@ func testUpstreams(t *testing.T, db *store.DB) {
 	if list, err := db.IdentitiesOf(ctx, u.ID); err != nil || len(list) != 2 || list[0].Subject != "s1" {
 		t.Errorf("IdentitiesOf: %+v %v", list, err)
 	}
+	// Two identities of one account without a password (one account
+	// without a password); a third, of an account with a password,
+	// counts as linked only.
+	withPwd := authority.User{ID: authority.NewID(), Email: "pwd@example.com", PasswordHash: "hash", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateLinkedUser(ctx, withPwd, true, upstream.Identity{UpstreamID: "corp", Subject: "s4", UserID: withPwd.ID, Email: withPwd.Email, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.CountIdentities(ctx, "corp"); err != nil || n.Linked != 3 || n.WithoutPassword != 1 {
+		t.Errorf("CountIdentities: %+v %v", n, err)
+	}
+	if n, err := db.CountIdentities(ctx, "other"); err != nil || n.Linked != 0 || n.WithoutPassword != 0 {
+		t.Errorf("CountIdentities of no upstream: %+v %v", n, err)
+	}
 
 	// A pending sign-in is spent once, even by concurrent takes.
 	p := upstream.Pending{Hash: "h1", Kind: upstream.KindState, UpstreamID: "corp", BrowserHash: "b", Nonce: "n", Authz: "a=1",

@@ -34,7 +34,7 @@ func (s *Service) linkSignedIn(ctx context.Context, u Upstream, c Claims, userID
 	idn, err := s.cfg.Store.IdentityBySubject(ctx, u.ID, c.Subject)
 	switch {
 	case err == nil && idn.UserID == userID:
-		return Result{User: user, AlreadyLinked: true}, nil
+		return Result{User: user, AlreadyLinked: true, outcome: OutcomeLinked}, nil
 	case err == nil:
 		return Result{}, ErrLinkedElsewhere
 	case !errors.Is(err, authority.ErrNotFound):
@@ -49,14 +49,14 @@ func (s *Service) linkSignedIn(ctx context.Context, u Upstream, c Claims, userID
 	if errors.Is(err, ErrIdentityTaken) {
 		// Linked meanwhile by another sign-in: whose is it?
 		if again, gerr := s.cfg.Store.IdentityBySubject(ctx, u.ID, c.Subject); gerr == nil && again.UserID == userID {
-			return Result{User: user, AlreadyLinked: true}, nil
+			return Result{User: user, AlreadyLinked: true, outcome: OutcomeLinked}, nil
 		}
 		return Result{}, ErrLinkedElsewhere
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{User: user}, nil
+	return Result{User: user, outcome: OutcomeLinked}, nil
 }
 
 // Unlink removes the identity (upstreamID, subject) of the user, unless

@@ -78,6 +78,7 @@ func (s *Service) Cancel(ctx context.Context, ticket, browser string) (authz str
 	if err != nil {
 		return ""
 	}
+	s.cfg.Observe(p.UpstreamID, OutcomeCancelled)
 	return p.Authz
 }
 
@@ -91,5 +92,6 @@ func (s *Service) linkPending(ctx context.Context, p Pending, user authority.Use
 		return Result{}, err
 	}
 	s.succeeded(ctx, u, user, meta, "linked with the account's password")
+	s.cfg.Observe(u.ID, OutcomeLinked)
 	return Result{User: user, AMR: append(amr, AMRFederated, IDPMark(u.ID)), Upstream: u, Authz: p.Authz}, nil
 }

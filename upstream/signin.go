@@ -64,6 +64,9 @@ type Result struct {
 	// for; AlreadyLinked says the identity was theirs before.
 	LinkedTo      string
 	AlreadyLinked bool
+
+	// outcome is the sign-in's outcome for Config.Observe.
+	outcome string
 }
 
 func challenge(verifier string) string {
@@ -80,7 +83,17 @@ func (s *Service) open(ctx context.Context, u Upstream, fresh bool) (Connector, 
 	if err != nil {
 		return nil, fmt.Errorf("open the secret of upstream %s: %w", u.ID, err)
 	}
-	c, err := opener(ctx, u, string(secret), s.CallbackURL(u.ID), fresh)
+	var c Connector
+	if fresh {
+		// A fresh open reads the discovery document: a call to the
+		// upstream. Otherwise the connector's cache answers.
+		err = s.timed(u.ID, func() (err error) {
+			c, err = opener(ctx, u, string(secret), s.CallbackURL(u.ID), fresh)
+			return err
+		})
+	} else {
+		c, err = opener(ctx, u, string(secret), s.CallbackURL(u.ID), fresh)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -108,6 +121,7 @@ func (s *Service) begin(ctx context.Context, id, authz, userID string, meta auth
 	c, err := s.open(ctx, u, true)
 	if err != nil {
 		s.fail(ctx, u.ID, "", meta, err)
+		s.cfg.Observe(u.ID, outcomeOf(err))
 		return Started{}, err
 	}
 	state, nonce, browser := authority.RandomToken(32), authority.RandomToken(24), authority.RandomToken(32)
@@ -159,8 +173,14 @@ func (s *Service) take(ctx context.Context, value, kind, upstreamID, browser str
 // resolve). Every failure is audited.
 func (s *Service) Finish(ctx context.Context, id string, cb Callback, meta authority.Meta) (Result, error) {
 	res, err := s.finish(ctx, id, cb, meta)
-	if err != nil {
+	switch {
+	case err != nil:
 		s.fail(ctx, id, "", meta, err)
+		s.observeFailure(ctx, id, err)
+	case res.LinkTicket != "":
+		s.cfg.Observe(id, OutcomeLinkAsked)
+	case res.outcome != "":
+		s.cfg.Observe(id, res.outcome)
 	}
 	return res, err
 }
@@ -192,7 +212,11 @@ func (s *Service) finish(ctx context.Context, id string, cb Callback, meta autho
 	if err != nil {
 		return Result{Authz: p.Authz}, err
 	}
-	claims, err := c.Finish(uctx, cb.Code, cb.Iss, cb.Browser, p.Nonce)
+	var claims Claims
+	err = s.timed(u.ID, func() (err error) {
+		claims, err = c.Finish(uctx, cb.Code, cb.Iss, cb.Browser, p.Nonce)
+		return err
+	})
 	if err != nil {
 		return Result{Authz: p.Authz}, err
 	}
@@ -233,7 +257,7 @@ func (s *Service) resolve(ctx context.Context, u Upstream, c Claims, authz, brow
 			return Result{}, err
 		}
 		s.succeeded(ctx, u, user, meta, "identity "+c.Subject)
-		return Result{User: user, AMR: amr}, nil
+		return Result{User: user, AMR: amr, outcome: OutcomeSignedIn}, nil
 	case !errors.Is(err, authority.ErrNotFound):
 		return Result{}, err
 	}
@@ -268,7 +292,7 @@ func (s *Service) resolve(ctx context.Context, u Upstream, c Claims, authz, brow
 				return Result{}, err
 			}
 			s.succeeded(ctx, u, user, meta, "new account")
-			return Result{User: user, AMR: amr, Created: true}, nil
+			return Result{User: user, AMR: amr, Created: true, outcome: OutcomeCreated}, nil
 		}
 	}
 	if err != nil {
@@ -283,7 +307,7 @@ func (s *Service) resolve(ctx context.Context, u Upstream, c Claims, authz, brow
 			return Result{}, err
 		}
 		s.succeeded(ctx, u, existing, meta, "linked by verified email")
-		return Result{User: existing, AMR: amr}, nil
+		return Result{User: existing, AMR: amr, outcome: OutcomeLinked}, nil
 	}
 	ticket := authority.RandomToken(32)
 	err = s.cfg.Store.PutPending(ctx, Pending{Hash: authority.HashToken(ticket), Kind: KindLink, UpstreamID: u.ID,

@@ -118,6 +118,8 @@ type Store interface {
 	UpstreamByID(ctx context.Context, id string) (Upstream, error)
 	// Upstreams lists every upstream, oldest first.
 	Upstreams(ctx context.Context) ([]Upstream, error)
+	// CountIdentities counts the identities linked through an upstream.
+	CountIdentities(ctx context.Context, upstreamID string) (IdentityCount, error)
 
 	// IdentityBySubject returns authority.ErrNotFound for none.
 	IdentityBySubject(ctx context.Context, upstreamID, subject string) (Identity, error)
@@ -171,6 +173,14 @@ type Config struct {
 	Timeout time.Duration
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Observe, when set, is told the outcome of each sign-in through
+	// a registered upstream (one of Outcomes()).
+	Observe func(upstreamID, outcome string)
+	// ObserveCall, when set, is told how long each call to an upstream
+	// took: the fresh open when a sign-in starts (an OpenID Provider's
+	// discovery), the connector's Finish at the callback (the code
+	// exchange and what follows it).
+	ObserveCall func(upstreamID string, d time.Duration)
 }
 
 // Service manages upstreams and signs users in through them.
@@ -192,6 +202,12 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string, string) {}
+	}
+	if cfg.ObserveCall == nil {
+		cfg.ObserveCall = func(string, time.Duration) {}
 	}
 	return &Service{cfg: cfg}
 }

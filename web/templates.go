@@ -26,8 +26,9 @@ type templates struct {
 	pages map[string]*template.Template
 }
 
-// layoutFiles are parsed into every page's set.
-var layoutFiles = []string{"layout.html", "console_nav.html"}
+// layoutFiles are parsed into every page's set: the layout and the
+// templates several pages share.
+var layoutFiles = []string{"layout.html", "console_nav.html", "console_upstream_fields.html"}
 
 // funcs are the functions every template may call.
 var funcs = template.FuncMap{

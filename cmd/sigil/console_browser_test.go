@@ -162,6 +162,12 @@ func consoleOps(t *testing.T, do func(method, path, ctype, body string, hdr ...s
 		{"GET", "/console/resources", http.StatusSeeOther},
 		{"POST", "/console/resources", http.StatusSeeOther},
 		{"POST", "/console/resources/x/delete", http.StatusSeeOther},
+		{"GET", "/console/upstreams", http.StatusSeeOther},
+		{"POST", "/console/upstreams", http.StatusSeeOther},
+		{"GET", "/console/upstreams/x", http.StatusSeeOther},
+		{"POST", "/console/upstreams/x", http.StatusSeeOther},
+		{"GET", "/console/upstreams/x/delete", http.StatusSeeOther},
+		{"POST", "/console/upstreams/x/delete", http.StatusSeeOther},
 	} {
 		ctype := ""
 		if c.method == "POST" {

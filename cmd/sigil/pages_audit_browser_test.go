@@ -116,6 +116,33 @@ func (a *auditRun) auditConsole(t *testing.T, tab context.Context, setupLink str
 	)
 	a.check(t, tab, "console-resources")
 
+	runBrowser(t, tab,
+		chromedp.Navigate(iss+"/console/upstreams"),
+		chromedp.WaitVisible(`form.create-upstream`),
+		chromedp.SendKeys(`#id`, "partner"),
+		chromedp.SendKeys(`#name`, "Partner SSO"),
+		chromedp.SendKeys(`#issuer`, "http://idp.example.com"),
+		chromedp.SendKeys(`#client_id`, "sigil"),
+		chromedp.SendKeys(`#client_secret`, "a client secret"),
+		chromedp.Click(`button[name=create-upstream]`),
+		chromedp.WaitVisible(`#issuer-error`),
+	)
+	a.check(t, tab, "console-upstreams-error")
+	runBrowser(t, tab,
+		chromedp.SetValue(`#issuer`, "https://login.example.com/tenant-0d9f1c7e/v2.0"),
+		chromedp.SendKeys(`#client_secret`, "a client secret"),
+		chromedp.Click(`button[name=create-upstream]`),
+		chromedp.WaitVisible(`#callback-url`),
+	)
+	a.check(t, tab, "console-upstream")
+	runBrowser(t, tab, chromedp.Navigate(iss+"/console/upstreams"), chromedp.WaitVisible(`tr[data-upstream=partner]`))
+	a.check(t, tab, "console-upstreams")
+	runBrowser(t, tab, chromedp.Click(`tr[data-upstream=partner] a.delete`), chromedp.WaitVisible(`button[name=confirm-delete]`))
+	a.check(t, tab, "console-upstream-delete")
+	// Deleted again: the hosted pages, audited meanwhile, show their own
+	// upstream "corp" alone for all but a moment.
+	runBrowser(t, tab, chromedp.Click(`button[name=confirm-delete]`), chromedp.WaitVisible(`form.create-upstream`))
+
 	runBrowser(t, tab, chromedp.Navigate(iss+"/console/audit"), chromedp.WaitVisible(`table.audit`))
 	a.check(t, tab, "console-audit")
 

@@ -86,7 +86,7 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		return fmt.Errorf("openid connect: %w", err)
 	}
-	ups := newUpstreams(a, cfg, log)
+	ups := newUpstreams(a, cfg, log, metrics)
 	var consoleSealer web.Sealer
 	if a.sealer != nil {
 		consoleSealer = a.sealer

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sigil-auth/sigil/api"
 	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/upstream"
 	"github.com/sigil-auth/sigil/upstream/githubconn"
@@ -19,11 +20,16 @@ import (
 const upstreamTimeout = upstream.DefaultTimeout
 
 // newUpstreams builds sign-in through upstream identity providers on the
-// app's store, core and key-encryption key.
-func newUpstreams(a *app, cfg Config, log *slog.Logger) *upstream.Service {
+// app's store, core and key-encryption key; metrics, when not nil (the
+// server's, not the CLI's), counts the sign-ins and times the calls.
+func newUpstreams(a *app, cfg Config, log *slog.Logger, metrics *api.Metrics) *upstream.Service {
 	oidcConns, githubConns := oidcconn.New(upstreamTimeout), githubconn.New(upstreamTimeout)
-	return upstream.New(upstream.Config{Store: a.db, Core: a.auth, Sealer: a.sealer, Issuer: cfg.Issuer, Log: log, Now: a.auth.Now,
-		Openers: map[string]upstream.Opener{upstream.TypeOIDC: oidcConns.Open, upstream.TypeGitHub: githubConns.Open}})
+	c := upstream.Config{Store: a.db, Core: a.auth, Sealer: a.sealer, Issuer: cfg.Issuer, Log: log, Now: a.auth.Now,
+		Openers: map[string]upstream.Opener{upstream.TypeOIDC: oidcConns.Open, upstream.TypeGitHub: githubConns.Open}}
+	if metrics != nil {
+		c.Observe, c.ObserveCall = metrics.UpstreamObservers()
+	}
+	return upstream.New(c)
 }
 
 // runUpstreams is `sigil upstreams create|list|delete`: the identity
@@ -56,7 +62,7 @@ func runUpstreams(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
-	ups := newUpstreams(a, a.cfg, a.log)
+	ups := newUpstreams(a, a.cfg, a.log, nil)
 	meta := authority.Meta{Actor: "cli"}
 	switch sub {
 	case "create":
