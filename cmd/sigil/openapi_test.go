@@ -396,7 +396,7 @@ func TestOpenAPIAnswersFollowTheDocument(t *testing.T) {
 		"/reset-password", "/account/password", "/account/sessions/revoke", "/account/delete", "/account/verify-email/resend",
 		"/account/mfa/totp", "/account/mfa/totp/confirm", "/account/mfa/totp/remove", "/account/mfa/recovery-codes", "/login/mfa/enroll",
 		"/account/passkeys/add", "/account/passkeys/rename", "/account/passkeys/remove", "/login/passkey", "/device", "/device/confirm",
-		"/login/upstream", "/login/upstream/link"} {
+		"/login/upstream", "/login/upstream/link", "/account/upstreams/link", "/account/upstreams/unlink"} {
 		st, _ = do("POST", p, "application/x-www-form-urlencoded", "email=a%40b.c&password=x")
 		if st < 300 {
 			t.Errorf("POST %s without a CSRF token: %d", p, st)
