@@ -185,7 +185,8 @@ type Config struct {
 
 // Service manages upstreams and signs users in through them.
 type Service struct {
-	cfg Config
+	cfg    Config
+	listed listed
 }
 
 // DefaultTimeout bounds every call to an upstream unless Config.Timeout
@@ -323,7 +324,9 @@ func (s *Service) Create(ctx context.Context, in NewUpstream, meta authority.Met
 	if err != nil {
 		return Upstream{}, err
 	}
-	if err := s.cfg.Store.CreateUpstream(ctx, u); err != nil {
+	err = s.cfg.Store.CreateUpstream(ctx, u)
+	s.forgetListed()
+	if err != nil {
 		return Upstream{}, err
 	}
 	s.cfg.Core.Audit(ctx, authority.Event{Type: authority.EventUpstreamCreated, Actor: meta.Actor, IP: meta.IP,
@@ -345,7 +348,9 @@ func (s *Service) Replace(ctx context.Context, in NewUpstream, meta authority.Me
 	if err != nil {
 		return Upstream{}, err
 	}
-	if err := s.cfg.Store.UpdateUpstream(ctx, u); err != nil {
+	err = s.cfg.Store.UpdateUpstream(ctx, u)
+	s.forgetListed()
+	if err != nil {
 		return Upstream{}, err
 	}
 	s.cfg.Core.Audit(ctx, authority.Event{Type: authority.EventUpstreamUpdated, Actor: meta.Actor, IP: meta.IP,
@@ -371,7 +376,9 @@ func (s *Service) Delete(ctx context.Context, id string, meta authority.Meta) er
 	if !ValidID(id) {
 		return authority.ErrNotFound
 	}
-	if err := s.cfg.Store.DeleteUpstream(ctx, id); err != nil {
+	err := s.cfg.Store.DeleteUpstream(ctx, id)
+	s.forgetListed()
+	if err != nil {
 		return err
 	}
 	s.cfg.Core.Audit(ctx, authority.Event{Type: authority.EventUpstreamDeleted, Actor: meta.Actor, IP: meta.IP, Detail: "upstream " + id})

@@ -30,7 +30,7 @@ func (p *Pages) upstreamButtons(r *http.Request) ([]upstreamButton, []string) {
 	if p.upstreams == nil {
 		return nil, nil
 	}
-	us, err := p.upstreams.List(r.Context())
+	us, err := p.upstreams.Listed(r.Context())
 	if err != nil {
 		p.log.Warn("upstreams not listed on the sign-in page", "err", err)
 		return nil, nil
