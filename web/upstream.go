@@ -13,7 +13,12 @@ import (
 )
 
 // upstreamButton is an upstream as the sign-in and sign-up pages offer it.
-type upstreamButton struct{ ID, Name string }
+type upstreamButton struct {
+	ID, Name string
+	// SessionAnswers: the upstream cannot be asked for a new sign-in
+	// (GitHub), so its own session may answer "Sign in again" alone.
+	SessionAnswers bool
+}
 
 func (p *Pages) registerUpstreamPages(r *mux.Router) {
 	r.HandleFunc("/login/upstream", p.handleUpstreamStart).Methods(http.MethodPost)
