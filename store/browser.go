@@ -60,7 +60,7 @@ func (d *DB) browserSession(ctx context.Context, query string, arg string) (oidc
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var r browserSessionRow
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(query), arg)
+	err := d.getHot(ctx, &r, query, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return oidc.BrowserSession{}, authority.ErrNotFound
 	}
@@ -74,7 +74,7 @@ func (d *DB) browserSession(ctx context.Context, query string, arg string) (oidc
 func (d *DB) TouchBrowserSession(ctx context.Context, id string, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), ms(at), id, ms(at))
+	_, err := d.execHot(ctx, d.db, `UPDATE browser_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, ms(at), id, ms(at))
 	return d.wrap(err)
 }
 
@@ -168,7 +168,7 @@ func (r authCodeRow) code() oidc.AuthCode {
 func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.execHot(ctx, d.db, `INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, ms(c.AuthTime),
 		strings.Join(c.AMR, " "), ms(c.CreatedAt), ms(c.ExpiresAt), nullMS(c.UsedAt), c.FamilyID, c.AccessJTI, 0, c.Resource)
 	return d.wrap(err)
@@ -179,7 +179,7 @@ func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (oidc.AuthCode, error) {
 	var out oidc.AuthCode
 	err := d.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ? AND used_at IS NULL`),
+		res, err := d.execHot(ctx, tx, `UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? WHERE code_hash = ? AND used_at IS NULL`,
 			ms(at), familyID, accessJTI, ms(accessExp), hash)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, fami
 			return err
 		}
 		var r authCodeRow
-		err = tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+authCodeColumns+` FROM authorization_codes WHERE code_hash = ?`), hash)
+		err = d.getHotTx(ctx, tx, &r, `SELECT `+authCodeColumns+` FROM authorization_codes WHERE code_hash = ?`, hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return authority.ErrNotFound
 		}

@@ -65,6 +65,19 @@ func (d *DB) getHot(ctx context.Context, dest any, query string, args ...any) er
 	return s.GetContext(ctx, dest, args...)
 }
 
+// getHotTx is getHot inside the transaction tx: the statement prepared
+// on the pool is reused on the transaction's connection.
+func (d *DB) getHotTx(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	if d.stmts == nil {
+		return tx.GetContext(ctx, dest, tx.Rebind(query), args...)
+	}
+	s, err := d.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	return tx.StmtxContext(ctx, s).GetContext(ctx, dest, args...)
+}
+
 // execHot runs a statement of a hot path on ex (the pool or a
 // transaction), through a prepared statement on SQLite. query uses ?
 // placeholders.
