@@ -193,9 +193,10 @@ type pendingRow struct {
 	EmailVerified bool   `db:"email_verified"`
 	UserID        string `db:"user_id"`
 	ExpiresAt     int64  `db:"expires_at"`
+	Fresh         bool   `db:"fresh"`
 }
 
-const pendingColumns = `hash, kind, upstream_id, browser_hash, nonce, authz, subject, email, email_verified, user_id, expires_at`
+const pendingColumns = `hash, kind, upstream_id, browser_hash, nonce, authz, subject, email, email_verified, user_id, expires_at, fresh`
 
 // PutPending stores a sign-in in flight, replacing one of the same hash.
 func (d *DB) PutPending(ctx context.Context, p upstream.Pending) error {
@@ -203,8 +204,8 @@ func (d *DB) PutPending(ctx context.Context, p upstream.Pending) error {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM upstream_pending WHERE hash = ? OR expires_at < ?`), p.Hash, ms(p.ExpiresAt.Add(-2*upstream.PendingTTL))); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO upstream_pending (`+pendingColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			p.Hash, p.Kind, p.UpstreamID, p.BrowserHash, p.Nonce, p.Authz, p.Subject, p.Email, p.EmailVerified, p.UserID, ms(p.ExpiresAt))
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO upstream_pending (`+pendingColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			p.Hash, p.Kind, p.UpstreamID, p.BrowserHash, p.Nonce, p.Authz, p.Subject, p.Email, p.EmailVerified, p.UserID, ms(p.ExpiresAt), p.Fresh)
 		return err
 	})
 }
@@ -235,7 +236,8 @@ func (d *DB) TakePending(ctx context.Context, hash, kind string) (upstream.Pendi
 		return upstream.Pending{}, err
 	}
 	return upstream.Pending{Hash: r.Hash, Kind: r.Kind, UpstreamID: r.UpstreamID, BrowserHash: r.BrowserHash, Nonce: r.Nonce,
-		Authz: r.Authz, Subject: r.Subject, Email: r.Email, EmailVerified: r.EmailVerified, UserID: r.UserID, ExpiresAt: fromMS(r.ExpiresAt)}, nil
+		Authz: r.Authz, Subject: r.Subject, Email: r.Email, EmailVerified: r.EmailVerified, UserID: r.UserID, ExpiresAt: fromMS(r.ExpiresAt),
+		Fresh: r.Fresh}, nil
 }
 
 // CountIdentities counts the identities linked through upstream id, and

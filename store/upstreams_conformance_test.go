@@ -86,7 +86,7 @@ func testUpstreams(t *testing.T, db *store.DB) {
 
 	// A pending sign-in is spent once, even by concurrent takes.
 	p := upstream.Pending{Hash: "h1", Kind: upstream.KindState, UpstreamID: "corp", BrowserHash: "b", Nonce: "n", Authz: "a=1",
-		EmailVerified: true, ExpiresAt: now.Add(time.Minute)}
+		EmailVerified: true, ExpiresAt: now.Add(time.Minute), Fresh: true}
 	if err := db.PutPending(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func testUpstreams(t *testing.T, db *store.DB) {
 				mu.Lock()
 				won++
 				mu.Unlock()
-				if got.Nonce != "n" || got.Authz != "a=1" || !got.EmailVerified || !got.ExpiresAt.Equal(p.ExpiresAt) {
+				if got.Nonce != "n" || got.Authz != "a=1" || !got.EmailVerified || !got.Fresh || !got.ExpiresAt.Equal(p.ExpiresAt) {
 					t.Errorf("TakePending: %+v", got)
 				}
 			} else if !errors.Is(err, authority.ErrNotFound) {

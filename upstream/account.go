@@ -15,12 +15,13 @@ var ErrLinkedElsewhere = errors.New("upstream: this identity is linked to anothe
 // BeginLink starts a sign-in at upstream id whose callback links the
 // identity to the signed-in user userID, whatever its email says: the
 // callback must come back to a browser signed in as that user. The
-// caller checks first that the user signed in recently enough.
+// caller checks first that the user signed in recently enough. It is a
+// re-authentication: the upstream must sign the user in anew (see Begin).
 func (s *Service) BeginLink(ctx context.Context, id, userID string, meta authority.Meta) (Started, error) {
 	if userID == "" {
 		return Started{}, ErrBadState
 	}
-	return s.begin(ctx, id, "", userID, meta)
+	return s.begin(ctx, id, "", userID, true, meta)
 }
 
 // linkSignedIn links what upstream u vouched for to the user userID. An

@@ -37,6 +37,9 @@ const (
 	OutcomeRejected = "failed_rejected"
 	// OutcomeNoEmail: the upstream vouched for no email address.
 	OutcomeNoEmail = "failed_no_email"
+	// OutcomeNotFresh: a re-authentication that the upstream answered
+	// with an older sign-in (its session), or without saying when.
+	OutcomeNotFresh = "failed_not_fresh"
 	// OutcomeAccount: the account may not sign in (locked, email not
 	// verified), or a link from the account page brought back an
 	// identity linked to another account.
@@ -48,7 +51,7 @@ const (
 // Outcomes lists every outcome.
 func Outcomes() []string {
 	return []string{OutcomeSignedIn, OutcomeCreated, OutcomeLinked, OutcomeLinkAsked, OutcomeCancelled, OutcomeRefused,
-		OutcomeBadState, OutcomeUnavailable, OutcomeRejected, OutcomeNoEmail, OutcomeAccount, OutcomeError}
+		OutcomeBadState, OutcomeUnavailable, OutcomeRejected, OutcomeNoEmail, OutcomeNotFresh, OutcomeAccount, OutcomeError}
 }
 
 // outcomeOf is the outcome of a failed sign-in.
@@ -64,6 +67,8 @@ func outcomeOf(err error) string {
 		return OutcomeRejected
 	case errors.Is(err, ErrNoEmail):
 		return OutcomeNoEmail
+	case errors.Is(err, ErrNotFresh):
+		return OutcomeNotFresh
 	case errors.Is(err, authority.ErrAccountLocked), errors.Is(err, authority.ErrEmailNotVerified), errors.Is(err, ErrLinkedElsewhere):
 		return OutcomeAccount
 	}

@@ -31,7 +31,15 @@ var (
 	ErrRejected = errors.New("upstream: the upstream's answer did not verify")
 	// ErrNoEmail: the upstream vouched for no email address.
 	ErrNoEmail = errors.New("upstream: no email address from the upstream")
+	// ErrNotFresh: a re-authentication came back with a sign-in at the
+	// upstream older than the re-authentication, or one of no known
+	// time: the upstream's session answered, not the user.
+	ErrNotFresh = errors.New("upstream: the upstream did not sign the user in again")
 )
+
+// FreshSkew is how far the upstream's clock may be behind Sigil's when
+// the time of its sign-in is checked.
+const FreshSkew = time.Minute
 
 // PendingTTL is how long a sign-in at the upstream, or a link waiting
 // for a password, may take.
@@ -104,14 +112,17 @@ func (s *Service) open(ctx context.Context, u Upstream, fresh bool) (Connector, 
 // authz ("" for none): a state and nonce, and a PKCE verifier that is
 // also the browser's cookie, so that only the browser that started the
 // sign-in can finish it. Discovery of the upstream is bounded by the
-// service's timeout; no hashing slot is held.
-func (s *Service) Begin(ctx context.Context, id, authz string, meta authority.Meta) (Started, error) {
-	return s.begin(ctx, id, authz, "", meta)
+// service's timeout; no hashing slot is held. fresh makes it a
+// re-authentication: the upstream is asked to sign the user in anew and
+// the callback refuses a sign-in there older than this start
+// (ErrNotFresh), where the upstream's protocol says when it was.
+func (s *Service) Begin(ctx context.Context, id, authz string, fresh bool, meta authority.Meta) (Started, error) {
+	return s.begin(ctx, id, authz, "", fresh, meta)
 }
 
 // begin is Begin; userID, when set, makes the callback link the identity
 // to that signed-in user instead of signing anyone in.
-func (s *Service) begin(ctx context.Context, id, authz, userID string, meta authority.Meta) (Started, error) {
+func (s *Service) begin(ctx context.Context, id, authz, userID string, fresh bool, meta authority.Meta) (Started, error) {
 	u, err := s.Get(ctx, id)
 	if err != nil {
 		return Started{}, err
@@ -126,11 +137,11 @@ func (s *Service) begin(ctx context.Context, id, authz, userID string, meta auth
 	}
 	state, nonce, browser := authority.RandomToken(32), authority.RandomToken(24), authority.RandomToken(32)
 	err = s.cfg.Store.PutPending(ctx, Pending{Hash: authority.HashToken(state), Kind: KindState, UpstreamID: u.ID,
-		BrowserHash: authority.HashToken(browser), Nonce: nonce, Authz: authz, UserID: userID, ExpiresAt: s.cfg.Now().Add(PendingTTL)})
+		BrowserHash: authority.HashToken(browser), Nonce: nonce, Authz: authz, UserID: userID, ExpiresAt: s.cfg.Now().Add(PendingTTL), Fresh: fresh})
 	if err != nil {
 		return Started{}, err
 	}
-	return Started{URL: c.AuthURL(state, nonce, challenge(browser)), Browser: browser}, nil
+	return Started{URL: c.AuthURL(state, nonce, challenge(browser), fresh), Browser: browser}, nil
 }
 
 // Callback is what the upstream's redirect brought back.
@@ -212,9 +223,15 @@ func (s *Service) finish(ctx context.Context, id string, cb Callback, meta autho
 	if err != nil {
 		return Result{Authz: p.Authz}, err
 	}
+	var maxAge time.Duration
+	if p.Fresh {
+		// As old as this sign-in, measured on Sigil's clock (the
+		// connector compares it with its own), with room for skew.
+		maxAge = s.cfg.Now().Sub(p.ExpiresAt.Add(-PendingTTL)) + FreshSkew
+	}
 	var claims Claims
 	err = s.timed(u.ID, func() (err error) {
-		claims, err = c.Finish(uctx, cb.Code, cb.Iss, cb.Browser, p.Nonce)
+		claims, err = c.Finish(uctx, cb.Code, cb.Iss, cb.Browser, p.Nonce, maxAge)
 		return err
 	})
 	if err != nil {

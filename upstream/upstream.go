@@ -63,14 +63,19 @@ type Claims struct {
 // Connector speaks one upstream's protocol for one sign-in.
 type Connector interface {
 	// AuthURL is where the browser goes to sign in at the upstream.
-	// challenge is the PKCE S256 challenge of the verifier.
-	AuthURL(state, nonce, challenge string) string
+	// challenge is the PKCE S256 challenge of the verifier. fresh asks
+	// the upstream for a new sign-in, not one its session answers (for
+	// OpenID Connect, prompt=login and max_age=0), where it can.
+	AuthURL(state, nonce, challenge string, fresh bool) string
 	// Finish redeems the code of the callback with the PKCE verifier,
 	// checks what the upstream answers (for OpenID Connect, the ID
 	// token's signature, iss, aud, exp and nonce) and returns the
 	// identity. iss is the callback's RFC 9207 iss parameter, "" when
-	// the upstream sent none.
-	Finish(ctx context.Context, code, iss, verifier, nonce string) (Claims, error)
+	// the upstream sent none. maxAge, when not zero, is how old the
+	// sign-in at the upstream may be: an upstream that says when the
+	// user signed in (OpenID Connect's auth_time) must say so, and an
+	// older one is ErrNotFresh; one that cannot say ignores it.
+	Finish(ctx context.Context, code, iss, verifier, nonce string, maxAge time.Duration) (Claims, error)
 }
 
 // Opener builds the connector of an upstream of one type: secret is its
@@ -97,6 +102,9 @@ type Pending struct {
 	EmailVerified bool
 	UserID        string
 	ExpiresAt     time.Time
+	// Fresh: the sign-in is a re-authentication (the browser was
+	// signed in already), which the upstream must make a new sign-in.
+	Fresh bool
 }
 
 // The kinds of pending record.

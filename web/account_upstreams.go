@@ -65,7 +65,7 @@ func (p *Pages) accountUpstreams(r *http.Request, u authority.User) (accountUpst
 			out.Linkable = append(out.Linkable, upstreamButton{ID: up.ID, Name: up.Name})
 			out.Origins = append(out.Origins, formOrigin(up.Issuer))
 		case u.PasswordHash == "":
-			out.SignInWith = append(out.SignInWith, upstreamButton{ID: up.ID, Name: up.Name})
+			out.SignInWith = append(out.SignInWith, upstreamButton{ID: up.ID, Name: up.Name, SessionAnswers: up.Type == upstream.TypeGitHub})
 			out.Origins = append(out.Origins, formOrigin(up.Issuer))
 		}
 	}

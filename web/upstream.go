@@ -13,7 +13,12 @@ import (
 )
 
 // upstreamButton is an upstream as the sign-in and sign-up pages offer it.
-type upstreamButton struct{ ID, Name string }
+type upstreamButton struct {
+	ID, Name string
+	// SessionAnswers: the upstream cannot be asked for a new sign-in
+	// (GitHub), so its own session may answer "Sign in again" alone.
+	SessionAnswers bool
+}
 
 func (p *Pages) registerUpstreamPages(r *mux.Router) {
 	r.HandleFunc("/login/upstream", p.handleUpstreamStart).Methods(http.MethodPost)
@@ -88,7 +93,13 @@ func (p *Pages) handleUpstreamStart(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, err := p.upstreams.Begin(r.Context(), r.PostFormValue("upstream"), authz, p.meta(r))
+	// A browser signed in already signs in again (the account page's
+	// "Sign in again", a sign-in the authorization request asks anew):
+	// a re-authentication, which the upstream's session may not answer
+	// alone. The browser's choice does not decide it, so that a
+	// session's holder cannot skip it.
+	_, _, serr := p.session(r)
+	st, err := p.upstreams.Begin(r.Context(), r.PostFormValue("upstream"), authz, serr == nil, p.meta(r))
 	if err != nil {
 		p.renderUpstreamError(w, r, err, authz)
 		return
@@ -251,6 +262,8 @@ func (p *Pages) renderUpstreamError(w http.ResponseWriter, r *http.Request, err 
 		desc, code = "This sign-in link is not valid, was already used, or was started in another browser. Please start again.", "invalid_state"
 	case errors.Is(err, upstream.ErrRejected):
 		status, desc, code = http.StatusBadGateway, "The identity provider's answer could not be verified, so it was not accepted.", "upstream_rejected"
+	case errors.Is(err, upstream.ErrNotFresh):
+		status, desc, code = http.StatusUnauthorized, "The identity provider did not ask you to sign in again, so this does not count as signing in again. Nothing was changed. Sign out there, or try again.", "upstream_not_fresh"
 	case errors.Is(err, upstream.ErrLinkedElsewhere):
 		p.render(w, r, http.StatusConflict, "error", view{Error: errorView{Title: "Already linked to another account",
 			Description: "This account at the identity provider is already linked to another account here. Nothing was changed. Sign in to that account to unlink it first.",

@@ -23,11 +23,12 @@ import (
 // says: an ID token signed by a key its JWKS does not have, one with
 // another nonce, or a good one; or one without email, which its
 // userinfo endpoint then gives (for another subject, or not at all, as
-// the mode says).
+// the mode says); or a good one whose auth_time is an hour old, or now.
+// Without those modes it sends no auth_time, whatever was asked.
 type fakeOP struct {
 	srv          *httptest.Server
 	key, foreign *ecdsa.PrivateKey
-	mode         atomic.Value // "good", "bad-signature", "wrong-nonce", "no-email", "userinfo-other-sub", "userinfo-down"
+	mode         atomic.Value // "good", "bad-signature", "wrong-nonce", "no-email", "userinfo-other-sub", "userinfo-down", "auth-time-old", "auth-time-now"
 	mu           sync.Mutex
 	nonce        string
 }
@@ -62,6 +63,12 @@ func newFakeOP(t *testing.T) *fakeOP {
 		}
 		c := map[string]any{"iss": op.srv.URL, "sub": "fake-1", "aud": "sigil", "exp": time.Now().Add(time.Hour).Unix(),
 			"iat": time.Now().Unix(), "nonce": nonce, "email": "fake@example.com", "email_verified": true}
+		switch op.mode.Load() {
+		case "auth-time-old":
+			c["auth_time"] = time.Now().Add(-time.Hour).Unix()
+		case "auth-time-now":
+			c["auth_time"] = time.Now().Unix()
+		}
 		if m := op.mode.Load().(string); m == "no-email" || strings.HasPrefix(m, "userinfo-") {
 			delete(c, "email")
 			delete(c, "email_verified")

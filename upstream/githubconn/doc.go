@@ -11,6 +11,11 @@
 // carry the binding of the callback to the sign-in that started it.
 // GitHub sends no RFC 9207 iss; one that is sent must be the web base.
 //
+// GitHub cannot be asked for a new sign-in (no prompt=login, no
+// max_age) and does not say when the user signed in (no auth_time): a
+// re-authentication through GitHub is answered by GitHub's session
+// when the browser has one. docs/upstreams.md says so.
+//
 // It returns what GitHub vouches for and never decides what that
 // identity may do: the linking rules are package upstream's.
 package githubconn

@@ -87,7 +87,9 @@ type connector struct {
 	scopes           []string
 }
 
-func (c *connector) AuthURL(state, _, challenge string) string {
+// AuthURL ignores fresh: GitHub has no way to ask for a new sign-in
+// (see the package documentation).
+func (c *connector) AuthURL(state, _, challenge string, _ bool) string {
 	q := url.Values{"client_id": {c.clientID}, "redirect_uri": {c.redirectURI}, "scope": {strings.Join(c.scopes, " ")},
 		"state": {state}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
 	return c.web + "/login/oauth/authorize?" + q.Encode()
@@ -102,8 +104,9 @@ func unavailable(format string, a ...any) error {
 }
 
 // Finish redeems the code and reads the user and its emails. nonce is
-// unused: GitHub has none (see the package documentation).
-func (c *connector) Finish(ctx context.Context, code, iss, verifier, _ string) (upstream.Claims, error) {
+// unused: GitHub has none; so is maxAge: GitHub does not say when the
+// user signed in (see the package documentation).
+func (c *connector) Finish(ctx context.Context, code, iss, verifier, _ string, _ time.Duration) (upstream.Claims, error) {
 	switch {
 	case iss != "" && iss != c.web:
 		return upstream.Claims{}, rejected("callback iss %.200q is not the upstream's web base", iss)

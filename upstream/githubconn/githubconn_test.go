@@ -93,11 +93,11 @@ func TestEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(c.AuthURL("st", "no-nonce", "ch"))
+	u, _ := url.Parse(c.AuthURL("st", "no-nonce", "ch", true))
 	q := u.Query()
 	if u.Scheme+"://"+u.Host+u.Path != "https://github.com/login/oauth/authorize" || q.Get("client_id") != "Iv1.a" ||
 		q.Get("scope") != "read:user user:email" || q.Get("state") != "st" || q.Get("code_challenge") != "ch" ||
-		q.Get("code_challenge_method") != "S256" || q.Has("nonce") || q.Get("redirect_uri") != "https://sigil.example.com/login/upstream/gh/callback" {
+		q.Get("code_challenge_method") != "S256" || q.Has("nonce") || q.Has("prompt") || q.Get("redirect_uri") != "https://sigil.example.com/login/upstream/gh/callback" {
 		t.Errorf("authorize URL %s", u)
 	}
 }
@@ -142,7 +142,7 @@ func TestFinishErrors(t *testing.T) {
 		{"", srv.URL, upstream.ErrRejected},
 	} {
 		mode.Store(m.mode)
-		if _, err := c.Finish(context.Background(), "code", m.iss, "v", ""); !errors.Is(err, m.want) {
+		if _, err := c.Finish(context.Background(), "code", m.iss, "v", "", 0); !errors.Is(err, m.want) {
 			t.Errorf("%q iss %q: %v, want %v", m.mode, m.iss, err, m.want)
 		}
 	}
@@ -150,7 +150,7 @@ func TestFinishErrors(t *testing.T) {
 	if _, err := New(time.Second).Open(context.Background(), upstream.Upstream{Issuer: srv.URL}, "s", "http://cb", true); err == nil {
 		t.Error("Open of a GitHub that is down with fresh set")
 	}
-	if _, err := c.Finish(context.Background(), "code", "", "v", ""); !errors.Is(err, upstream.ErrUnavailable) {
+	if _, err := c.Finish(context.Background(), "code", "", "v", "", 0); !errors.Is(err, upstream.ErrUnavailable) {
 		t.Errorf("GitHub down: %v", err)
 	}
 }

@@ -68,7 +68,7 @@ func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, red
 		cs.mu.Unlock()
 	}
 	return &connector{
-		client: cs.client, issuer: u.Issuer, issParam: c.issParam, provider: c.p,
+		client: cs.client, now: cs.now, issuer: u.Issuer, issParam: c.issParam, provider: c.p,
 		oauth: oauth2.Config{ClientID: u.ClientID, ClientSecret: secret, Endpoint: c.p.Endpoint(),
 			RedirectURL: redirectURI, Scopes: u.Scopes},
 		verifier: c.p.Verifier(&oidc.Config{ClientID: u.ClientID}),
@@ -77,6 +77,7 @@ func (cs *Connectors) Open(ctx context.Context, u upstream.Upstream, secret, red
 
 type connector struct {
 	client   *http.Client
+	now      func() time.Time
 	issuer   string
 	issParam bool
 	oauth    oauth2.Config
@@ -84,13 +85,20 @@ type connector struct {
 	provider *oidc.Provider
 }
 
-func (c *connector) AuthURL(state, nonce, challenge string) string {
-	return c.oauth.AuthCodeURL(state, oidc.Nonce(nonce),
+// AuthURL asks, when fresh, for a new sign-in at the provider:
+// prompt=login and max_age=0 (OpenID Connect Core 3.1.2.1); max_age
+// also makes the provider put auth_time in the ID token.
+func (c *connector) AuthURL(state, nonce, challenge string, fresh bool) string {
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce),
 		oauth2.SetAuthURLParam("code_challenge", challenge),
-		oauth2.SetAuthURLParam("code_challenge_method", "S256"))
+		oauth2.SetAuthURLParam("code_challenge_method", "S256")}
+	if fresh {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"))
+	}
+	return c.oauth.AuthCodeURL(state, opts...)
 }
 
-func (c *connector) Finish(ctx context.Context, code, iss, verifier, nonce string) (upstream.Claims, error) {
+func (c *connector) Finish(ctx context.Context, code, iss, verifier, nonce string, maxAge time.Duration) (upstream.Claims, error) {
 	rejected := func(format string, a ...any) (upstream.Claims, error) {
 		return upstream.Claims{}, fmt.Errorf("%w: %s", upstream.ErrRejected, fmt.Sprintf(format, a...))
 	}
@@ -128,12 +136,25 @@ func (c *connector) Finish(ctx context.Context, code, iss, verifier, nonce strin
 		return rejected("id_token nonce does not match")
 	}
 	var cl struct {
-		Email         string `json:"email"`
-		EmailVerified any    `json:"email_verified"`
-		Name          string `json:"name"`
+		Email         string   `json:"email"`
+		EmailVerified any      `json:"email_verified"`
+		Name          string   `json:"name"`
+		AuthTime      *float64 `json:"auth_time"`
 	}
 	if err := idt.Claims(&cl); err != nil {
 		return rejected("id_token claims: %v", err)
+	}
+	if maxAge > 0 {
+		// A provider that ignored prompt=login and max_age answers
+		// with its session's old sign-in, or without auth_time.
+		if cl.AuthTime == nil {
+			return upstream.Claims{}, fmt.Errorf("%w: the id_token has no auth_time", upstream.ErrNotFresh)
+		}
+		at := time.Unix(int64(*cl.AuthTime), 0)
+		if age := c.now().Sub(at); age > maxAge {
+			return upstream.Claims{}, fmt.Errorf("%w: signed in at the upstream %s ago, more than %s", upstream.ErrNotFresh,
+				age.Truncate(time.Second), maxAge.Truncate(time.Second))
+		}
 	}
 	// Some providers send email_verified as a string.
 	verified := cl.EmailVerified == true || cl.EmailVerified == "true"
