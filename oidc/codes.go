@@ -99,7 +99,7 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	if err != nil {
 		return CodeTokens{}, err
 	}
-	if err := s.checkCodeHolder(ctx, u, ac); err != nil {
+	if err := s.checkCodeHolder(u, ac); err != nil {
 		return CodeTokens{}, err
 	}
 
@@ -196,19 +196,14 @@ func validVerifier(v string) bool {
 // checkCodeHolder re-checks, at code exchange, what the code was issued
 // for: a code issued before its user was locked, or before its browser
 // session ended (signed out, sign out everywhere, a password change or
-// reset elsewhere), issues nothing.
-func (s *Service) checkCodeHolder(ctx context.Context, u authority.User, ac AuthCode) error {
+// reset elsewhere), issues nothing. The session's state is ac.Session,
+// read with the code.
+func (s *Service) checkCodeHolder(u authority.User, ac AuthCode) error {
 	if u.Locked {
 		return fmt.Errorf("%w: the account is locked", authority.ErrInvalidGrant)
 	}
-	sess, err := s.store.BrowserSessionByID(ctx, ac.SessionID)
-	if errors.Is(err, authority.ErrNotFound) {
-		return fmt.Errorf("%w: the browser session the code was issued in has ended", authority.ErrInvalidGrant)
-	}
-	if err != nil {
-		return err
-	}
-	if !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) || sess.UserID != u.ID {
+	sess := ac.Session
+	if sess.ID == "" || sess.ID != ac.SessionID || !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt) || sess.UserID != u.ID {
 		return fmt.Errorf("%w: the browser session the code was issued in has ended", authority.ErrInvalidGrant)
 	}
 	return nil

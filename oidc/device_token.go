@@ -80,7 +80,11 @@ func (s *Service) issueDeviceTokens(ctx context.Context, c authority.Client, d D
 	// The same holder checks as a code's: a lock or the end of the
 	// browser session that approved it (sign out everywhere, a password
 	// reset) since then issues nothing.
-	if err := s.checkCodeHolder(ctx, u, AuthCode{SessionID: d.SessionID}); err != nil {
+	sess, err := s.store.BrowserSessionByID(ctx, d.SessionID)
+	if err != nil && !errors.Is(err, authority.ErrNotFound) {
+		return CodeTokens{}, err
+	}
+	if err := s.checkCodeHolder(u, AuthCode{SessionID: d.SessionID, Session: sess}); err != nil {
 		return CodeTokens{}, err
 	}
 	if !s.core.MFASatisfied(u, d.AMR) {

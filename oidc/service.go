@@ -48,7 +48,8 @@ type Store interface {
 	// RedeemAuthCode marks the unused code hash used at at, recording
 	// what its redemption issues, and returns it. A code already used
 	// comes back as it is stored with authority.ErrConflict, writing nothing; an
-	// unknown code gives authority.ErrNotFound.
+	// unknown code gives authority.ErrNotFound. Either way the code comes
+	// with its browser session's state (AuthCode.Session).
 	RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (AuthCode, error)
 
 	// ConsentedScopes returns the scopes the user has granted the client

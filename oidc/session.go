@@ -52,6 +52,11 @@ type AuthCode struct {
 	// Resource is the resource indicator (RFC 8707) of the request,
 	// empty for none.
 	Resource string
+	// Session is the browser session the code was issued in as
+	// RedeemAuthCode found it, read in the same statement as the code:
+	// its ID, UserID, ExpiresAt and RevokedAt; the zero value when the
+	// session no longer exists.
+	Session BrowserSession
 }
 
 // Consent is what a user has allowed a third-party client.

@@ -174,6 +174,32 @@ func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	return d.wrap(err)
 }
 
+// redeemedCodeRow is a code with the state of its browser session, NULL
+// when the session is gone.
+type redeemedCodeRow struct {
+	authCodeRow
+	SessID        sql.NullString `db:"sess_id"`
+	SessUserID    sql.NullString `db:"sess_user_id"`
+	SessExpiresAt sql.NullInt64  `db:"sess_expires_at"`
+	SessRevokedAt sql.NullInt64  `db:"sess_revoked_at"`
+}
+
+// redeemedCodeQuery reads a code and its browser session in one
+// statement: the code exchange checks the session is still live, and a
+// second query for it was a tenth of the exchange's database time.
+var redeemedCodeQuery = `SELECT c.` + strings.ReplaceAll(authCodeColumns, ", ", ", c.") +
+	`, s.id AS sess_id, s.user_id AS sess_user_id, s.expires_at AS sess_expires_at, s.revoked_at AS sess_revoked_at` +
+	` FROM authorization_codes c LEFT JOIN browser_sessions s ON s.id = c.session_id WHERE c.code_hash = ?`
+
+func (r redeemedCodeRow) code() oidc.AuthCode {
+	c := r.authCodeRow.code()
+	if r.SessID.Valid {
+		c.Session = oidc.BrowserSession{ID: r.SessID.String, UserID: r.SessUserID.String,
+			ExpiresAt: fromMS(r.SessExpiresAt.Int64), RevokedAt: fromNullMS(r.SessRevokedAt)}
+	}
+	return c
+}
+
 // RedeemAuthCode spends an unused code as one compare-and-swap: of two
 // concurrent redemptions exactly one finds it unused.
 func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (oidc.AuthCode, error) {
@@ -188,8 +214,8 @@ func (d *DB) RedeemAuthCode(ctx context.Context, hash string, at time.Time, fami
 		if err != nil {
 			return err
 		}
-		var r authCodeRow
-		err = d.getHotTx(ctx, tx, &r, `SELECT `+authCodeColumns+` FROM authorization_codes WHERE code_hash = ?`, hash)
+		var r redeemedCodeRow
+		err = d.getHotTx(ctx, tx, &r, redeemedCodeQuery, hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return authority.ErrNotFound
 		}
