@@ -274,6 +274,10 @@ func TestHeldRefusalsKeepNoGoroutinePerConnection(t *testing.T) {
 	// Raw connections: no client goroutines to count.
 	req := "POST /auth/login HTTP/1.1\r\nHost: sigil.test\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 	var cs []net.Conn
+	// Each refusal is held from its own request's arrival, which is after
+	// its write: the wait is measured from there, not from the last
+	// write, which on a busy machine comes hundreds of milliseconds later.
+	var written []time.Time
 	for range conns {
 		c, err := net.Dial("tcp", ts.Listener.Addr().String())
 		if err != nil {
@@ -284,6 +288,7 @@ func TestHeldRefusalsKeepNoGoroutinePerConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		cs = append(cs, c)
+		written = append(written, time.Now())
 	}
 	start := time.Now()
 	for counterValue(t, srv, "sigil_overload_refusals_total") < conns {
@@ -308,7 +313,7 @@ func TestHeldRefusalsKeepNoGoroutinePerConnection(t *testing.T) {
 			resp.Header.Get("X-Request-Id") == "" || !bytes.Equal(body, overloadedBody) {
 			t.Fatalf("connection %d: %d %v %s", i, resp.StatusCode, resp.Header, body)
 		}
-		if waited := time.Since(start); waited < hold/2 {
+		if waited := time.Since(written[i]); waited < hold/2 {
 			t.Fatalf("refusal read after %s, want it held for %s", waited, hold)
 		}
 		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
