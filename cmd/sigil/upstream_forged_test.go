@@ -99,6 +99,34 @@ func newFakeOP(t *testing.T) *fakeOP {
 	return op
 }
 
+// register makes op the upstream "corp" of fx.
+func (op *fakeOP) register(t *testing.T, fx *fedFixture) {
+	t.Helper()
+	if st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
+		"issuer": op.srv.URL, "clientId": "sigil", "clientSecret": "secret"}, bearer(fx.admin)...); st != http.StatusCreated {
+		t.Fatalf("create upstream: %d %s", st, body)
+	}
+}
+
+// startCorp posts "Continue with" corp from the sign-in page in b and
+// returns Sigil's redirect to the upstream.
+func startCorp(t *testing.T, fx *fedFixture, b *browserless) page {
+	t.Helper()
+	f := hidden(b.get(fx.iss + "/login"))
+	f.Set("upstream", "corp")
+	return b.post(fx.iss+"/login/upstream", f)
+}
+
+// callbackURL is where op sends the browser back from the redirect p,
+// asking nothing; its ID token carries p's nonce.
+func (op *fakeOP) callbackURL(fx *fedFixture, p page) string {
+	q := p.Location().Query()
+	op.mu.Lock()
+	op.nonce = q.Get("nonce")
+	op.mu.Unlock()
+	return fx.iss + "/login/upstream/corp/callback?" + url.Values{"code": {"c"}, "state": {q.Get("state")}}.Encode()
+}
+
 func (op *fakeOP) lastNonce() string {
 	op.mu.Lock()
 	defer op.mu.Unlock()
@@ -116,25 +144,16 @@ func TestUpstreamIDTokenMustVerify(t *testing.T) {
 		env := browserEnv(t, dbURL, nil)
 		fx := &fedFixture{oidcFixture: newOIDCFixtureEnv(t, env, startServerClock(t, env, now))}
 		op := newFakeOP(t)
-		if st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
-			"issuer": op.srv.URL, "clientId": "sigil", "clientSecret": "secret"}, bearer(fx.admin)...); st != http.StatusCreated {
-			t.Fatalf("create upstream: %d %s", st, body)
-		}
+		op.register(t, fx)
 		// start posts "Continue with" and returns the callback URL the
 		// upstream would send the browser to.
 		start := func(b *browserless) string {
 			t.Helper()
-			f := hidden(b.get(fx.iss + "/login"))
-			f.Set("upstream", "corp")
-			p := b.post(fx.iss+"/login/upstream", f)
-			q := p.Location().Query()
-			if p.Status != http.StatusSeeOther || q.Get("state") == "" {
+			p := startCorp(t, fx, b)
+			if p.Status != http.StatusSeeOther || p.Location().Query().Get("state") == "" {
 				t.Fatalf("start: %d %s", p.Status, p.Header.Get("Location"))
 			}
-			op.mu.Lock()
-			op.nonce = q.Get("nonce")
-			op.mu.Unlock()
-			return fx.iss + "/login/upstream/corp/callback?" + url.Values{"code": {"c"}, "state": {q.Get("state")}}.Encode()
+			return op.callbackURL(fx, p)
 		}
 		for _, mode := range []string{"bad-signature", "wrong-nonce"} {
 			op.mode.Store(mode)

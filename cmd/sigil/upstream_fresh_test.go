@@ -103,24 +103,15 @@ func TestUpstreamSignInAgainRefusesAnOldSignIn(t *testing.T) {
 		env := browserEnv(t, dbURL, nil)
 		fx := &fedFixture{oidcFixture: newOIDCFixtureEnv(t, env, startServerClock(t, env, clock.Now))}
 		op := newFakeOP(t)
-		if st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
-			"issuer": op.srv.URL, "clientId": "sigil", "clientSecret": "secret"}, bearer(fx.admin)...); st != http.StatusCreated {
-			t.Fatalf("create upstream: %d %s", st, body)
-		}
+		op.register(t, fx)
 		// callback is where the fake upstream sends the browser back
 		// from the start p, without asking anything.
 		callback := func(b *browserless, p page) page {
 			t.Helper()
-			q := p.Location().Query()
-			op.mu.Lock()
-			op.nonce = q.Get("nonce")
-			op.mu.Unlock()
-			return b.get(fx.iss + "/login/upstream/corp/callback?" + url.Values{"code": {"c"}, "state": {q.Get("state")}}.Encode())
+			return b.get(op.callbackURL(fx, p))
 		}
 		b := newBrowserless(t, fx.iss)
-		f := hidden(b.get(fx.iss + "/login"))
-		f.Set("upstream", "corp")
-		start := b.post(fx.iss+"/login/upstream", f)
+		start := startCorp(t, fx, b)
 		wantFreshAsk(t, "first sign-in", start, false)
 		if p := callback(b, start); p.Status != http.StatusSeeOther || !strings.Contains(b.get(fx.iss+"/account").Body, "fake@example.com") {
 			t.Fatalf("first sign-in without auth_time: %d %s\n%.500s", p.Status, p.Header.Get("Location"), p.Body)

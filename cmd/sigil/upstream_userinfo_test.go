@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/sigil-auth/sigil/store/storetest"
@@ -16,23 +15,14 @@ func TestUpstreamEmailFromUserinfo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		fx := &fedFixture{oidcFixture: newOIDCFixture(t, dbURL, nil)}
 		op := newFakeOP(t)
-		if st, _, body := fx.s.postJSON(t, "/admin/upstreams", map[string]any{"id": "corp", "name": "Corp SSO", "type": "oidc",
-			"issuer": op.srv.URL, "clientId": "sigil", "clientSecret": "secret"}, bearer(fx.admin)...); st != http.StatusCreated {
-			t.Fatalf("create upstream: %d %s", st, body)
-		}
+		op.register(t, fx)
 		signIn := func(b *browserless) page {
 			t.Helper()
-			f := hidden(b.get(fx.iss + "/login"))
-			f.Set("upstream", "corp")
-			p := b.post(fx.iss+"/login/upstream", f)
-			q := p.Location().Query()
-			if p.Status != http.StatusSeeOther || q.Get("state") == "" {
+			p := startCorp(t, fx, b)
+			if p.Status != http.StatusSeeOther || p.Location().Query().Get("state") == "" {
 				t.Fatalf("start: %d %s", p.Status, p.Header.Get("Location"))
 			}
-			op.mu.Lock()
-			op.nonce = q.Get("nonce")
-			op.mu.Unlock()
-			return b.get(fx.iss + "/login/upstream/corp/callback?" + url.Values{"code": {"c"}, "state": {q.Get("state")}}.Encode())
+			return b.get(op.callbackURL(fx, p))
 		}
 		for mode, status := range map[string]int{"userinfo-other-sub": http.StatusBadGateway, "userinfo-down": http.StatusBadGateway} {
 			op.mode.Store(mode)
