@@ -29,7 +29,7 @@ type accountTokenRow struct {
 func (d *DB) CreateAccountToken(ctx context.Context, t account.Token) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO account_tokens (token_hash, kind, user_id, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO account_tokens (token_hash, kind, user_id, email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		t.Hash, t.Kind, t.UserID, t.Email, ms(t.CreatedAt), ms(t.ExpiresAt))
 	return d.wrap(err)
 }
@@ -61,7 +61,7 @@ func (d *DB) UseAccountToken(ctx context.Context, hash string, at time.Time) err
 func (d *DB) CancelAccountTokens(ctx context.Context, userID string, at time.Time) (int, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`),
 		ms(at), userID, ms(at))
 	if err != nil {
 		return 0, d.wrap(err)
@@ -75,7 +75,7 @@ func (d *DB) CancelAccountTokens(ctx context.Context, userID string, at time.Tim
 func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(query), args...)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(query), args...)
 	if err != nil {
 		return d.wrap(err)
 	}

@@ -34,7 +34,7 @@ func (d *DB) insertAudit(ctx context.Context, ex sqlx.ExtContext, e authority.Ev
 func (d *DB) RecordEvent(ctx context.Context, e authority.Event) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	return d.wrap(d.insertAudit(ctx, d.db, e))
+	return d.wrap(d.insertAudit(ctx, d.w, e))
 }
 
 // AuditQuery selects audit events; see authority.EventQuery.

@@ -42,7 +42,7 @@ func (r browserSessionRow) session() oidc.BrowserSession {
 func (d *DB) CreateBrowserSession(ctx context.Context, s oidc.BrowserSession) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO browser_sessions (`+browserSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO browser_sessions (`+browserSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		s.ID, s.TokenHash, s.UserID, ms(s.AuthTime), strings.Join(s.AMR, " "), ms(s.CreatedAt), ms(s.LastUsedAt),
 		ms(s.ExpiresAt), nullMS(s.RevokedAt), s.UserAgent, s.IP)
 	return d.wrap(err)
@@ -74,7 +74,7 @@ func (d *DB) browserSession(ctx context.Context, query string, arg string) (oidc
 func (d *DB) TouchBrowserSession(ctx context.Context, id string, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.execHot(ctx, d.db, `UPDATE browser_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, ms(at), id, ms(at))
+	_, err := d.execHot(ctx, d.w, `UPDATE browser_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, ms(at), id, ms(at))
 	return d.wrap(err)
 }
 
@@ -83,7 +83,7 @@ func (d *DB) TouchBrowserSession(ctx context.Context, id string, at time.Time) e
 func (d *DB) ReauthBrowserSession(ctx context.Context, id, tokenHash string, authTime time.Time, amr []string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE browser_sessions SET token_hash = ?, auth_time = ?, amr = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE browser_sessions SET token_hash = ?, auth_time = ?, amr = ?, last_used_at = ? WHERE id = ? AND revoked_at IS NULL`),
 		tokenHash, ms(authTime), strings.Join(amr, " "), ms(authTime), id)
 	if err != nil {
 		return d.wrap(err)
@@ -168,7 +168,7 @@ func (r authCodeRow) code() oidc.AuthCode {
 func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.execHot(ctx, d.db, `INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.execHot(ctx, d.w, `INSERT INTO authorization_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, ms(c.AuthTime),
 		strings.Join(c.AMR, " "), ms(c.CreatedAt), ms(c.ExpiresAt), nullMS(c.UsedAt), c.FamilyID, c.AccessJTI, 0, c.Resource)
 	return d.wrap(err)
@@ -306,7 +306,7 @@ func (d *DB) Consents(ctx context.Context, userID string) ([]oidc.Consent, error
 func (d *DB) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID)
 	if err != nil {
 		return d.wrap(err)
 	}

@@ -13,7 +13,7 @@ import (
 func (d *DB) PutClient(ctx context.Context, c authority.Client) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, scopes = excluded.scopes,
 audience = excluded.audience, token_ttl = excluded.token_ttl, redirect_uris = excluded.redirect_uris,
 post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types,

@@ -12,7 +12,7 @@ func (d *DB) SetClientSecret(ctx context.Context, id, secretHash string) error {
 	defer d.clients.invalidate(id) // here at once; elsewhere by notification
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE clients SET secret_hash = ? WHERE id = ?`), secretHash, id)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE clients SET secret_hash = ? WHERE id = ?`), secretHash, id)
 	if err != nil {
 		return d.wrap(err)
 	}

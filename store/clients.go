@@ -58,7 +58,7 @@ func (r clientRow) client() authority.Client {
 func (d *DB) CreateClient(ctx context.Context, c authority.Client) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.ID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), c.Audience, c.TokenTTL.Milliseconds(), ms(c.CreatedAt),
 		strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.GrantTypes, " "), c.Public, c.FirstParty, c.RequireMFA, c.PKCEOptional,
 		registeredMS(c.RegisteredAt), c.RegistrationTokenHash)
@@ -75,8 +75,7 @@ func registeredMS(t time.Time) int64 {
 }
 
 // ClientByID returns the client with id, or authority.ErrNotFound.
-// On Postgres, while CacheClients listens, it answers from memory when it
-// can.
+// While CacheClients runs, it answers from memory when it can.
 func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error) {
 	c, ok, gen := d.clients.get(id)
 	if ok {

@@ -46,7 +46,7 @@ func (r deviceRow) device() oidc.DeviceAuthorization {
 func (d *DB) CreateDeviceAuthorization(ctx context.Context, a oidc.DeviceAuthorization) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO device_authorizations (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO device_authorizations (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		a.ID, a.DeviceCodeHash, a.UserCodeHash, a.ClientID, a.Scope, a.Resource, ms(a.CreatedAt), ms(a.ExpiresAt), a.Status,
 		a.UserID, a.SessionID, 0, strings.Join(a.AMR, " "), nullMS(a.DecidedAt), nullMS(a.UsedAt))
 	if err != nil && isUniqueViolation(err) {
@@ -94,7 +94,7 @@ func (d *DB) DeviceAuthorizationByID(ctx context.Context, id string) (oidc.Devic
 func (d *DB) DecideDeviceAuthorization(ctx context.Context, id string, dec oidc.DeviceDecision) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE device_authorizations SET status = ?, user_id = ?, session_id = ?, auth_time = ?, amr = ?, decided_at = ?
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE device_authorizations SET status = ?, user_id = ?, session_id = ?, auth_time = ?, amr = ?, decided_at = ?
 		WHERE id = ? AND status = 'pending' AND expires_at > ?`),
 		dec.Status, dec.UserID, dec.SessionID, ms(dec.AuthTime), strings.Join(dec.AMR, " "), ms(dec.At), id, ms(dec.At))
 	return d.changedOne(res, err)
@@ -106,7 +106,7 @@ func (d *DB) DecideDeviceAuthorization(ctx context.Context, id string, dec oidc.
 func (d *DB) RedeemDeviceAuthorization(ctx context.Context, deviceCodeHash string, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE device_authorizations SET used_at = ?
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE device_authorizations SET used_at = ?
 		WHERE device_code_hash = ? AND status = 'approved' AND used_at IS NULL`), ms(at), deviceCodeHash)
 	return d.changedOne(res, err)
 }

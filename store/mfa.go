@@ -107,7 +107,7 @@ func replaceCodes(ctx context.Context, tx *sqlx.Tx, userID string, codeHashes []
 func (d *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE mfa_totp SET last_step = ? WHERE user_id = ? AND confirmed_at > 0 AND last_step < ?`), step, userID, step)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE mfa_totp SET last_step = ? WHERE user_id = ? AND confirmed_at > 0 AND last_step < ?`), step, userID, step)
 	if err != nil {
 		return d.wrap(err)
 	}
@@ -129,7 +129,7 @@ func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes
 func (d *DB) UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE mfa_recovery_codes SET used_at = ? WHERE code_hash = ? AND user_id = ? AND used_at = 0`), ms(at), hash, userID)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE mfa_recovery_codes SET used_at = ? WHERE code_hash = ? AND user_id = ? AND used_at = 0`), ms(at), hash, userID)
 	if err != nil {
 		return d.wrap(err)
 	}
@@ -211,7 +211,7 @@ func (d *DB) FailMFAToken(ctx context.Context, hash string) (int, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var n int
-	err := d.db.GetContext(ctx, &n, d.db.Rebind(`UPDATE mfa_tokens SET failures = failures + 1 WHERE token_hash = ? RETURNING failures`), hash)
+	err := d.w.GetContext(ctx, &n, d.w.Rebind(`UPDATE mfa_tokens SET failures = failures + 1 WHERE token_hash = ? RETURNING failures`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, authority.ErrNotFound
 	}
@@ -223,7 +223,7 @@ func (d *DB) FailMFAToken(ctx context.Context, hash string) (int, error) {
 func (d *DB) SpendMFAToken(ctx context.Context, hash string, maxFailures int, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE mfa_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND failures < ? AND expires_at > ?`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE mfa_tokens SET used_at = ? WHERE token_hash = ? AND used_at = 0 AND failures < ? AND expires_at > ?`),
 		ms(at), hash, maxFailures, ms(at))
 	if err != nil {
 		return d.wrap(err)

@@ -94,7 +94,7 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool := d.db
+	pool := d.w
 	if d.dialect == Postgres {
 		// Migrations may legitimately run, or wait for another instance's
 		// migration lock, longer than the query deadline the main pool's
@@ -148,7 +148,7 @@ func (d *DB) applyOne(ctx context.Context, conn *sqlx.Conn, m migration) (bool, 
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, d.db.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
 		m.version, m.name, time.Now().UnixMilli()); err != nil {
 		return false, err
 	}

@@ -38,7 +38,7 @@ func (r outboxRow) row() mail.Row {
 func (d *DB) EnqueueMail(ctx context.Context, r mail.Row) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO mail_outbox (id, user_id, kind, body, status, attempts, next_attempt_at, created_at)
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO mail_outbox (id, user_id, kind, body, status, attempts, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`), r.ID, r.UserID, r.Kind, r.Body, ms(r.NextAttemptAt), ms(r.CreatedAt))
 	return d.wrap(err)
 }
@@ -99,7 +99,7 @@ func (d *DB) ExpireMailLeases(ctx context.Context, now time.Time) ([]mail.Row, e
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	var rows []outboxRow
-	err := d.db.SelectContext(ctx, &rows, d.db.Rebind(`UPDATE mail_outbox SET status = 'failed', last_error = 'lease expired during delivery'
+	err := d.w.SelectContext(ctx, &rows, d.w.Rebind(`UPDATE mail_outbox SET status = 'failed', last_error = 'lease expired during delivery'
 		WHERE status = 'sending' AND lease_until < ? RETURNING `+outboxColumns), ms(now))
 	if err != nil {
 		return nil, d.wrap(err)

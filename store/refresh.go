@@ -50,7 +50,7 @@ func (d *DB) insertRefresh(ctx context.Context, ex sqlx.ExtContext, t authority.
 func (d *DB) CreateRefreshToken(ctx context.Context, t authority.RefreshToken) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	return d.wrap(d.insertRefresh(ctx, d.db, t))
+	return d.wrap(d.insertRefresh(ctx, d.w, t))
 }
 
 // RefreshTokenByHash returns the stored token with hash, or

@@ -23,7 +23,7 @@ const registrationTokenColumns = `id, token_hash, created_at, expires_at, uses, 
 func (d *DB) CreateRegistrationToken(ctx context.Context, t oidc.RegistrationToken) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO registration_tokens (`+registrationTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO registration_tokens (`+registrationTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?)`),
 		t.ID, t.TokenHash, ms(t.CreatedAt), ms(t.ExpiresAt), t.Uses, t.UsesLeft)
 	return d.wrap(err)
 }
@@ -49,7 +49,7 @@ func (d *DB) RegistrationTokens(ctx context.Context) ([]oidc.RegistrationToken, 
 func (d *DB) DeleteRegistrationToken(ctx context.Context, id string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM registration_tokens WHERE id = ?`), id)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM registration_tokens WHERE id = ?`), id)
 	if err != nil {
 		return d.wrap(err)
 	}
@@ -67,7 +67,7 @@ func (d *DB) DeleteRegistrationToken(ctx context.Context, id string) error {
 func (d *DB) SpendRegistrationToken(ctx context.Context, hash string, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE registration_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0 AND expires_at > ?`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE registration_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0 AND expires_at > ?`),
 		hash, ms(at))
 	if err != nil {
 		return d.wrap(err)

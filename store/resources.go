@@ -25,7 +25,7 @@ func (r resourceRow) resource() oidc.Resource {
 func (d *DB) CreateResource(ctx context.Context, r oidc.Resource) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO resources (id, uri, name, created_at) VALUES (?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO resources (id, uri, name, created_at) VALUES (?, ?, ?, ?)`),
 		r.ID, r.URI, r.Name, ms(r.CreatedAt))
 	if err != nil && isUniqueViolation(err) {
 		return oidc.ErrResourceTaken
@@ -67,7 +67,7 @@ func (d *DB) Resources(ctx context.Context) ([]oidc.Resource, error) {
 func (d *DB) DeleteResource(ctx context.Context, id string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM resources WHERE id = ?`), id)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM resources WHERE id = ?`), id)
 	if err != nil {
 		return d.wrap(err)
 	}

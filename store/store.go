@@ -34,7 +34,15 @@ var ErrUnavailable = authority.ErrUnavailable
 
 // DB is an open Sigil database.
 type DB struct {
-	db      *sqlx.DB
+	// db runs reads. On SQLite it is a pool of read-only connections.
+	db *sqlx.DB
+	// w runs writes and transactions. On SQLite it is a pool of one
+	// connection, so writes queue in the process instead of in SQLite's
+	// busy handler, and that connection keeps its page cache: a SQLite
+	// connection drops its whole cache whenever another connection has
+	// committed, so when every connection wrote, every statement began
+	// by reading its pages again. On Postgres it is db.
+	w       *sqlx.DB
 	dialect Dialect
 	url     string
 	// queryTimeout bounds every query (nanoseconds; see SetQueryTimeout).
@@ -46,14 +54,15 @@ type DB struct {
 	// writer is SQLite's write lock held in this process (nil on
 	// Postgres); see inTxNoTimeout.
 	writer chan struct{}
-	// stmts holds the hot paths' prepared statements (nil on Postgres).
-	stmts *stmtCache
+	// stmts and wstmts hold the hot paths' prepared statements on db and
+	// on w (nil on Postgres).
+	stmts, wstmts *stmtCache
 	// brk refuses queries while the database is known gone (nil on
 	// SQLite); see breaker.
 	brk *breaker
 	// ready is the ping shared by concurrent Ready calls.
 	ready readyPing
-	// clients caches client rows on Postgres while CacheClients listens.
+	// clients caches client rows while CacheClients runs.
 	clients clientCache
 }
 
@@ -143,38 +152,64 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if query != "" {
 			dsn += "&" + query
 		}
-		db, err = sqlx.Open("sqlite", dsn)
+		// The writer first: its first connection switches a new file to
+		// WAL, which a read-only connection cannot do.
+		w, err := sqlx.Open("sqlite", dsn)
 		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		if err := pingBusy(ctx, w); err != nil {
+			w.Close()
+			return nil, err
+		}
+		// Readers may not write: a write on one of them would take
+		// SQLite's lock beside the writer and empty the writer's cache.
+		db, err = sqlx.Open("sqlite", dsn+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
+		d.w = w
 		d.writer = make(chan struct{}, 1)
-		d.stmts = &stmtCache{m: map[string]*sqlx.Stmt{}}
+		d.stmts = newStmtCache(db)
+		d.wstmts = newStmtCache(w)
 	}
 	d.db = db
+	if d.w == nil {
+		d.w = db
+	}
 	d.KeyLockTimeout = 25 * time.Second
-	if err := d.firstPing(ctx); err != nil {
-		db.Close()
+	if err := d.Ping(ctx); err != nil {
+		d.closePools()
 		return nil, err
 	}
 	return d, nil
 }
 
-// firstPing is Ping, retried for a while on SQLite when the file is busy:
-// the first connection to a new file switches it to WAL, which needs the
-// file to itself and fails at once, without the busy timeout, while
-// another process opening the same new file does the same.
-func (d *DB) firstPing(ctx context.Context) error {
+// pingBusy pings the first connection of a SQLite pool, retried for a
+// while when the file is busy: the first connection to a new file
+// switches it to WAL, which needs the file to itself and fails at once,
+// without the busy timeout, while another process opening the same new
+// file does the same.
+func pingBusy(ctx context.Context, db *sqlx.DB) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err := d.Ping(ctx)
-		if err == nil || d.dialect != SQLite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
-			return err
+		pctx, cancel := context.WithTimeout(ctx, DefaultQueryTimeout)
+		err := db.PingContext(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -208,8 +243,17 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 // Close closes the connection pool.
 func (d *DB) Close() error {
 	d.brk.shutdown()
-	d.closeStmts()
-	return d.db.Close()
+	return d.closePools()
+}
+
+func (d *DB) closePools() error {
+	d.stmts.close()
+	d.wstmts.close()
+	err := d.db.Close()
+	if d.w != d.db {
+		err = errors.Join(err, d.w.Close())
+	}
+	return err
 }
 
 // Ping checks that the database answers within the query timeout. While
@@ -265,6 +309,16 @@ func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx 
 	if d.brk.isOpen() {
 		return errCircuitOpen
 	}
+	err := d.runTx(ctx, fn)
+	if d.wstmts != nil {
+		// The writer's connection is free again: prepare what the
+		// transaction had to run unprepared.
+		d.wstmts.prepareWanted(ctx)
+	}
+	return err
+}
+
+func (d *DB) runTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	if d.writer != nil {
 		select {
 		case d.writer <- struct{}{}:
@@ -273,7 +327,7 @@ func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx 
 			return d.wrap(ctx.Err())
 		}
 	}
-	tx, err := d.db.BeginTxx(ctx, nil)
+	tx, err := d.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return d.wrap(err)
 	}

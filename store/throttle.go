@@ -162,7 +162,7 @@ func (d *DB) RecordLoginFailure(ctx context.Context, email string, at time.Time,
 func (d *DB) ResetLoginThrottle(ctx context.Context, email string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM login_throttle WHERE email = ?`), email)
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM login_throttle WHERE email = ?`), email)
 	return d.wrap(err)
 }
 
@@ -172,7 +172,7 @@ func (d *DB) ResetLoginThrottle(ctx context.Context, email string) error {
 func (d *DB) PruneLoginThrottle(ctx context.Context, before time.Time) (int64, error) {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM login_throttle WHERE updated_at < ? AND locked_until < ?`), ms(before), ms(before))
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM login_throttle WHERE updated_at < ? AND locked_until < ?`), ms(before), ms(before))
 	if err != nil {
 		return 0, d.wrap(err)
 	}

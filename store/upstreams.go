@@ -36,7 +36,7 @@ func (r upstreamRow) upstream() upstream.Upstream {
 func (d *DB) CreateUpstream(ctx context.Context, u upstream.Upstream) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO upstreams (`+upstreamColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO upstreams (`+upstreamColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, u.Name, u.Type, u.Issuer, u.ClientID, u.SealedSecret, strings.Join(u.Scopes, " "), u.Linking, ms(u.CreatedAt))
 	if err != nil && isUniqueViolation(err) {
 		return upstream.ErrUpstreamTaken
@@ -161,7 +161,7 @@ func insertIdentity(ctx context.Context, ex sqlx.ExecerContext, rebind func(stri
 func (d *DB) LinkIdentity(ctx context.Context, id upstream.Identity) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	return d.wrap(insertIdentity(ctx, d.db, d.db.Rebind, id))
+	return d.wrap(insertIdentity(ctx, d.w, d.w.Rebind, id))
 }
 
 // CreateLinkedUser creates u, its email verified when verified, and links

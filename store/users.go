@@ -38,7 +38,7 @@ const (
 func (d *DB) CreateUser(ctx context.Context, u authority.User) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO users (`+userInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO users (`+userInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, u.Email, u.Name, u.PasswordHash, u.Admin, ms(u.CreatedAt), ms(u.UpdatedAt))
 	if err != nil && isUniqueViolation(err) {
 		return authority.ErrEmailTaken
@@ -75,7 +75,7 @@ func (d *DB) UserByID(ctx context.Context, id string) (authority.User, error) {
 func (d *DB) ReplacePasswordHash(ctx context.Context, id, old, new string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`),
 		new, ms(nowUTC()), id, old)
 	if err != nil {
 		return d.wrap(err)

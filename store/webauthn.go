@@ -45,7 +45,7 @@ func (r webauthnRow) credential() (mfa.WebAuthnCredential, error) {
 func (d *DB) CreateWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO webauthn_credentials (`+webauthnCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO webauthn_credentials (`+webauthnCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`),
 		c.ID, c.UserID, b64url.EncodeToString(c.PublicKey), int64(c.SignCount), c.AAGUID, strings.Join(c.Transports, " "),
 		c.AttestationFormat, int(c.Flags), c.Name, ms(c.CreatedAt))
 	if err != nil && isUniqueViolation(err) {
@@ -93,7 +93,7 @@ func (d *DB) WebAuthnCredentialByID(ctx context.Context, id string) (mfa.WebAuth
 func (d *DB) UseWebAuthnCredential(ctx context.Context, id string, oldCount, newCount uint32, flags byte, at time.Time) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE webauthn_credentials SET sign_count = ?, flags = ?, last_used_at = ? WHERE credential_id = ? AND sign_count = ?`),
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE webauthn_credentials SET sign_count = ?, flags = ?, last_used_at = ? WHERE credential_id = ? AND sign_count = ?`),
 		int64(newCount), int(flags), ms(at), id, int64(oldCount))
 	if err != nil {
 		return d.wrap(err)
@@ -108,7 +108,7 @@ func (d *DB) UseWebAuthnCredential(ctx context.Context, id string, oldCount, new
 func (d *DB) RenameWebAuthnCredential(ctx context.Context, userID, id, name string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE webauthn_credentials SET name = ? WHERE credential_id = ? AND user_id = ?`), name, id, userID)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE webauthn_credentials SET name = ? WHERE credential_id = ? AND user_id = ?`), name, id, userID)
 	if err != nil {
 		return d.wrap(err)
 	}
@@ -122,7 +122,7 @@ func (d *DB) RenameWebAuthnCredential(ctx context.Context, userID, id, name stri
 func (d *DB) DeleteWebAuthnCredential(ctx context.Context, userID, id string) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM webauthn_credentials WHERE credential_id = ? AND user_id = ?`), id, userID)
+	res, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM webauthn_credentials WHERE credential_id = ? AND user_id = ?`), id, userID)
 	if err != nil {
 		return d.wrap(err)
 	}
@@ -136,10 +136,10 @@ func (d *DB) DeleteWebAuthnCredential(ctx context.Context, userID, id string) er
 func (d *DB) CreateWebAuthnCeremony(ctx context.Context, c mfa.WebAuthnCeremony) error {
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
-	if _, err := d.db.ExecContext(ctx, d.db.Rebind(`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`), ms(c.CreatedAt)); err != nil {
+	if _, err := d.w.ExecContext(ctx, d.w.Rebind(`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`), ms(c.CreatedAt)); err != nil {
 		return d.wrap(err)
 	}
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO webauthn_ceremonies (ceremony_hash, user_id, purpose, session_data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO webauthn_ceremonies (ceremony_hash, user_id, purpose, session_data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		c.Hash, c.UserID, c.Purpose, string(c.SessionData), ms(c.CreatedAt), ms(c.ExpiresAt))
 	return d.wrap(err)
 }
@@ -157,7 +157,7 @@ func (d *DB) TakeWebAuthnCeremony(ctx context.Context, hash string) (mfa.WebAuth
 		CreatedAt   int64  `db:"created_at"`
 		ExpiresAt   int64  `db:"expires_at"`
 	}
-	err := d.db.GetContext(ctx, &r, d.db.Rebind(`DELETE FROM webauthn_ceremonies WHERE ceremony_hash = ? RETURNING ceremony_hash, user_id, purpose, session_data, created_at, expires_at`), hash)
+	err := d.w.GetContext(ctx, &r, d.w.Rebind(`DELETE FROM webauthn_ceremonies WHERE ceremony_hash = ? RETURNING ceremony_hash, user_id, purpose, session_data, created_at, expires_at`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mfa.WebAuthnCeremony{}, authority.ErrNotFound
 	}
