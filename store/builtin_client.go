@@ -11,6 +11,7 @@ import (
 // field but the creation time. Sigil's built-in clients are kept this way
 // at start, so several instances starting together converge on one row.
 func (d *DB) PutClient(ctx context.Context, c authority.Client) error {
+	defer d.clients.invalidate(c.ID) // here at once; elsewhere by notification
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	_, err := d.w.ExecContext(ctx, d.w.Rebind(`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

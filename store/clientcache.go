@@ -30,15 +30,25 @@ const (
 	clientCacheTTL = time.Minute
 	// clientListenPing is how often the listener's connection is checked.
 	clientListenPing = 5 * time.Second
+	// clientPollSQLite is how often, on SQLite, the writer's connection
+	// is asked whether another process changed the file.
+	clientPollSQLite = 250 * time.Millisecond
 )
 
-// clientCache keeps, on Postgres, the client rows ClientByID has read, so
-// that a client_credentials grant does not cross the network for the
-// client on every token. It only serves while this instance listens on
+// clientCache keeps the client rows ClientByID has read, so that a token
+// request does not read its client from the database every time.
+//
+// On Postgres it only serves while this instance listens on
 // ClientsChannel: a change anywhere removes the entry as soon as the
 // notification arrives (and at once on the instance that made it). While
 // the listener is down the cache is off and empty; when it reconnects the
 // cache starts empty, since notifications may have been missed.
+//
+// On SQLite this process makes every change through its one writer
+// connection and forgets the client at once. Another process (the CLI)
+// writing the same file changes the writer connection's data_version,
+// which is polled every clientPollSQLite: a change there empties the
+// cache, and a poll that fails turns it off until one succeeds.
 type clientCache struct {
 	mu      sync.Mutex
 	on      bool
@@ -111,16 +121,16 @@ func cloneClient(c authority.Client) authority.Client {
 	return c
 }
 
-// CacheClients turns on the client cache of a Postgres database: it
-// listens on ClientsChannel and serves ClientByID from memory while the
-// listener is connected, forgetting a client when it is changed anywhere.
-// If the listener's connection drops (or stops answering its pings) the
-// cache is turned off and emptied until it reconnects. On SQLite it does
-// nothing: the table is local and its reads are prepared. The listener
-// stops when ctx ends; the cache is then off again.
+// CacheClients turns on the client cache (see clientCache). On Postgres
+// it listens on ClientsChannel and serves ClientByID from memory while
+// the listener is connected, forgetting a client when it is changed
+// anywhere; if the listener's connection drops (or stops answering its
+// pings) the cache is turned off and emptied until it reconnects. On
+// SQLite it forgets every client when another process has written the
+// file. The cache stops when ctx ends; it is then off again.
 func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
 	if d.dialect != Postgres {
-		return nil
+		return d.cacheClientsSQLite(ctx, log)
 	}
 	_, src, _ := ParseURL(d.url)
 	cc := &d.clients
@@ -170,4 +180,58 @@ func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
 		}
 	}()
 	return nil
+}
+
+// cacheClientsSQLite turns the cache on and polls the writer connection's
+// data_version, which changes when a connection other than the writer
+// (this process's readers write nothing) has committed: another process.
+func (d *DB) cacheClientsSQLite(ctx context.Context, log *slog.Logger) error {
+	cc := &d.clients
+	v, err := d.dataVersion(ctx)
+	if err != nil {
+		return err
+	}
+	cc.setOn(true)
+	go func() {
+		defer cc.setOn(false)
+		tick := time.NewTicker(clientPollSQLite)
+		defer tick.Stop()
+		on := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now, err := d.dataVersion(ctx)
+			switch {
+			case err != nil:
+				if on && ctx.Err() == nil {
+					cc.setOn(false)
+					on = false
+					log.Warn("client cache off: the database does not answer", "err", err)
+				}
+			case !on:
+				cc.setOn(true)
+				on, v = true, now
+				log.Info("client cache on again")
+			case now != v:
+				cc.invalidate("")
+				v = now
+			}
+		}
+	}()
+	return nil
+}
+
+// dataVersion is SQLite's data_version on the writer connection: it
+// changes when another connection, so another process, commits.
+func (d *DB) dataVersion(ctx context.Context) (int64, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var v int64
+	if err := d.w.GetContext(ctx, &v, `PRAGMA data_version`); err != nil {
+		return 0, d.wrap(err)
+	}
+	return v, nil
 }

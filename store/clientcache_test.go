@@ -180,3 +180,88 @@ func TestClientCacheFollowsNotifications(t *testing.T) {
 	}
 	waitFor(t, "b sees c2's new secret", func() bool { return client(b, "c2").SecretHash == "h3" })
 }
+
+// On SQLite a process caches the clients it reads; its own changes show
+// at once, and another process's changes (here a second store.DB on the
+// same file, as the CLI would be) within a poll of the writer
+// connection's data_version. A read between such a change and the next
+// poll may still be answered from memory, which shows the cache serves.
+func TestClientCacheOnSQLiteFollowsOtherProcesses(t *testing.T) {
+	url := storetest.SQLiteURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func() *store.DB {
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a := open()
+	if _, err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cli := open()
+	if err := a.CacheClients(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	client := func(id string) authority.Client {
+		t.Helper()
+		c, err := a.ClientByID(ctx, id)
+		if err != nil {
+			t.Fatalf("ClientByID(%s): %v", id, err)
+		}
+		return c
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := a.CreateClient(ctx, authority.Client{ID: "c1", Name: "first", SecretHash: "h1", Scopes: []string{"read"},
+		Audience: "api", GrantTypes: []string{"client_credentials"}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Served from memory: right after another process rotates the
+	// secret, a read that beats the next poll still has the old one.
+	// The poll may come first; then try again.
+	served := false
+	for i := 0; i < 20 && !served; i++ {
+		client("c1")
+		secret := fmt.Sprintf("other %d", i)
+		if err := cli.SetClientSecret(ctx, "c1", secret); err != nil {
+			t.Fatal(err)
+		}
+		served = client("c1").SecretHash != secret
+		took := waitFor(t, "a sees the other process's secret", func() bool { return client("c1").SecretHash == secret })
+		if took > 5*time.Second {
+			t.Fatalf("another process's change took %s to show", took)
+		}
+	}
+	if !served {
+		t.Fatal("no read was answered from memory in 20 tries")
+	}
+
+	// This process's own change shows at once.
+	client("c1")
+	if err := a.SetClientSecret(ctx, "c1", "mine"); err != nil {
+		t.Fatal(err)
+	}
+	if c := client("c1"); c.SecretHash != "mine" {
+		t.Fatalf("own rotation not seen at once: %q", c.SecretHash)
+	}
+	c := client("c1")
+	c.Scopes[0] = "changed by a caller"
+	if c := client("c1"); c.Scopes[0] != "read" {
+		t.Fatalf("a caller changed the cached entry: %v", c.Scopes)
+	}
+
+	// Another process deletes it: gone after the next poll.
+	client("c1")
+	if err := cli.DeleteClient(ctx, "c1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, "a forgets the client another process deleted", func() bool {
+		_, err := a.ClientByID(ctx, "c1")
+		return errors.Is(err, authority.ErrNotFound)
+	})
+	t.Logf("deletion by another process seen after %s", took)
+}
