@@ -2,10 +2,12 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/sigil-auth/sigil/authority"
 	"github.com/sigil-auth/sigil/keys"
 )
 
@@ -156,7 +158,12 @@ func (s *Sender) deliver(ctx context.Context, r Row) {
 		return
 	}
 	if err == nil {
-		if ferr := s.queue.FinishMail(ctx, r.ID, s.cfg.Owner, s.now().UTC()); ferr != nil {
+		switch ferr := s.queue.FinishMail(ctx, r.ID, s.cfg.Owner, s.now().UTC()); {
+		case errors.Is(ferr, authority.ErrNotFound):
+			// Its account was deleted while it was being sent, and the
+			// row with it.
+			s.log.Info("mail outbox: sent; its row was deleted meanwhile", "id", r.ID)
+		case ferr != nil:
 			s.log.Warn("mail outbox: sent but not marked", "id", r.ID, "err", ferr)
 		}
 		if s.OnSent != nil {

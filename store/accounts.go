@@ -297,7 +297,9 @@ func (d *DB) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM authorization_codes WHERE user_id = ?`,
 			`DELETE FROM device_authorizations WHERE user_id = ?`,
 			`DELETE FROM consents WHERE user_id = ?`,
-			`DELETE FROM mail_outbox WHERE user_id = ? AND status <> 'sending'`,
+			// A message being sent goes too: its body names the user. The
+			// sender then finds no row to mark (mail.Sender.deliver).
+			`DELETE FROM mail_outbox WHERE user_id = ?`,
 			`DELETE FROM users WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(q), id); err != nil {
