@@ -358,9 +358,16 @@ func (s *Service) NextStep(ctx context.Context, req AuthorizeRequest, c authorit
 		}
 		return StepLogin, nil
 	}
-	// The account as it is now: a session of a deleted or locked user
-	// signs nobody in, and the sign-in page says why.
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	// The account as it is now (as read with the session, in this
+	// request): a session of a deleted or locked user signs nobody in,
+	// and the sign-in page says why.
+	var u authority.User
+	var err error
+	if sess.user != nil && sess.user.ID == sess.UserID {
+		u = *sess.user
+	} else {
+		u, err = s.store.UserByID(ctx, sess.UserID)
+	}
 	switch {
 	case errors.Is(err, authority.ErrNotFound) || (err == nil && u.Locked):
 		if req.PromptNone {

@@ -92,12 +92,10 @@ func (s *Service) ExchangeCode(ctx context.Context, c authority.Client, code, re
 	if err != nil {
 		return CodeTokens{}, err
 	}
-	u, err := s.store.UserByID(ctx, ac.UserID)
-	if errors.Is(err, authority.ErrNotFound) {
+	// The account as it is now, read with the code.
+	u := ac.User
+	if u.ID != ac.UserID {
 		return CodeTokens{}, fmt.Errorf("%w: the user no longer exists", authority.ErrInvalidGrant)
-	}
-	if err != nil {
-		return CodeTokens{}, err
 	}
 	if err := s.checkCodeHolder(u, ac); err != nil {
 		return CodeTokens{}, err

@@ -94,8 +94,8 @@ func (m *memStore) ConsentedScopes(context.Context, string, string) ([]string, e
 }
 
 func (m *memStore) CreateBrowserSession(context.Context, BrowserSession) error { return nil }
-func (m *memStore) BrowserSessionByHash(context.Context, string) (BrowserSession, error) {
-	return BrowserSession{}, authority.ErrNotFound
+func (m *memStore) BrowserSessionByHash(context.Context, string) (BrowserSession, authority.User, error) {
+	return BrowserSession{}, authority.User{}, authority.ErrNotFound
 }
 func (m *memStore) TouchBrowserSession(context.Context, string, time.Time) error { return nil }
 func (m *memStore) ReauthBrowserSession(context.Context, string, string, time.Time, []string) error {

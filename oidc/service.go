@@ -26,8 +26,9 @@ type Store interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) (int, error)
 
 	CreateBrowserSession(ctx context.Context, s BrowserSession) error
-	// BrowserSessionByHash returns authority.ErrNotFound for no such session.
-	BrowserSessionByHash(ctx context.Context, tokenHash string) (BrowserSession, error)
+	// BrowserSessionByHash returns the session and its user, read
+	// together; authority.ErrNotFound for no such session or user.
+	BrowserSessionByHash(ctx context.Context, tokenHash string) (BrowserSession, authority.User, error)
 	// TouchBrowserSession records that the session was used at at.
 	TouchBrowserSession(ctx context.Context, id string, at time.Time) error
 	// ReauthBrowserSession records a fresh sign-in in a live session and
@@ -49,7 +50,8 @@ type Store interface {
 	// what its redemption issues, and returns it. A code already used
 	// comes back as it is stored with authority.ErrConflict, writing nothing; an
 	// unknown code gives authority.ErrNotFound. Either way the code comes
-	// with its browser session's state (AuthCode.Session).
+	// with its user (AuthCode.User) and its browser session's state
+	// (AuthCode.Session), read with it.
 	RedeemAuthCode(ctx context.Context, hash string, at time.Time, familyID, accessJTI string, accessExp time.Time) (AuthCode, error)
 
 	// ConsentedScopes returns the scopes the user has granted the client

@@ -26,6 +26,10 @@ type BrowserSession struct {
 	RevokedAt  time.Time
 	UserAgent  string
 	IP         string
+	// user is the account as Service.BrowserSession read it with the
+	// session, in this request; NextStep uses it instead of reading it
+	// again. nil for a session that did not come from there.
+	user *authority.User
 }
 
 // AuthCode is an authorization code as stored: only the SHA-256 of the
@@ -52,6 +56,9 @@ type AuthCode struct {
 	// Resource is the resource indicator (RFC 8707) of the request,
 	// empty for none.
 	Resource string
+	// User is the account the code was issued to, as RedeemAuthCode
+	// found it, read in the same statement as the code.
+	User authority.User
 	// Session is the browser session the code was issued in as
 	// RedeemAuthCode found it, read in the same statement as the code:
 	// its ID, UserID, ExpiresAt and RevokedAt; the zero value when the
@@ -200,7 +207,7 @@ func (s *Service) BrowserSession(ctx context.Context, cookie string) (BrowserSes
 	if len(cookie) != 43 || !authority.PlausibleToken(cookie) {
 		return BrowserSession{}, authority.User{}, ErrNoSession
 	}
-	sess, err := s.store.BrowserSessionByHash(ctx, authority.HashToken(cookie))
+	sess, u, err := s.store.BrowserSessionByHash(ctx, authority.HashToken(cookie))
 	if errors.Is(err, authority.ErrNotFound) {
 		return BrowserSession{}, authority.User{}, ErrNoSession
 	}
@@ -211,19 +218,13 @@ func (s *Service) BrowserSession(ctx context.Context, cookie string) (BrowserSes
 	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
 		return BrowserSession{}, authority.User{}, ErrNoSession
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, authority.ErrNotFound) {
-		return BrowserSession{}, authority.User{}, ErrNoSession
-	}
-	if err != nil {
-		return BrowserSession{}, authority.User{}, err
-	}
 	if now.Sub(sess.LastUsedAt) >= sessionTouchEvery {
 		if err := s.store.TouchBrowserSession(ctx, sess.ID, now); err != nil {
 			s.log.Warn("session last-used time not recorded", "err", err)
 		}
 		sess.LastUsedAt = now
 	}
+	sess.user = &u
 	return sess, u, nil
 }
 

@@ -49,9 +49,24 @@ func (d *DB) CreateBrowserSession(ctx context.Context, s oidc.BrowserSession) er
 }
 
 // BrowserSessionByHash returns the session whose cookie hashes to
-// tokenHash, or authority.ErrNotFound.
-func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (oidc.BrowserSession, error) {
-	return d.browserSession(ctx, `SELECT `+browserSessionColumns+` FROM browser_sessions WHERE token_hash = ?`, tokenHash)
+// tokenHash with its user, read in one statement, or authority.ErrNotFound
+// (also when the user is gone).
+func (d *DB) BrowserSessionByHash(ctx context.Context, tokenHash string) (oidc.BrowserSession, authority.User, error) {
+	ctx, cancel := d.timeout(ctx)
+	defer cancel()
+	var r struct {
+		browserSessionRow
+		User userRow `db:"u"`
+	}
+	err := d.getHot(ctx, &r, `SELECT s.`+strings.ReplaceAll(browserSessionColumns, ", ", ", s.")+`, `+joinedUserColumns+
+		` FROM browser_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return oidc.BrowserSession{}, authority.User{}, authority.ErrNotFound
+	}
+	if err != nil {
+		return oidc.BrowserSession{}, authority.User{}, d.wrap(err)
+	}
+	return r.session(), r.User.user(), nil
 }
 
 // browserSession reads the one session query selects, or
@@ -174,25 +189,29 @@ func (d *DB) CreateAuthCode(ctx context.Context, c oidc.AuthCode) error {
 	return d.wrap(err)
 }
 
-// redeemedCodeRow is a code with the state of its browser session, NULL
-// when the session is gone.
+// redeemedCodeRow is a code with its user and the state of its browser
+// session, NULL when the session is gone.
 type redeemedCodeRow struct {
 	authCodeRow
+	User          userRow        `db:"u"`
 	SessID        sql.NullString `db:"sess_id"`
 	SessUserID    sql.NullString `db:"sess_user_id"`
 	SessExpiresAt sql.NullInt64  `db:"sess_expires_at"`
 	SessRevokedAt sql.NullInt64  `db:"sess_revoked_at"`
 }
 
-// redeemedCodeQuery reads a code and its browser session in one
-// statement: the code exchange checks the session is still live, and a
-// second query for it was a tenth of the exchange's database time.
-var redeemedCodeQuery = `SELECT c.` + strings.ReplaceAll(authCodeColumns, ", ", ", c.") +
+// redeemedCodeQuery reads a code, its user and its browser session in
+// one statement: the code exchange needs the account as it is now and
+// checks the session is still live, and a query for each was a tenth of
+// the exchange's database time. A code goes with its user (the foreign
+// key cascades), so the user's join is an inner one.
+var redeemedCodeQuery = `SELECT c.` + strings.ReplaceAll(authCodeColumns, ", ", ", c.") + `, ` + joinedUserColumns +
 	`, s.id AS sess_id, s.user_id AS sess_user_id, s.expires_at AS sess_expires_at, s.revoked_at AS sess_revoked_at` +
-	` FROM authorization_codes c LEFT JOIN browser_sessions s ON s.id = c.session_id WHERE c.code_hash = ?`
+	` FROM authorization_codes c JOIN users u ON u.id = c.user_id LEFT JOIN browser_sessions s ON s.id = c.session_id WHERE c.code_hash = ?`
 
 func (r redeemedCodeRow) code() oidc.AuthCode {
 	c := r.authCodeRow.code()
+	c.User = r.User.user()
 	if r.SessID.Valid {
 		c.Session = oidc.BrowserSession{ID: r.SessID.String, UserID: r.SessUserID.String,
 			ExpiresAt: fromMS(r.SessExpiresAt.Int64), RevokedAt: fromNullMS(r.SessRevokedAt)}

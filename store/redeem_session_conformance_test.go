@@ -54,13 +54,23 @@ func testRedeemedCodeCarriesItsSession(t *testing.T, db *store.DB) {
 	if s := got.Session; s.ID != "bs-live" || s.UserID != u.ID || !s.ExpiresAt.Equal(now.Add(time.Hour)) || !s.RevokedAt.IsZero() {
 		t.Errorf("live session with the code: %+v", s)
 	}
+	// The code comes with its user as it is at redemption.
+	if got.User.ID != u.ID || got.User.Email != u.Email || got.User.Locked {
+		t.Errorf("user with the code: %+v", got.User)
+	}
 	again, err := db.RedeemAuthCode(ctx, "code-live", now, "f9", "j9", now.Add(time.Minute))
 	if !errors.Is(err, authority.ErrConflict) || again.Session.ID != "bs-live" || again.FamilyID != "f1" {
 		t.Errorf("code presented again: %v, session %q, family %q", err, again.Session.ID, again.FamilyID)
 	}
+	if err := db.SetLocked(ctx, u.ID, true, now); err != nil {
+		t.Fatal(err)
+	}
 	got, err = db.RedeemAuthCode(ctx, "code-ended", now, "f2", "j2", now.Add(time.Minute))
 	if err != nil || got.Session.ID != "bs-ended" || got.Session.RevokedAt.IsZero() {
 		t.Errorf("ended session with the code: %v %+v", err, got.Session)
+	}
+	if !got.User.Locked {
+		t.Errorf("a user locked after the code was issued comes unlocked with it: %+v", got.User)
 	}
 	got, err = db.RedeemAuthCode(ctx, "code-gone", now, "f3", "j3", now.Add(time.Minute))
 	if err != nil || got.Session.ID != "" {

@@ -62,12 +62,16 @@ func testBrowserSessionReauthReplacesCookie(t *testing.T, db *store.DB) {
 	if err := db.ReauthBrowserSession(ctx, "s1", "new", now, []string{"pwd", "otp", "mfa"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.BrowserSessionByHash(ctx, "old"); !errors.Is(err, authority.ErrNotFound) {
+	if _, _, err := db.BrowserSessionByHash(ctx, "old"); !errors.Is(err, authority.ErrNotFound) {
 		t.Fatalf("the replaced hash: %v, want ErrNotFound", err)
 	}
-	got, err := db.BrowserSessionByHash(ctx, "new")
+	got, gotUser, err := db.BrowserSessionByHash(ctx, "new")
 	if err != nil || got.ID != "s1" || !got.AuthTime.Equal(now) || len(got.AMR) != 3 {
 		t.Fatalf("the new hash: %+v, %v", got, err)
+	}
+	// The session comes with its user, read in the same statement.
+	if gotUser.ID != u.ID || gotUser.Email != u.Email {
+		t.Fatalf("the session's user: %+v, want %s", gotUser, u.ID)
 	}
 	if _, _, err := db.EndBrowserSession(ctx, "s1", now); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,18 @@ const (
 	userColumns       = userInsertColumns + `, email_verified, locked, roles`
 )
 
+// joinedUserColumns selects the users row of alias u, each column named
+// "u.<column>", for a row struct that holds it in a userRow field tagged
+// db:"u": the hot paths read a user with the record that names it, in
+// one statement.
+var joinedUserColumns = func() string {
+	cols := strings.Split(userColumns, ", ")
+	for i, c := range cols {
+		cols[i] = `u.` + c + ` AS "u.` + c + `"`
+	}
+	return strings.Join(cols, ", ")
+}()
+
 // CreateUser inserts u, or returns authority.ErrEmailTaken.
 func (d *DB) CreateUser(ctx context.Context, u authority.User) error {
 	ctx, cancel := d.timeout(ctx)
