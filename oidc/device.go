@@ -114,6 +114,11 @@ type DeviceStore interface {
 	// used at at (one compare-and-swap, so its tokens are issued once);
 	// authority.ErrConflict when it is not approved or already used.
 	RedeemDeviceAuthorization(ctx context.Context, deviceCodeHash string, at time.Time) error
+	// DeviceWatch returns a number that changes whenever a device
+	// authorization may have been decided, here or on another instance,
+	// and whether such decisions are being followed at all. A code read
+	// pending at one number is still pending while it stays the same.
+	DeviceWatch() (gen uint64, following bool)
 }
 
 // DeviceStart is the answer of the device authorization endpoint.

@@ -1,9 +1,14 @@
 package oidc
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/keys"
 )
 
 // A user code is eight letters of the vowel-free alphabet, shown with a
@@ -63,4 +68,76 @@ func TestDevicePollsArePaced(t *testing.T) {
 	if p.tooSoon("h", at) {
 		t.Error("a forgotten code is paced")
 	}
+}
+
+// countingDevices is a device store of one pending authorization that
+// counts its reads, with a DeviceWatch the test moves.
+type countingDevices struct {
+	DeviceStore
+	d         DeviceAuthorization
+	reads     int
+	gen       uint64
+	following bool
+}
+
+func (f *countingDevices) DeviceAuthorizationByDeviceCode(context.Context, string) (DeviceAuthorization, error) {
+	f.reads++
+	return f.d, nil
+}
+
+func (f *countingDevices) DeviceWatch() (uint64, bool) { return f.gen, f.following }
+
+// A poll on time of a code read pending is answered from memory while
+// no device authorization has been decided anywhere since and decisions
+// are followed; a decision, a lost listener, another client, the
+// backstop or approval each make the next poll read the row.
+func TestPendingPollsAreAnsweredFromMemoryUntilADecision(t *testing.T) {
+	st := newMemStore()
+	devices := &countingDevices{following: true}
+	st.DeviceStore = devices
+	s := newTestService(t, st, keys.EdDSA, nil)
+	now := time.Unix(2_000_000, 0)
+	s.now = func() time.Time { return now }
+	c := authority.Client{ID: "cli", Public: true, GrantTypes: []string{authority.GrantDeviceCode}}
+	code := authority.RandomToken(32)
+	hash := authority.HashToken(code)
+	devices.d = DeviceAuthorization{ID: "d1", ClientID: c.ID, Status: DevicePending, ExpiresAt: now.Add(DeviceCodeTTL)}
+	s.pace.start(hash, now, now.Add(DeviceCodeTTL))
+
+	poll := func(c authority.Client, wantReads int, want error) {
+		t.Helper()
+		now = now.Add(DeviceInterval)
+		_, err := s.PollDevice(context.Background(), c, code, "")
+		if !errors.Is(err, want) {
+			t.Fatalf("poll: %v, want %v", err, want)
+		}
+		if devices.reads != wantReads {
+			t.Fatalf("%d reads after the poll, want %d", devices.reads, wantReads)
+		}
+	}
+	poll(c, 1, ErrAuthorizationPending) // first on-time poll reads
+	poll(c, 1, ErrAuthorizationPending) // then from memory
+	poll(c, 1, ErrAuthorizationPending)
+
+	devices.gen++ // a decision somewhere
+	poll(c, 2, ErrAuthorizationPending)
+	poll(c, 2, ErrAuthorizationPending)
+
+	devices.following = false // the listener is down
+	poll(c, 3, ErrAuthorizationPending)
+	poll(c, 4, ErrAuthorizationPending)
+	devices.following, devices.gen = true, devices.gen+1
+	poll(c, 5, ErrAuthorizationPending)
+
+	other := c
+	other.ID = "other"
+	poll(other, 6, authority.ErrInvalidGrant) // never from memory for another client
+
+	now = now.Add(devicePendingRecheck) // the backstop
+	poll(c, 7, ErrAuthorizationPending)
+	poll(c, 7, ErrAuthorizationPending)
+
+	// Denied: the store's number moves with the decision.
+	devices.d.Status, devices.gen = DeviceDenied, devices.gen+1
+	poll(c, 8, ErrAccessDenied)
 }

@@ -20,8 +20,11 @@ import (
 //
 // A poll writes nothing until the tokens are issued: its pace is kept in
 // memory (per instance), and a poll within the interval is answered from
-// memory alone; a poll on time costs one read by the device code's
-// unique index.
+// memory alone. A poll on time of a code this instance has read pending
+// is answered from memory too while no device authorization has been
+// decided anywhere since (store.DeviceWatch), for at most
+// devicePendingRecheck; otherwise it costs one read by the device
+// code's unique index.
 func (s *Service) PollDevice(ctx context.Context, c authority.Client, deviceCode, resource string) (CodeTokens, error) {
 	if !authority.PlausibleToken(deviceCode) {
 		return CodeTokens{}, fmt.Errorf("%w: malformed device code", authority.ErrInvalidGrant)
@@ -33,6 +36,10 @@ func (s *Service) PollDevice(ctx context.Context, c authority.Client, deviceCode
 	now := s.now()
 	if s.pace.tooSoon(hash, now) {
 		return CodeTokens{}, ErrSlowDown
+	}
+	gen, following := s.store.DeviceWatch()
+	if following && s.pace.stillPending(hash, c.ID, gen, now) {
+		return CodeTokens{}, ErrAuthorizationPending
 	}
 	d, err := s.store.DeviceAuthorizationByDeviceCode(ctx, hash)
 	if errors.Is(err, authority.ErrNotFound) {
@@ -54,6 +61,11 @@ func (s *Service) PollDevice(ctx context.Context, c authority.Client, deviceCode
 		return CodeTokens{}, ErrAccessDenied
 	case d.Status != DeviceApproved:
 		s.pace.track(hash, now, d.ExpiresAt)
+		if following {
+			// gen was taken before the read: a decision during it
+			// changes the number, and the next poll reads again.
+			s.pace.pending(hash, d.ClientID, gen, now)
+		}
 		return CodeTokens{}, ErrAuthorizationPending
 	case resource != "" && resource != d.Resource:
 		return CodeTokens{}, fmt.Errorf("%w: the device authorization was not for this resource", authority.ErrInvalidTarget)
@@ -149,7 +161,17 @@ type pace struct {
 	last     time.Time
 	interval time.Duration
 	expires  time.Time
+	// readPending is when a read last found the code pending (zero for
+	// never), at DeviceWatch number gen, for client.
+	readPending time.Time
+	gen         uint64
+	client      string
 }
+
+// devicePendingRecheck bounds how long a code read pending is answered
+// from memory without reading it again, as a backstop: a decision
+// anywhere ends it at once while decisions are followed.
+const devicePendingRecheck = time.Minute
 
 func newPacer() *pacer { return &pacer{m: map[string]pace{}} }
 
@@ -189,6 +211,35 @@ func (p *pacer) tooSoon(hash string, now time.Time) bool {
 		return false
 	}
 	e.interval += DeviceSlowDown
+	e.last = now
+	p.m[hash] = e
+	return true
+}
+
+// pending records that a read at now found the code pending, issued to
+// client, at DeviceWatch number gen.
+func (p *pacer) pending(hash, client string, gen uint64, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.m[hash]; ok {
+		e.readPending, e.gen, e.client = now, gen, client
+		p.m[hash] = e
+	}
+}
+
+// stillPending reports whether a poll on time at now by client may be
+// answered authorization_pending from memory: the code was read pending
+// at DeviceWatch number gen (so nothing has been decided since), less
+// than devicePendingRecheck ago, for this client, and has not expired.
+// If so the poll counts as the last.
+func (p *pacer) stillPending(hash, client string, gen uint64, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.m[hash]
+	if !ok || e.readPending.IsZero() || e.gen != gen || e.client != client ||
+		!now.Before(e.expires) || now.Sub(e.readPending) >= devicePendingRecheck {
+		return false
+	}
 	e.last = now
 	p.m[hash] = e
 	return true

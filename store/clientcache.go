@@ -17,6 +17,10 @@ import (
 // client id as payload ("" for all of them).
 const ClientsChannel = "sigil_clients"
 
+// DevicesChannel is the Postgres NOTIFY channel on which a trigger
+// (migration 0022) announces every decision of a device authorization.
+const DevicesChannel = "sigil_devices"
+
 // Bounds of the client cache.
 const (
 	// maxCachedClients bounds the cache's memory; past it the cache starts
@@ -121,37 +125,45 @@ func cloneClient(c authority.Client) authority.Client {
 	return c
 }
 
-// CacheClients turns on the client cache (see clientCache). On Postgres
-// it listens on ClientsChannel and serves ClientByID from memory while
-// the listener is connected, forgetting a client when it is changed
-// anywhere; if the listener's connection drops (or stops answering its
-// pings) the cache is turned off and emptied until it reconnects. On
-// SQLite it forgets every client when another process has written the
-// file. The cache stops when ctx ends; it is then off again.
-func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
+// FollowChanges keeps what this process holds in memory in step with
+// changes made anywhere: the client cache (see clientCache) and the
+// device decisions (see DeviceWatch). On Postgres it listens on
+// ClientsChannel and DevicesChannel; while the listener is connected,
+// ClientByID serves from memory and a notification forgets what changed,
+// and if the listener's connection drops (or stops answering its pings)
+// both are turned off until it reconnects. On SQLite it polls the writer
+// connection's data_version, which another process's writes change. It
+// stops when ctx ends; both are then off again.
+func (d *DB) FollowChanges(ctx context.Context, log *slog.Logger) error {
 	if d.dialect != Postgres {
-		return d.cacheClientsSQLite(ctx, log)
+		return d.followSQLite(ctx, log)
 	}
 	_, src, _ := ParseURL(d.url)
-	cc := &d.clients
+	cc, dw := &d.clients, &d.devices
+	setOn := func(on bool) {
+		cc.setOn(on)
+		dw.setOn(on)
+	}
 	l := pq.NewListener(src, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
-			cc.setOn(false)
+			setOn(false)
 			log.Warn("client cache off: change notifications lost", "event", ev.String(), "err", err)
 		case pq.ListenerEventReconnected:
 			// Every channel is listened to again before this event.
-			cc.setOn(true)
+			setOn(true)
 			log.Info("client cache on again: change notifications restored")
 		}
 	})
-	if err := l.Listen(ClientsChannel); err != nil {
-		l.Close()
-		return d.wrap(err)
+	for _, ch := range []string{ClientsChannel, DevicesChannel} {
+		if err := l.Listen(ch); err != nil {
+			l.Close()
+			return d.wrap(err)
+		}
 	}
-	cc.setOn(true)
+	setOn(true)
 	go func() {
-		defer cc.setOn(false)
+		defer setOn(false)
 		defer l.Close()
 		ping := time.NewTicker(clientListenPing)
 		defer ping.Stop()
@@ -160,19 +172,23 @@ func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
 			case <-ctx.Done():
 				return
 			case n := <-l.Notify:
-				if n == nil {
+				switch {
+				case n == nil:
 					// Reconnected: whatever was missed is forgotten.
 					cc.invalidate("")
-					continue
+					dw.bump()
+				case n.Channel == DevicesChannel:
+					dw.bump()
+				default:
+					cc.invalidate(n.Extra)
 				}
-				cc.invalidate(n.Extra)
 			case <-ping.C:
 				go func() {
 					if err := l.Ping(); err != nil && ctx.Err() == nil {
 						// The connection may be gone without the
 						// listener knowing yet: serve from the database
 						// until it reconnects.
-						cc.setOn(false)
+						setOn(false)
 						log.Warn("client cache off: change listener does not answer", "err", err)
 					}
 				}()
@@ -182,18 +198,23 @@ func (d *DB) CacheClients(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// cacheClientsSQLite turns the cache on and polls the writer connection's
-// data_version, which changes when a connection other than the writer
-// (this process's readers write nothing) has committed: another process.
-func (d *DB) cacheClientsSQLite(ctx context.Context, log *slog.Logger) error {
-	cc := &d.clients
+// followSQLite turns the cache and the device watch on and polls the
+// writer connection's data_version, which changes when a connection
+// other than the writer (this process's readers write nothing) has
+// committed: another process.
+func (d *DB) followSQLite(ctx context.Context, log *slog.Logger) error {
+	cc, dw := &d.clients, &d.devices
+	setOn := func(on bool) {
+		cc.setOn(on)
+		dw.setOn(on)
+	}
 	v, err := d.dataVersion(ctx)
 	if err != nil {
 		return err
 	}
-	cc.setOn(true)
+	setOn(true)
 	go func() {
-		defer cc.setOn(false)
+		defer setOn(false)
 		tick := time.NewTicker(clientPollSQLite)
 		defer tick.Stop()
 		on := true
@@ -207,16 +228,17 @@ func (d *DB) cacheClientsSQLite(ctx context.Context, log *slog.Logger) error {
 			switch {
 			case err != nil:
 				if on && ctx.Err() == nil {
-					cc.setOn(false)
+					setOn(false)
 					on = false
 					log.Warn("client cache off: the database does not answer", "err", err)
 				}
 			case !on:
-				cc.setOn(true)
+				setOn(true)
 				on, v = true, now
 				log.Info("client cache on again")
 			case now != v:
 				cc.invalidate("")
+				dw.bump()
 				v = now
 			}
 		}
@@ -234,4 +256,37 @@ func (d *DB) dataVersion(ctx context.Context) (int64, error) {
 		return 0, d.wrap(err)
 	}
 	return v, nil
+}
+
+// deviceWatch numbers the moments at which a device authorization may
+// have been decided anywhere, while FollowChanges follows them.
+type deviceWatch struct {
+	mu  sync.Mutex
+	on  bool
+	gen uint64
+}
+
+func (w *deviceWatch) bump() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gen++
+}
+
+func (w *deviceWatch) setOn(on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gen++
+	w.on = on
+}
+
+// DeviceWatch returns a number that changes whenever a device
+// authorization may have been decided, here or anywhere else, and
+// whether such decisions are being followed (FollowChanges runs and its
+// listener is connected). A pending device code read at one number is
+// still pending while the number stays the same.
+func (d *DB) DeviceWatch() (gen uint64, following bool) {
+	w := &d.devices
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gen, w.on
 }

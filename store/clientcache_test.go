@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sigil-auth/sigil/authority"
+	"github.com/sigil-auth/sigil/oidc"
 	"github.com/sigil-auth/sigil/store"
 	"github.com/sigil-auth/sigil/store/storetest"
 )
@@ -55,7 +56,7 @@ func TestClientCacheFollowsNotifications(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, db := range []*store.DB{a, b} {
-		if err := db.CacheClients(ctx, log); err != nil {
+		if err := db.FollowChanges(ctx, log); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +156,7 @@ func TestClientCacheFollowsNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := raw.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = $1 AND query LIKE 'LISTEN%`+store.ClientsChannel+`%'`, dbname)
+		WHERE datname = $1 AND query LIKE 'LISTEN%' AND (query LIKE '%`+store.ClientsChannel+`%' OR query LIKE '%`+store.DevicesChannel+`%')`, dbname)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestClientCacheOnSQLiteFollowsOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli := open()
-	if err := a.CacheClients(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := a.FollowChanges(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	client := func(id string) authority.Client {
@@ -264,4 +265,68 @@ func TestClientCacheOnSQLiteFollowsOtherProcesses(t *testing.T) {
 		return errors.Is(err, authority.ErrNotFound)
 	})
 	t.Logf("deletion by another process seen after %s", took)
+}
+
+// DeviceWatch moves at once with this instance's device decisions and,
+// on Postgres, with another instance's when the trigger's notification
+// arrives; while the listener is cut, decisions are not followed. On
+// SQLite another process's decision shows within a data_version poll.
+func TestDeviceWatchFollowsDecisions(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			url := b.NewURL(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			open := func() *store.DB {
+				db, err := store.Open(ctx, url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			}
+			a, other := open(), open()
+			if _, err := a.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, following := a.DeviceWatch(); following {
+				t.Fatal("decisions followed before FollowChanges")
+			}
+			if err := a.FollowChanges(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			for i := range 2 {
+				d := oidc.DeviceAuthorization{ID: fmt.Sprintf("dev%d", i), DeviceCodeHash: fmt.Sprintf("dch%d", i), UserCodeHash: fmt.Sprintf("uch%d", i),
+					ClientID: "cli", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute), Status: oidc.DevicePending}
+				if err := a.CreateDeviceAuthorization(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gen, following := a.DeviceWatch()
+			if !following {
+				t.Fatal("decisions not followed")
+			}
+			// Creating authorizations announces nothing.
+			time.Sleep(300 * time.Millisecond)
+			if g, _ := a.DeviceWatch(); g != gen {
+				t.Fatal("the number moved without a decision")
+			}
+			if err := other.DecideDeviceAuthorization(ctx, "dev1", oidc.DeviceDecision{Status: oidc.DeviceDenied, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			took := waitFor(t, "a sees the other's decision", func() bool {
+				g, on := a.DeviceWatch()
+				return on && g != gen
+			})
+			gen, _ = a.DeviceWatch()
+			if err := a.DecideDeviceAuthorization(ctx, "dev0", oidc.DeviceDecision{Status: oidc.DeviceDenied, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			if g, _ := a.DeviceWatch(); g == gen {
+				t.Fatal("this instance's decision did not move the number at once")
+			}
+			t.Logf("another instance's decision seen after %s", took)
+		})
+	}
 }

@@ -75,7 +75,7 @@ func registeredMS(t time.Time) int64 {
 }
 
 // ClientByID returns the client with id, or authority.ErrNotFound.
-// While CacheClients runs, it answers from memory when it can.
+// While FollowChanges runs, it answers from memory when it can.
 func (d *DB) ClientByID(ctx context.Context, id string) (authority.Client, error) {
 	c, ok, gen := d.clients.get(id)
 	if ok {

@@ -92,6 +92,9 @@ func (d *DB) DeviceAuthorizationByID(ctx context.Context, id string) (oidc.Devic
 // authorization as one compare-and-swap; authority.ErrConflict when it is
 // decided already, expired or unknown.
 func (d *DB) DecideDeviceAuthorization(ctx context.Context, id string, dec oidc.DeviceDecision) error {
+	// Pending codes read before now are read again: at once here, on
+	// other instances when the trigger's notification comes.
+	defer d.devices.bump()
 	ctx, cancel := d.timeout(ctx)
 	defer cancel()
 	res, err := d.w.ExecContext(ctx, d.w.Rebind(`UPDATE device_authorizations SET status = ?, user_id = ?, session_id = ?, auth_time = ?, amr = ?, decided_at = ?

@@ -62,8 +62,10 @@ type DB struct {
 	brk *breaker
 	// ready is the ping shared by concurrent Ready calls.
 	ready readyPing
-	// clients caches client rows while CacheClients runs.
+	// clients caches client rows while FollowChanges runs.
 	clients clientCache
+	// devices numbers device decisions while FollowChanges runs.
+	devices deviceWatch
 }
 
 // DefaultQueryTimeout bounds every query unless SetQueryTimeout says

@@ -113,7 +113,7 @@ func runServe(ctx context.Context, e env) error {
 	if err != nil {
 		log.Warn("key change notifications unavailable; relying on periodic reload", "err", err)
 	}
-	if err := a.db.CacheClients(ctx, log); err != nil {
+	if err := a.db.FollowChanges(ctx, log); err != nil {
 		log.Warn("client change notifications unavailable; clients are read from the database on every request", "err", err)
 	}
 	wg.Add(1)
