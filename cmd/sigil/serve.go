@@ -114,7 +114,7 @@ func runServe(ctx context.Context, e env) error {
 		log.Warn("key change notifications unavailable; relying on periodic reload", "err", err)
 	}
 	if err := a.db.FollowChanges(ctx, log); err != nil {
-		log.Warn("client change notifications unavailable; clients are read from the database on every request", "err", err)
+		log.Warn("change notifications unavailable; clients and pending device codes are read from the database on every request", "err", err)
 	}
 	wg.Add(1)
 	go func() {
