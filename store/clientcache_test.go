@@ -31,6 +31,25 @@ func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 	return 0
 }
 
+// openTwo opens url twice, as two instances (or a server and the CLI)
+// would, and migrates it; both close when the test ends.
+func openTwo(t *testing.T, ctx context.Context, url string) (a, b *store.DB) {
+	t.Helper()
+	open := func() *store.DB {
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b = open(), open()
+	if _, err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 // Two instances on one Postgres, both caching clients: a client read on
 // one is served from memory there (a change made behind the trigger's
 // back is not seen), a rotated secret and a deletion made on the other are
@@ -42,18 +61,7 @@ func TestClientCacheFollowsNotifications(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func() *store.DB {
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	a, b := open(), open()
-	if _, err := a.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, b := openTwo(t, ctx, url)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, db := range []*store.DB{a, b} {
 		if err := db.FollowChanges(ctx, log); err != nil {
@@ -191,19 +199,7 @@ func TestClientCacheOnSQLiteFollowsOtherProcesses(t *testing.T) {
 	url := storetest.SQLiteURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func() *store.DB {
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	a := open()
-	if _, err := a.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cli := open()
+	a, cli := openTwo(t, ctx, url)
 	if err := a.FollowChanges(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
@@ -267,28 +263,17 @@ func TestClientCacheOnSQLiteFollowsOtherProcesses(t *testing.T) {
 	t.Logf("deletion by another process seen after %s", took)
 }
 
-// DeviceWatch moves at once with this instance's device decisions and,
-// on Postgres, with another instance's when the trigger's notification
-// arrives; while the listener is cut, decisions are not followed. On
-// SQLite another process's decision shows within a data_version poll.
+// DeviceWatch moves at once with this instance's device decisions, with
+// another instance's when the trigger's notification arrives on
+// Postgres, and with another process's within a data_version poll on
+// SQLite; creating authorizations does not move it.
 func TestDeviceWatchFollowsDecisions(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			url := b.NewURL(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			open := func() *store.DB {
-				db, err := store.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return db
-			}
-			a, other := open(), open()
-			if _, err := a.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			a, other := openTwo(t, ctx, url)
 			if _, following := a.DeviceWatch(); following {
 				t.Fatal("decisions followed before FollowChanges")
 			}

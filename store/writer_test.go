@@ -20,14 +20,7 @@ import (
 // unavailable.
 func TestSQLiteTransactionsQueueInProcess(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, storetest.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t, ctx)
 	insert := func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (at, type) VALUES (1, 'test.queue')`)
 		return err
@@ -46,7 +39,7 @@ func TestSQLiteTransactionsQueueInProcess(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	called := false
-	err = db.inTx(short, func(ctx context.Context, tx *sqlx.Tx) error {
+	err := db.inTx(short, func(ctx context.Context, tx *sqlx.Tx) error {
 		called = true
 		return insert(ctx, tx)
 	})
@@ -101,14 +94,7 @@ func TestSQLiteTransactionsQueueInProcess(t *testing.T) {
 // writer once the transaction is over.
 func TestSQLiteWritesShareOneConnection(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, storetest.SQLiteURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t, ctx)
 	if n := db.w.Stats().MaxOpenConnections; n != 1 {
 		t.Fatalf("writer pool allows %d connections, want 1", n)
 	}
@@ -153,4 +139,19 @@ func TestSQLiteWritesShareOneConnection(t *testing.T) {
 	if _, ok := db.wstmts.cached(q); !ok {
 		t.Fatal("the statement the transaction ran is not prepared on the writer afterwards")
 	}
+}
+
+// openSQLite opens and migrates a new SQLite database, closed when the
+// test ends.
+func openSQLite(t *testing.T, ctx context.Context) *DB {
+	t.Helper()
+	db, err := Open(ctx, storetest.SQLiteURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
