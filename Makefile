@@ -4,6 +4,7 @@ GO        ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 10000x
 PKGS      := ./...
+MODULE    := github.com/sigil-auth/sigil
 # GOTAGS selects the release build: "openssl" signs RS256 through the
 # system's libcrypto (cgo, libssl-dev; see keys/rsasign). `make build
 # GOTAGS=` builds the pure-Go fallback, as `go run ./cmd/sigil` does.
@@ -45,10 +46,15 @@ staticcheck:
 
 # The whole suite runs on the pure-Go build; the key packages run again
 # with GOTAGS, so the OpenSSL signer's differential, concurrency and
-# lifetime tests run under the race detector too.
+# lifetime tests run under the race detector too. cmd/sigil's end-to-end
+# tests, most of the time and mostly waiting, run as two processes side
+# by side (scripts/race-shards.sh) while the other packages run.
+E2E       := ./cmd/sigil
 unit: mailpit axe
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
-	$(GO) test -race -count=1 -timeout 10m -tags '$(GOTAGS)' ./keys/...
+	@set -e; GO='$(GO)' scripts/race-shards.sh $(E2E) > bin/e2e-shards.log 2>&1 & e2e=$$!; \
+	status=0; $(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -vx '$(MODULE)/cmd/sigil') || status=1; \
+	$(GO) test -race -count=1 -timeout 10m -tags '$(GOTAGS)' ./keys/... || status=1; \
+	wait $$e2e || status=1; cat bin/e2e-shards.log; exit $$status
 
 # mailpit is the real SMTP server the account tests send to (they start
 # it on loopback ports and read what it received through its HTTP API).
