@@ -140,10 +140,7 @@ func (d *DB) FollowChanges(ctx context.Context, log *slog.Logger) error {
 	}
 	_, src, _ := ParseURL(d.url)
 	cc, dw := &d.clients, &d.devices
-	setOn := func(on bool) {
-		cc.setOn(on)
-		dw.setOn(on)
-	}
+	setOn := d.following
 	l := pq.NewListener(src, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
@@ -175,8 +172,7 @@ func (d *DB) FollowChanges(ctx context.Context, log *slog.Logger) error {
 				switch {
 				case n == nil:
 					// Reconnected: whatever was missed is forgotten.
-					cc.invalidate("")
-					dw.bump()
+					d.forgetAll()
 				case n.Channel == DevicesChannel:
 					dw.bump()
 				default:
@@ -203,11 +199,7 @@ func (d *DB) FollowChanges(ctx context.Context, log *slog.Logger) error {
 // other than the writer (this process's readers write nothing) has
 // committed: another process.
 func (d *DB) followSQLite(ctx context.Context, log *slog.Logger) error {
-	cc, dw := &d.clients, &d.devices
-	setOn := func(on bool) {
-		cc.setOn(on)
-		dw.setOn(on)
-	}
+	setOn := d.following
 	v, err := d.dataVersion(ctx)
 	if err != nil {
 		return err
@@ -237,13 +229,26 @@ func (d *DB) followSQLite(ctx context.Context, log *slog.Logger) error {
 				on, v = true, now
 				log.Info("client cache on again")
 			case now != v:
-				cc.invalidate("")
-				dw.bump()
+				d.forgetAll()
 				v = now
 			}
 		}
 	}()
 	return nil
+}
+
+// following turns the client cache and the device watch on (emptied)
+// or off together: both are only as good as the change feed.
+func (d *DB) following(on bool) {
+	d.clients.setOn(on)
+	d.devices.setOn(on)
+}
+
+// forgetAll forgets every cached client and every pending device code
+// read so far: changes may have been missed.
+func (d *DB) forgetAll() {
+	d.clients.invalidate("")
+	d.devices.bump()
 }
 
 // dataVersion is SQLite's data_version on the writer connection: it

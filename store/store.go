@@ -51,9 +51,6 @@ type DB struct {
 	// lock: key changes from every instance queue on it, so they get
 	// longer than an ordinary query.
 	KeyLockTimeout time.Duration
-	// writer is SQLite's write lock held in this process (nil on
-	// Postgres); see inTxNoTimeout.
-	writer chan struct{}
 	// stmts and wstmts hold the hot paths' prepared statements on db and
 	// on w (nil on Postgres).
 	stmts, wstmts *stmtCache
@@ -176,7 +173,6 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 		d.w = w
-		d.writer = make(chan struct{}, 1)
 		d.stmts = newStmtCache(db)
 		d.wstmts = newStmtCache(w)
 	}
@@ -299,14 +295,11 @@ func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx)
 
 // inTxNoTimeout is inTx bounded only by ctx.
 //
-// On SQLite, transactions take the database's write lock when they begin
-// (BEGIN IMMEDIATE), so only one runs at a time anyway. They first queue
-// here, in the process, for their turn: a transaction that finds the lock
-// taken inside SQLite waits in its busy handler, which polls with sleeps
-// of 1 to 100 ms, so under concurrent writes the lock would sit free while
-// the next writer sleeps. Queued here, the next writer starts the moment
-// the previous one commits. SQLite's own lock and busy timeout still
-// order this process against single-statement writes and other processes.
+// On SQLite, transactions run on the writer's one connection, so they
+// queue in the process for it (bounded by ctx) instead of in SQLite's
+// busy handler, which polls with sleeps of 1 to 100 ms and would leave
+// the lock free while the next writer sleeps. SQLite's own lock and busy
+// timeout still order this process against other processes.
 func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	if d.brk.isOpen() {
 		return errCircuitOpen
@@ -321,14 +314,6 @@ func (d *DB) inTxNoTimeout(ctx context.Context, fn func(ctx context.Context, tx 
 }
 
 func (d *DB) runTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	if d.writer != nil {
-		select {
-		case d.writer <- struct{}{}:
-			defer func() { <-d.writer }()
-		case <-ctx.Done():
-			return d.wrap(ctx.Err())
-		}
-	}
 	tx, err := d.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return d.wrap(err)
